@@ -1,0 +1,56 @@
+# Every command a developer needs. `make test` builds its own virtualenvs from pinned requirements.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.13 (the Lambda runtime's) from pyenv when present, else whatever python3.13 or python3 is on PATH.
+PYTHON ?= $(or $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13)),$(shell command -v python3.13),python3)
+VENV := .venv
+TOOLS_VENV := .venv-tools
+BIN := $(VENV)/bin
+SAM := $(TOOLS_VENV)/bin/sam
+PIP_FLAGS := --quiet --disable-pip-version-check
+# `sam build` runs the python3.13 workflow with the python3.13 it finds on PATH.
+SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
+
+.PHONY: help test pytest lint format typecheck build validate deploy clean
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements/dev.txt layers/shared/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install $(PIP_FLAGS) -r requirements/dev.txt
+	touch $@
+
+$(TOOLS_VENV)/.installed: requirements/tools.txt
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install $(PIP_FLAGS) -r requirements/tools.txt
+	touch $@
+
+test: lint typecheck pytest build ## Run every check and test, then validate and build the template (what CI runs)
+
+pytest: $(VENV)/.installed ## Run the test suite only
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed ## Lint and check formatting
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed ## Format the code
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(VENV)/.installed ## Type-check the shared package
+	$(BIN)/mypy
+
+validate: $(TOOLS_VENV)/.installed ## sam validate
+	$(SAM_ENV) $(SAM) validate
+
+build: validate ## sam validate, then sam build (arm64 wheels, no Docker needed)
+	$(SAM_ENV) $(SAM) build
+
+deploy: build ## sam deploy --guided (needs AWS credentials)
+	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided
+
+clean: ## Remove the virtualenvs and build output
+	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

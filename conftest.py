@@ -1,0 +1,47 @@
+"""The test sandbox: a moto server on loopback stands in for AWS, with fake credentials and each function's settings.
+
+Set before any handler is imported, because handlers read their configuration once, at import, as on Lambda.
+"""
+
+import os
+
+from moto.server import ThreadedMotoServer
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+
+_moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+_moto.start()
+MOTO_ENDPOINT = "http://127.0.0.1:{}".format(_moto.get_host_and_port()[1])
+
+TABLE_NAME = "signup-webhooks-test-users"
+QUEUE_NAME = "signup-webhooks-test-dead-letters"
+PARAMETER_NAME = "/signup-webhooks-test/webhook-url"
+SECRET_NAME = "signup-webhooks-test/admin-token"
+
+os.environ.update(
+    {
+        "AWS_ENDPOINT_URL": MOTO_ENDPOINT,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "POWERTOOLS_SERVICE_NAME": "signup-webhooks",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "USERS_TABLE": TABLE_NAME,
+        "DEFAULT_USER_ROLE": "pending",
+        "WEBHOOK_URL": "",
+        "WEBHOOK_URL_PARAMETER": PARAMETER_NAME,
+        "MESSAGE_TEMPLATE": "New user signed up: {name}",
+        "DEAD_LETTER_QUEUE_URL": f"{MOTO_ENDPOINT}/{ACCOUNT_ID}/{QUEUE_NAME}",
+        "WEBHOOK_CONNECT_TIMEOUT": "2",
+        "WEBHOOK_READ_TIMEOUT": "2",
+        "SETTINGS_CACHE_SECONDS": "10",
+        "ADMIN_TOKEN_SECRET": SECRET_NAME,
+    }
+)
+
+
+def pytest_unconfigure(config: object) -> None:
+    _moto.stop()

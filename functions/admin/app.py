@@ -1,0 +1,35 @@
+"""Admin API for the webhook setting. API Gateway runs the token authorizer before any of these routes."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from signup_hooks import admin, api
+from signup_hooks.config import load_config
+
+logger = Logger()
+config = load_config().require("webhook_url_parameter")
+app = APIGatewayHttpResolver()
+api.register_error_handlers(app)
+
+
+@app.get("/api/v1/admin/webhook")
+def get_webhook() -> Response[str]:
+    return api.json_response(200, admin.webhook_state(config))
+
+
+@app.put("/api/v1/admin/webhook")
+def put_webhook() -> Response[str]:
+    return api.json_response(200, admin.set_webhook(config, api.request_body(app)))
+
+
+@app.delete("/api/v1/admin/webhook")
+def delete_webhook() -> Response[str]:
+    return api.json_response(200, admin.clear_webhook(config))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

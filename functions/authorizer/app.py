@@ -1,0 +1,26 @@
+"""HTTP API Lambda authorizer (simple responses) for the admin routes.
+
+API Gateway itself answers 401 when the Authorization header is missing; a token that does not match gets 403.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerEventV2,
+    APIGatewayAuthorizerResponseV2,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from signup_hooks import auth
+from signup_hooks.config import load_config
+
+logger = Logger()
+config = load_config().require("admin_token_secret")
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = APIGatewayAuthorizerEventV2(event)
+    allowed = auth.is_admin(request.get_header_value("authorization"), config.admin_token_secret)
+    logger.info("admin request authorized" if allowed else "admin request refused", extra={"route": request.route_key})
+    return APIGatewayAuthorizerResponseV2(authorize=allowed).asdict()

@@ -1,0 +1,41 @@
+"""Domain errors. Handlers map them to HTTP answers in one place; nothing here knows about HTTP."""
+
+from __future__ import annotations
+
+
+class SignupHooksError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class InvalidInput(SignupHooksError):
+    """A request field is missing or wrong. `field` names it; the message is safe to show to the client."""
+
+    def __init__(self, field: str, message: str, code: str = "invalid_field") -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.code = code
+
+
+class InvalidJson(SignupHooksError):
+    """The request body is not a JSON object."""
+
+
+class BodyTooLarge(SignupHooksError):
+    """The request body is larger than the limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body is larger than {limit} bytes")
+        self.limit = limit
+
+
+class EmailTaken(SignupHooksError):
+    """An account with this email already exists."""
+
+
+class StorageUnavailable(SignupHooksError):
+    """DynamoDB, SSM or SQS refused or failed a call that should have worked."""
+
+
+class ConfigError(SignupHooksError):
+    """The function's environment is incomplete or wrong: a deployment mistake, seen at cold start."""

@@ -1,0 +1,179 @@
+"""Users: the signup form, its validation, and the DynamoDB items that hold an account.
+
+One table, two items per account, written in one transaction:
+- `USER#<id>` (entity "user"): the profile. Its stream record is what notifies the administrator.
+- `AUTH#<email>` (entity "auth"): the credential, keyed by the lower-cased email so that DynamoDB itself
+  enforces uniqueness with a condition. Keeping the hash on its own item keeps it out of every user record
+  that reaches the notifier.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from signup_hooks import aws, bodies
+from signup_hooks.errors import EmailTaken, InvalidInput, StorageUnavailable
+
+logger = Logger(child=True)
+
+MAX_BODY_BYTES = 16 * 1024
+MAX_NAME_LENGTH = 100
+MAX_EMAIL_LENGTH = 254
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 256
+MAX_PROFILE_IMAGE_URL_LENGTH = 2048
+DEFAULT_PROFILE_IMAGE_URL = "/user.png"  # Open WebUI's default avatar
+
+USER_ENTITY = "user"
+AUTH_ENTITY = "auth"
+
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}"
+    r"@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+# Argon2id with the library's defaults (RFC 9106 low-memory profile).
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class SignupForm:
+    """Open WebUI's SignupForm."""
+
+    name: str
+    email: str
+    password: str
+    profile_image_url: str = DEFAULT_PROFILE_IMAGE_URL
+
+    def __repr__(self) -> str:  # never print the password, even by accident
+        return f"SignupForm(name={self.name!r}, email=<redacted>, password=<redacted>)"
+
+
+@dataclass(frozen=True)
+class User:
+    """A user as the API returns it and as the notifier reads it from the stream: no credential in it."""
+
+    id: str
+    name: str
+    email: str
+    role: str
+    created_at: int
+    profile_image_url: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> User:
+        """From a deserialized DynamoDB image (numbers arrive as Decimal)."""
+        return cls(
+            id=str(item["id"]),
+            name=str(item["name"]),
+            email=str(item.get("email", "")),
+            role=str(item.get("role", "")),
+            created_at=int(item.get("created_at", 0)),
+            profile_image_url=str(item.get("profile_image_url", DEFAULT_PROFILE_IMAGE_URL)),
+        )
+
+
+def parse_signup(body: str | None) -> SignupForm:
+    """Validate a raw request body into a SignupForm, or raise an error that names the problem."""
+    data = bodies.json_object(body, MAX_BODY_BYTES)
+    name = _string_field(data, "name").strip()
+    if not 1 <= len(name) <= MAX_NAME_LENGTH:
+        raise InvalidInput("name", f"name must have 1 to {MAX_NAME_LENGTH} characters")
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise InvalidInput("name", "name must not contain control characters such as line breaks")
+
+    email = _string_field(data, "email").strip().lower()
+    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email):
+        raise InvalidInput("email", "email is not a valid address")
+
+    password = _string_field(data, "password")
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise InvalidInput("password", f"password must have {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters")
+
+    image = data.get("profile_image_url")
+    if image is None or image == "":
+        image = DEFAULT_PROFILE_IMAGE_URL
+    elif not isinstance(image, str):
+        raise InvalidInput("profile_image_url", "profile_image_url must be a string")
+    elif len(image) > MAX_PROFILE_IMAGE_URL_LENGTH or not image.startswith(("https://", "http://", "/")):
+        raise InvalidInput(
+            "profile_image_url",
+            f"profile_image_url must be an http(s) URL or a path, at most {MAX_PROFILE_IMAGE_URL_LENGTH} characters",
+        )
+    elif any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in image):
+        raise InvalidInput("profile_image_url", "profile_image_url must not contain spaces or control characters")
+
+    return SignupForm(name=name, email=email, password=password, profile_image_url=image)
+
+
+def _string_field(data: dict[str, Any], field: str) -> str:
+    value = data.get(field)
+    if value is None:
+        raise InvalidInput(field, f"{field} is required", code="missing_field")
+    if not isinstance(value, str):
+        raise InvalidInput(field, f"{field} must be a string")
+    return value
+
+
+def create_user(table: str, form: SignupForm, role: str) -> User:
+    """Write the profile and the credential in one transaction: both or neither, email unique by condition."""
+    user = User(
+        id=str(uuid.uuid4()),
+        name=form.name,
+        email=form.email,
+        role=role,
+        created_at=int(time.time()),
+        profile_image_url=form.profile_image_url,
+    )
+    password_hash = _hasher.hash(form.password)
+    profile = {
+        "pk": {"S": f"USER#{user.id}"},
+        "entity": {"S": USER_ENTITY},
+        "id": {"S": user.id},
+        "name": {"S": user.name},
+        "email": {"S": user.email},
+        "role": {"S": user.role},
+        "created_at": {"N": str(user.created_at)},
+        "profile_image_url": {"S": user.profile_image_url},
+    }
+    credential = {
+        "pk": {"S": f"AUTH#{user.email}"},
+        "entity": {"S": AUTH_ENTITY},
+        "user_id": {"S": user.id},
+        "password_hash": {"S": password_hash},
+        "created_at": {"N": str(user.created_at)},
+    }
+    try:
+        aws.client("dynamodb").transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": credential, "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Put": {"TableName": table, "Item": profile, "ConditionExpression": "attribute_not_exists(pk)"}},
+            ]
+        )
+    except ClientError as exc:
+        if _email_condition_failed(exc):
+            raise EmailTaken("an account with this email already exists") from exc
+        raise StorageUnavailable(f"DynamoDB refused the signup: {exc.response['Error'].get('Code')}") from exc
+    except BotoCoreError as exc:
+        raise StorageUnavailable(f"DynamoDB could not be reached: {type(exc).__name__}") from exc
+    return user
+
+
+def _email_condition_failed(exc: ClientError) -> bool:
+    if exc.response["Error"].get("Code") != "TransactionCanceledException":
+        return False
+    reasons = exc.response.get("CancellationReasons") or []
+    # The credential item is first in the transaction; its condition failing means the email is taken.
+    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"

@@ -1,0 +1,105 @@
+"""A webhook receiver on loopback: records every request, answers with a chosen status after a chosen delay.
+
+The local stack prints what it receives; the tests read `received` and script failures with `respond_with`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+
+@dataclass
+class Receiver:
+    """Start with `start()`; `url` is where it listens; `stop()` closes it."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    on_request: Callable[[ReceivedRequest], None] | None = None
+    received: list[ReceivedRequest] = field(default_factory=list)
+    _responses: list[tuple[int, float]] = field(default_factory=list)
+    _default: tuple[int, float] = (200, 0.0)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _arrived: threading.Condition = field(init=False)
+    _server: ThreadingHTTPServer | None = None
+
+    def __post_init__(self) -> None:
+        self._arrived = threading.Condition(self._lock)
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "receiver not started"
+        return f"http://{self.host}:{self._server.server_address[1]}/hook"
+
+    def respond_with(self, status: int, delay: float = 0.0, times: int | None = None) -> None:
+        """Answer the next `times` requests (every request when None) with `status` after `delay` seconds."""
+        with self._lock:
+            if times is None:
+                self._default = (status, delay)
+                self._responses.clear()
+            else:
+                self._responses.extend([(status, delay)] * times)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedRequest]:
+        """Block until `count` requests have arrived or `timeout` passes; return what arrived."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self.received) < count and (left := deadline - time.monotonic()) > 0:
+                self._arrived.wait(left)
+            return list(self.received)
+
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real receivers do
+
+            def do_POST(self) -> None:
+                length = min(int(self.headers.get("Content-Length") or 0), MAX_BODY_BYTES)
+                request = ReceivedRequest("POST", self.path, dict(self.headers.items()), self.rfile.read(length))
+                with receiver._lock:
+                    status, delay = receiver._responses.pop(0) if receiver._responses else receiver._default
+                if delay:
+                    time.sleep(delay)
+                with receiver._arrived:
+                    receiver.received.append(request)
+                    receiver._arrived.notify_all()
+                if receiver.on_request:
+                    receiver.on_request(request)
+                body = b"ok" if status < 400 else b"receiver error"
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:  # quiet: the stack prints its own lines
+                pass
+
+        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

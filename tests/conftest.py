@@ -1,0 +1,94 @@
+"""Shared fixtures: sample events from events/, a Lambda context, fresh AWS resources per test, a webhook receiver."""
+
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+
+import conftest as sandbox
+from local.receiver import Receiver
+from local.template import load_template, table_definition
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A fresh copy of events/<name>.json, for a test to tweak."""
+    return copy.deepcopy(json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8")))
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "test-function"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+    remaining_ms: int = 60_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext(aws_request_id=str(uuid.uuid4()))
+
+
+@dataclass(frozen=True)
+class Aws:
+    """The resources of one test, made from template.yaml's own definitions on a freshly reset moto."""
+
+    admin_token: str
+
+    @property
+    def dynamodb(self) -> Any:
+        return boto3.client("dynamodb")
+
+    @property
+    def sqs(self) -> Any:
+        return boto3.client("sqs")
+
+    @property
+    def ssm(self) -> Any:
+        return boto3.client("ssm")
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        response = self.sqs.receive_message(
+            QueueUrl=sandbox.os.environ["DEAD_LETTER_QUEUE_URL"], MaxNumberOfMessages=10, WaitTimeSeconds=0
+        )
+        return [json.loads(message["Body"]) for message in response.get("Messages", [])]
+
+    def items(self) -> list[dict[str, Any]]:
+        return self.dynamodb.scan(TableName=sandbox.TABLE_NAME)["Items"]
+
+
+@pytest.fixture(autouse=True)
+def aws() -> Iterator[Aws]:
+    urllib.request.urlopen(  # noqa: S310 - loopback moto server
+        urllib.request.Request(f"{sandbox.MOTO_ENDPOINT}/moto-api/reset", method="POST")
+    ).close()
+    parameters.clear_caches()
+    boto3.client("dynamodb").create_table(TableName=sandbox.TABLE_NAME, **table_definition(load_template()))
+    boto3.client("sqs").create_queue(QueueName=sandbox.QUEUE_NAME)
+    token = secrets.token_urlsafe(32)
+    boto3.client("secretsmanager").create_secret(Name=sandbox.SECRET_NAME, SecretString=token)
+    yield Aws(admin_token=token)
+    parameters.clear_caches()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    running = Receiver().start()
+    yield running
+    running.stop()
