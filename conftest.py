@@ -17,6 +17,10 @@ MOTO_ENDPOINT = "http://127.0.0.1:{}".format(_moto.get_host_and_port()[1])
 TABLE_NAME = "signup-webhooks-test-users"
 QUEUE_NAME = "signup-webhooks-test-dead-letters"
 PARAMETER_NAME = "/signup-webhooks-test/webhook-url"
+FORMAT_PARAMETER = "/signup-webhooks-test/webhook-format"
+TEMPLATE_PARAMETER = "/signup-webhooks-test/message-template"
+SIGNING_SECRET_PARAMETER = "/signup-webhooks-test/signing-secret"
+CUSTOM_HEADER_PARAMETER = "/signup-webhooks-test/custom-header"
 SECRET_NAME = "signup-webhooks-test/admin-token"
 
 os.environ.update(
@@ -39,6 +43,13 @@ os.environ.update(
         "WEBHOOK_READ_TIMEOUT": "2",
         "SETTINGS_CACHE_SECONDS": "10",
         "ADMIN_TOKEN_SECRET": SECRET_NAME,
+        "WEBHOOK_FORMAT_PARAMETER": FORMAT_PARAMETER,
+        "MESSAGE_TEMPLATE_PARAMETER": TEMPLATE_PARAMETER,
+        "SIGNING_SECRET_PARAMETER": SIGNING_SECRET_PARAMETER,
+        "CUSTOM_HEADER_PARAMETER": CUSTOM_HEADER_PARAMETER,
+        # The tests' receivers listen on loopback over plain http; SSRF tests turn these off explicitly.
+        "ALLOW_HTTP_TARGETS": "true",
+        "ALLOW_PRIVATE_TARGETS": "true",
     }
 )
 

@@ -1,4 +1,4 @@
-"""Admin API for the webhook setting. API Gateway runs the token authorizer before any of these routes."""
+"""Admin API for the webhook settings and a test send. API Gateway runs the token authorizer before every route."""
 
 from typing import Any
 
@@ -28,6 +28,11 @@ def put_webhook() -> Response[str]:
 @app.delete("/api/v1/admin/webhook")
 def delete_webhook() -> Response[str]:
     return api.json_response(200, admin.clear_webhook(config))
+
+
+@app.post("/api/v1/admin/webhook/test")
+def test_webhook() -> Response[str]:
+    return api.json_response(200, admin.send_test(config, api.request_body(app)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from signup_hooks.errors import ConfigError
 from signup_hooks.messages import DEFAULT_TEMPLATE, validate_template
+from signup_hooks.settings import ParameterNames
+from signup_hooks.targets import Policy
 
 ROLES = ("pending", "user", "admin")
 
@@ -28,6 +30,26 @@ class Config:
     connect_timeout: float = 3.0
     read_timeout: float = 5.0
     settings_max_age: int = MAX_SETTINGS_AGE_SECONDS
+    format_parameter: str = ""
+    message_template_parameter: str = ""
+    signing_secret_parameter: str = ""
+    custom_header_parameter: str = ""
+    # Safety switches: plain http and private (loopback, RFC 1918, ...) targets. Off unless the deployment allows them.
+    allow_http_targets: bool = False
+    allow_private_targets: bool = False
+
+    @property
+    def target_policy(self) -> Policy:
+        return Policy(allow_http=self.allow_http_targets, allow_private=self.allow_private_targets)
+
+    @property
+    def parameter_names(self) -> ParameterNames:
+        return ParameterNames(
+            format=self.format_parameter,
+            message_template=self.message_template_parameter,
+            signing_secret=self.signing_secret_parameter,
+            custom_header=self.custom_header_parameter,
+        )
 
     def require(self, *names: str) -> Config:
         """Fail at cold start, naming the variable, when a function lacks a setting it needs."""
@@ -48,6 +70,12 @@ _ENV_NAMES = {
     "connect_timeout": "WEBHOOK_CONNECT_TIMEOUT",
     "read_timeout": "WEBHOOK_READ_TIMEOUT",
     "settings_max_age": "SETTINGS_CACHE_SECONDS",
+    "format_parameter": "WEBHOOK_FORMAT_PARAMETER",
+    "message_template_parameter": "MESSAGE_TEMPLATE_PARAMETER",
+    "signing_secret_parameter": "SIGNING_SECRET_PARAMETER",
+    "custom_header_parameter": "CUSTOM_HEADER_PARAMETER",
+    "allow_http_targets": "ALLOW_HTTP_TARGETS",
+    "allow_private_targets": "ALLOW_PRIVATE_TARGETS",
 }
 
 
@@ -85,7 +113,22 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
                 minimum=0,
             )
         ),
+        format_parameter=raw["format_parameter"],
+        message_template_parameter=raw["message_template_parameter"],
+        signing_secret_parameter=raw["signing_secret_parameter"],
+        custom_header_parameter=raw["custom_header_parameter"],
+        allow_http_targets=_flag("ALLOW_HTTP_TARGETS", raw["allow_http_targets"]),
+        allow_private_targets=_flag("ALLOW_PRIVATE_TARGETS", raw["allow_private_targets"]),
     )
+
+
+def _flag(name: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("", "false", "0", "no"):
+        return False
+    if lowered in ("true", "1", "yes"):
+        return True
+    raise ConfigError(f"{name} must be true or false")
 
 
 def _bounded_number(name: str, value: str, default: float, maximum: float, minimum: float = 0.1) -> float:

@@ -46,6 +46,7 @@ class DeadLetter:
             "http_status": self.result.status,
             "latency_ms": self.result.latency_ms,
             "response_excerpt": self.result.excerpt,
+            "detail": self.result.detail,
             "failed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         return json.dumps(body, ensure_ascii=False)

@@ -1,4 +1,4 @@
-"""Posting a notification: one urllib3 pool reused across invocations, bounded timeouts, no redirects,
+"""Posting a notification to a checked address (see targets.py): pooled connections, bounded timeouts, no redirects,
 and every failure named by a reason from a fixed vocabulary (the seed's troubleshooting list)."""
 
 from __future__ import annotations
@@ -6,7 +6,9 @@ from __future__ import annotations
 import enum
 import errno
 import socket
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import urllib3
@@ -21,6 +23,8 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from signup_hooks.targets import CheckedTarget
+
 USER_AGENT = "signup-webhooks/0.1"
 MAX_RESPONSE_BYTES = 1024  # what we read of a receiver's answer, at most
 MAX_EXCERPT_CHARS = 200
@@ -29,7 +33,9 @@ MAX_EXCERPT_CHARS = 200
 class Reason(enum.StrEnum):
     """Why a delivery failed. The same codes appear in logs and dead-letter messages."""
 
+    NOT_CONFIGURED = "not_configured"
     INVALID_URL = "invalid_url"
+    BLOCKED_TARGET = "blocked_target"
     DNS_FAILURE = "dns_failure"
     CONNECTION_REFUSED = "connection_refused"
     CONNECT_TIMEOUT = "connect_timeout"
@@ -51,26 +57,65 @@ class DeliveryResult:
     reason: Reason | None
     latency_ms: int
     excerpt: str = ""  # a short, sanitized start of the receiver's answer, for failures only
+    detail: str = ""  # why a target was refused before sending (never the URL itself)
 
 
-# One pool for the life of the execution environment: warm invocations reuse its keep-alive connections.
-_pool = urllib3.PoolManager(num_pools=8, maxsize=4, retries=False, headers={"User-Agent": USER_AGENT})
+# Pools per checked address, for the life of the execution environment: warm invocations reuse keep-alive
+# connections. Each pool connects to the IP that was checked, never to a name resolved again.
+MAX_POOLS = 8
+_pools: OrderedDict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = OrderedDict()
+_pools_lock = threading.Lock()
 
 
-def post(url: str, body: bytes, content_type: str, connect_timeout: float, read_timeout: float) -> DeliveryResult:
+def send(
+    target: CheckedTarget, body: bytes, headers: dict[str, str], connect_timeout: float, read_timeout: float
+) -> DeliveryResult:
+    """POST to the checked address of `target`: Host header and TLS name from the URL, no redirects, no retries."""
     started = time.monotonic()
     try:
-        response = _pool.request(
+        pool = _pool_for(target)
+        response = pool.urlopen(
             "POST",
-            url,
+            target.path,
             body=body,
-            headers={"Content-Type": content_type},
+            headers={"User-Agent": USER_AGENT, **headers, "Host": target.host_header},
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
             redirect=False,
+            retries=False,
             preload_content=False,
+            assert_same_host=False,
         )
     except Exception as exc:  # every transport failure becomes a reason; nothing here may crash a batch
         return DeliveryResult(False, None, classify_exception(exc), _elapsed_ms(started))
+    return _finish(response, started)
+
+
+def _pool_for(target: CheckedTarget) -> urllib3.HTTPConnectionPool:
+    key = (target.scheme, target.address, target.port, target.host)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is not None:
+            _pools.move_to_end(key)
+            return pool
+        if target.scheme == "https":
+            pool = urllib3.HTTPSConnectionPool(
+                target.address,
+                target.port,
+                maxsize=4,
+                retries=False,
+                cert_reqs="CERT_REQUIRED",
+                server_hostname=target.host,
+                assert_hostname=target.host,
+            )
+        else:
+            pool = urllib3.HTTPConnectionPool(target.address, target.port, maxsize=4, retries=False)
+        _pools[key] = pool
+        while len(_pools) > MAX_POOLS:
+            _pools.popitem(last=False)[1].close()
+        return pool
+
+
+def _finish(response: urllib3.BaseHTTPResponse, started: float) -> DeliveryResult:
     try:
         head = response.read(MAX_RESPONSE_BYTES + 1)
         complete = len(head) <= MAX_RESPONSE_BYTES
@@ -107,8 +152,6 @@ def classify_exception(exc: BaseException) -> Reason:
         return Reason.INVALID_URL
     if isinstance(exc, NameResolutionError):
         return Reason.DNS_FAILURE
-    if isinstance(exc, ConnectTimeoutError):
-        return Reason.CONNECT_TIMEOUT
     if isinstance(exc, ReadTimeoutError):
         return Reason.READ_TIMEOUT
     if isinstance(exc, SSLError):
@@ -120,6 +163,8 @@ def classify_exception(exc: BaseException) -> Reason:
         if isinstance(cause, socket.gaierror):
             return Reason.DNS_FAILURE
         return Reason.NETWORK_ERROR
+    if isinstance(exc, ConnectTimeoutError):  # after NewConnectionError, which subclasses it
+        return Reason.CONNECT_TIMEOUT
     if isinstance(exc, ProtocolError | HTTPError | OSError):
         return Reason.NETWORK_ERROR
     return Reason.NETWORK_ERROR

@@ -1,0 +1,279 @@
+"""Where a webhook may be sent: the SSRF guard.
+
+A target URL is resolved once, every address it resolves to is checked, and the delivery connects to the
+checked address itself (with the host name kept for TLS and the Host header), so that nothing can change
+between the check and the connection (no DNS rebinding window).
+
+Refused always: link-local (169.254/16, fe80::/10, which hold the cloud metadata services), known metadata
+addresses, multicast, reserved, unspecified and broadcast addresses. Refused unless private targets are allowed:
+loopback, private (RFC 1918, fc00::/7), shared (100.64/10) and every other non-global range.
+Plain http is refused unless http targets are allowed. IPv4-mapped and other IPv6 spellings of an IPv4 address
+are checked as that IPv4 address; numeric host spellings (`2130706433`, `0x7f.1`, `017700000001`) are read
+the way the C resolver reads them, so that they are checked as what they really are.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import re
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from signup_hooks.errors import SignupHooksError
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Cloud metadata services outside the link-local ranges: refused even when private targets are allowed.
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(address)
+    for address in (
+        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, ...
+        "169.254.170.2",  # AWS ECS task metadata
+        "fd00:ec2::254",  # AWS IMDS over IPv6
+        "fd00:ec2::23",  # AWS DNS over IPv6 (Nitro)
+        "100.100.100.200",  # Alibaba Cloud
+        "168.63.129.16",  # Azure wire server
+        "192.0.0.192",  # Oracle Cloud
+    )
+)
+SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
+THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # Linux connects 0.x.x.x to the local host
+NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
+MAX_ADDRESSES = 16  # of one name's answer, checked and kept
+
+
+class AddressClass(enum.StrEnum):
+    PUBLIC = "public"
+    LOOPBACK = "loopback"
+    PRIVATE = "private"
+    SHARED = "shared"
+    NON_GLOBAL = "non_global"
+    LINK_LOCAL = "link_local"
+    METADATA = "metadata"
+    MULTICAST = "multicast"
+    RESERVED = "reserved"
+    UNSPECIFIED = "unspecified"
+
+
+# Classes that no setting allows.
+NEVER_ALLOWED = frozenset(
+    {
+        AddressClass.LINK_LOCAL,
+        AddressClass.METADATA,
+        AddressClass.MULTICAST,
+        AddressClass.RESERVED,
+        AddressClass.UNSPECIFIED,
+    }
+)
+
+
+class TargetError(SignupHooksError):
+    """A target that cannot be used. `reason` is a delivery.Reason value; the message is safe to show an admin."""
+
+    reason = "invalid_url"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidTarget(TargetError):
+    reason = "invalid_url"
+
+
+class BlockedTarget(TargetError):
+    reason = "blocked_target"
+
+
+class UnresolvableTarget(TargetError):
+    reason = "dns_failure"
+
+
+@dataclass(frozen=True)
+class Policy:
+    allow_http: bool = False
+    allow_private: bool = False
+
+
+@dataclass(frozen=True)
+class CheckedTarget:
+    """A URL whose every address passed the check. Connect to `address`, send `host_header`, verify TLS for `host`."""
+
+    scheme: str
+    host: str  # the name from the URL (an IP literal stays a literal), lower-case, no brackets
+    port: int
+    path: str  # path and query, as sent in the request line
+    address: str  # the checked IP address to connect to
+
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        default = 443 if self.scheme == "https" else 80
+        return host if self.port == default else f"{host}:{self.port}"
+
+
+def classify(address: IpAddress) -> AddressClass:
+    """The class of an address. An IPv4 address inside IPv6 (mapped, NAT64, 6to4, Teredo) is classified as itself."""
+    embedded = _embedded_ipv4(address)
+    if embedded is not None:
+        return classify(embedded)
+    if address in METADATA_ADDRESSES:
+        return AddressClass.METADATA
+    if address.is_unspecified or address in THIS_NETWORK:
+        return AddressClass.UNSPECIFIED
+    if address.is_link_local:
+        return AddressClass.LINK_LOCAL
+    if address.is_multicast:
+        return AddressClass.MULTICAST
+    if address.is_loopback:
+        return AddressClass.LOOPBACK
+    if address.is_reserved:  # includes 240/4 and the broadcast address
+        return AddressClass.RESERVED
+    if isinstance(address, ipaddress.IPv4Address) and address in SHARED_ADDRESS_SPACE:
+        return AddressClass.SHARED
+    if address.is_private or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local):
+        return AddressClass.PRIVATE
+    if not address.is_global:
+        return AddressClass.NON_GLOBAL
+    return AddressClass.PUBLIC
+
+
+def is_allowed(address_class: AddressClass, policy: Policy) -> bool:
+    if address_class is AddressClass.PUBLIC:
+        return True
+    if address_class in NEVER_ALLOWED:
+        return False
+    return policy.allow_private
+
+
+def parse_host(host: str) -> IpAddress | None:
+    """The IP address a host spelling stands for, or None for a name. Raises InvalidTarget for a broken number."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if _looks_numeric(host):
+        address = _inet_aton(host)
+        if address is None:
+            raise InvalidTarget("url has a host that looks like an IP address but is not a valid one")
+        return address
+    return None
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every address a name resolves to (module-level so tests can replace it; they have no DNS)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    return [str(info[4][0]) for info in infos]
+
+
+def check(url: str, policy: Policy) -> CheckedTarget:
+    """Check a URL and pin it to one checked address (at send time)."""
+    checked = _check(url, policy, resolve_names=True)
+    if checked is None:  # cannot happen when names are resolved; kept for the type checker
+        raise UnresolvableTarget("the host name of url does not resolve")
+    return checked
+
+
+def check_saved(url: str, policy: Policy) -> None:
+    """The same check at save time, except that a name that does not resolve is accepted: the receiver's DNS
+    may not exist yet, and every send checks again. An IP literal or a name that resolves is checked fully."""
+    _check(url, policy, resolve_names=False)
+
+
+def _check(url: str, policy: Policy, *, resolve_names: bool) -> CheckedTarget | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise InvalidTarget("url is not a valid URL") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise InvalidTarget("url must start with https:// or http://")
+    if scheme == "http" and not policy.allow_http:
+        raise BlockedTarget("plain http targets are not allowed; use https://")
+    host = (parts.hostname or "").rstrip(".").lower()
+    if not host:
+        raise InvalidTarget("url must name a host")
+    port = port or (443 if scheme == "https" else 80)
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+
+    literal = parse_host(host)
+    if literal is not None:
+        addresses: list[IpAddress] = [literal]
+    else:
+        try:
+            answers = resolve(host, port)
+        except (OSError, UnicodeError):
+            if resolve_names:
+                raise UnresolvableTarget("the host name of url does not resolve") from None
+            return None
+        addresses = []
+        for answer in answers[:MAX_ADDRESSES]:
+            try:
+                addresses.append(ipaddress.ip_address(answer.split("%", 1)[0]))
+            except ValueError:
+                continue
+        if not addresses:
+            raise UnresolvableTarget("the host name of url resolves to no usable address")
+
+    for address in addresses:
+        address_class = classify(address)
+        if not is_allowed(address_class, policy):
+            kind = address_class.value.replace("_", "-")
+            raise BlockedTarget(f"url points to a {kind} address, which is not allowed")
+    name = str(literal) if literal is not None else host
+    return CheckedTarget(scheme=scheme, host=name, port=port, path=path, address=str(addresses[0]))
+
+
+def _embedded_ipv4(address: IpAddress) -> ipaddress.IPv4Address | None:
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in NAT64_PREFIX:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    # IPv4-compatible (::a.b.c.d, deprecated) other than :: and ::1
+    if int(address) >> 32 == 0 and int(address) > 1:
+        return ipaddress.IPv4Address(int(address))
+    return None
+
+
+_NUMERIC_PART = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
+
+
+def _looks_numeric(host: str) -> bool:
+    return all(_NUMERIC_PART.match(part) for part in host.split("."))
+
+
+def _inet_aton(host: str) -> ipaddress.IPv4Address | None:
+    """inet_aton's reading of a numeric host: 1 to 4 parts, each decimal, octal (leading 0) or hex (0x)."""
+    parts = host.split(".")
+    if not 1 <= len(parts) <= 4:
+        return None
+    numbers: list[int] = []
+    for part in parts:
+        try:
+            if part.startswith("0x"):
+                numbers.append(int(part[2:] or "0", 16))
+            elif len(part) > 1 and part.startswith("0"):
+                numbers.append(int(part, 8))
+            else:
+                numbers.append(int(part, 10))
+        except ValueError:
+            return None
+    *head, last = numbers
+    if any(n > 0xFF for n in head) or last >= 1 << (8 * (4 - len(head))):
+        return None
+    value = 0
+    for n in head:
+        value = value << 8 | n
+    value = value << (8 * (4 - len(head))) | last
+    return ipaddress.IPv4Address(value)
