@@ -52,5 +52,12 @@ build: validate ## sam validate, then sam build (arm64 wheels, no Docker needed)
 deploy: build ## sam deploy --guided (needs AWS credentials)
 	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided
 
+.PHONY: run demo
+run: $(VENV)/.installed ## Run the whole stack locally on http://127.0.0.1:3000 (no Docker, no AWS account)
+	$(BIN)/python -m local run
+
+demo: $(VENV)/.installed ## Start the local stack, sign up Tim, show the webhook it sends, stop
+	$(BIN)/python -m local demo
+
 clean: ## Remove the virtualenvs and build output
 	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
