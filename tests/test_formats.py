@@ -317,7 +317,7 @@ def test_teams_cards_carry_no_html_or_mentions_from_a_name(shape):
 
 
 def test_json_keeps_hostile_names_as_data_inside_valid_json():
-    payload, body = build(Shape.JSON, hostile(HOSTILE_NAMES["json_breaker"]))
+    _, body = build(Shape.JSON, hostile(HOSTILE_NAMES["json_breaker"]))
     assert body["data"]["user"]["name"] == '"}, {"text": "injected'
     assert set(body) >= {"id", "event", "created_at", "actor", "subject", "data", "message"}
 
@@ -356,4 +356,4 @@ def test_the_message_template_set_in_ssm_is_used(aws, lambda_context, receiver, 
         Name=notifier.config.message_template_parameter, Value="Nuevo usuario registrado: {name}", Type="String"
     )
     notifier.lambda_handler(load_event("notifier_new_user"), lambda_context)
-    assert receiver.wait_for(1)[0].body == "Nuevo usuario registrado: Tim".encode()
+    assert receiver.wait_for(1)[0].body == b"Nuevo usuario registrado: Tim"

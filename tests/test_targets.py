@@ -39,7 +39,7 @@ BLOCKED_BY_DEFAULT = [
     ("[ff02::1]", AddressClass.MULTICAST),
     ("240.0.0.1", AddressClass.RESERVED),
     ("255.255.255.255", AddressClass.RESERVED),
-    ("0.0.0.0", AddressClass.UNSPECIFIED),
+    ("0.0.0.0", AddressClass.UNSPECIFIED),  # noqa: S104 - a target under test, not a bind
     ("0", AddressClass.UNSPECIFIED),
     ("[::]", AddressClass.UNSPECIFIED),
     # IPv4 inside IPv6
