@@ -290,7 +290,13 @@ class ApiServer:
                 if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                     return self._read_chunked()
                 length = int(self.headers.get("Content-Length") or 0)
-                return None if length > MAX_BODY_BYTES else self.rfile.read(length)
+                if length <= MAX_BODY_BYTES:
+                    return self.rfile.read(length)
+                # Too large: read (a bounded amount of) it anyway, so the client gets the 413 rather than a reset.
+                left = min(length, 4 * MAX_BODY_BYTES)
+                while left > 0 and (chunk := self.rfile.read(min(left, 1 << 16))):
+                    left -= len(chunk)
+                return None
 
             def _read_chunked(self) -> bytes | None:
                 chunks, total = [], 0

@@ -1,0 +1,250 @@
+"""The local stack as a user runs it: `python -m local run` in a subprocess, on free ports, driven over real HTTP.
+
+It has its own moto server (inside that process), separate from the one the unit tests share.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from local.receiver import ReceivedRequest, Receiver
+from local.template import ROOT
+
+START_TIMEOUT = 20.0
+WEBHOOK_TIMEOUT = 10.0
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen[bytes]
+    info: dict[str, Any]
+    log_path: Path
+
+    @property
+    def api(self) -> str:
+        return str(self.info["api_url"])
+
+    @property
+    def token(self) -> str:
+        return str(self.info["admin_token"])
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.info["aws_endpoint"],
+            region_name=self.info["region"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            aws_session_token="testing",
+        )
+
+
+def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    request = urllib.request.Request(  # noqa: S310 - loopback only
+        url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode()
+
+
+def sign_up(stack: RunningStack, name: str) -> dict[str, Any]:
+    form = {"name": name, "email": f"{uuid.uuid4().hex[:12]}@example.com", "password": "correct horse battery"}
+    status, body = call("POST", f"{stack.api}/api/v1/auths/signup", form)
+    assert status == 200, body
+    return dict(body)
+
+
+def admin(stack: RunningStack, method: str, body: Any = None) -> tuple[int, Any]:
+    auth = {"Authorization": f"Bearer {stack.token}"}
+    return call(method, f"{stack.api}/api/v1/admin/webhook", body, auth)
+
+
+def wait_for_body(receiver: Receiver, text: str, timeout: float = WEBHOOK_TIMEOUT) -> ReceivedRequest:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for request in receiver.received:
+            if request.text == text:
+                return request
+        receiver.wait_for(len(receiver.received) + 1, timeout=min(0.5, max(deadline - time.monotonic(), 0)))
+    raise AssertionError(f"no webhook with body {text!r} within {timeout} s; got {[r.text for r in receiver.received]}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def default_receiver() -> Iterator[Receiver]:
+    running = Receiver().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(default_receiver: Receiver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    folder = tmp_path_factory.mktemp("local-stack")
+    ready, log_path, env_vars = folder / "ready.json", folder / "stack.log", folder / "env.json"
+    # Read the webhook settings on every notification, so that a test sees its admin change at once.
+    env_vars.write_text(json.dumps({"NotifierFunction": {"SETTINGS_CACHE_SECONDS": "0"}}), encoding="utf-8")
+    env = {**os.environ, "WEBHOOK_URL": default_receiver.url}
+    command = [sys.executable, "-m", "local", "run", "--port", "0", "--ready-file", str(ready)]
+    command += ["--env-vars", str(env_vars)]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    deadline = time.monotonic() + START_TIMEOUT
+    while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not ready.exists():
+        process.kill()
+        pytest.fail(f"the local stack did not start:\n{log_path.read_text(encoding='utf-8')}")
+    time.sleep(0.05)  # the file is written in one call; let it land
+    running = RunningStack(process, json.loads(ready.read_text(encoding="utf-8")), log_path)
+    yield running
+    process.send_signal(signal.SIGINT)  # Ctrl-C
+    try:
+        assert process.wait(timeout=10) == 0, running.log()[-3000:]
+    finally:
+        process.kill()
+
+
+@pytest.fixture(autouse=True)
+def no_webhook_parameter(stack: RunningStack) -> Iterator[None]:
+    yield
+    admin(stack, "DELETE")  # back to WEBHOOK_URL for the next test
+
+
+def test_a_signup_sends_the_seed_message_to_the_webhook(stack: RunningStack, default_receiver: Receiver) -> None:
+    sign_up(stack, "Tim")
+
+    request = wait_for_body(default_receiver, "New user signed up: Tim")
+
+    assert request.method == "POST"
+    assert request.headers["Content-Type"].startswith("text/plain")
+
+
+def test_after_an_admin_sets_a_new_url_the_next_signup_goes_there(stack: RunningStack) -> None:
+    other = Receiver().start()
+    try:
+        status, body = admin(stack, "PUT", {"url": other.url})
+        assert status == 200, body
+
+        sign_up(stack, "Ada")
+
+        assert wait_for_body(other, "New user signed up: Ada").method == "POST"
+    finally:
+        other.stop()
+
+
+def test_admin_routes_need_the_token(stack: RunningStack) -> None:
+    url = f"{stack.api}/api/v1/admin/webhook"
+
+    assert call("GET", url) == (401, {"message": "Unauthorized"})
+    assert call("GET", url, headers={"Authorization": "Bearer wrong"}) == (403, {"message": "Forbidden"})
+    assert call("PUT", url, {"url": "https://example.com/x"}, {"Authorization": "Bearer wrong"})[0] == 403
+    assert admin(stack, "GET")[0] == 200
+
+
+def test_a_receiver_that_is_down_gives_a_dead_letter_message(stack: RunningStack) -> None:
+    status, body = admin(stack, "PUT", {"url": f"http://127.0.0.1:{free_port()}/hook"})
+    assert status == 200, body
+
+    user = sign_up(stack, "Grace")
+
+    sqs = stack.client("sqs")
+    queue_url = stack.info["resources"]["DeadLetterQueue"]
+    deadline, letters = time.monotonic() + WEBHOOK_TIMEOUT, []
+    while not letters and time.monotonic() < deadline:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        letters = [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+        letters = [letter for letter in letters if letter.get("user", {}).get("id") == user["id"]]
+    assert letters, stack.log()[-3000:]
+    assert letters[0]["reason"] == "connection_refused"
+
+
+def test_a_record_the_filter_drops_never_reaches_the_notifier(stack: RunningStack, default_receiver: Receiver) -> None:
+    # Given an item that is not a user profile, written straight to the table
+    table = stack.info["resources"]["UsersTable"]
+    dynamodb = stack.client("dynamodb")
+    item = {"pk": {"S": f"ROBOT#{uuid.uuid4()}"}, "entity": {"S": "robot"}, "id": {"S": "r1"}, "name": {"S": "Robo"}}
+    dynamodb.put_item(TableName=table, Item=item)
+    sequence = stream_sequence_of(stack, item["pk"]["S"])
+
+    # When a real signup follows it on the same shard, and its webhook arrives
+    sign_up(stack, "Linus")
+    wait_for_body(default_receiver, "New user signed up: Linus")
+
+    # Then the stream moved past the robot, but the notifier never got it
+    invocations = [line for line in stack.log().splitlines() if line.startswith("[stream] NotifierFunction <- ")]
+    assert invocations
+    assert not any(sequence in line for line in invocations)
+    assert all(request.text != "New user signed up: Robo" for request in default_receiver.received)
+
+
+def stream_sequence_of(stack: RunningStack, pk: str) -> str:
+    streams = stack.client("dynamodbstreams")
+    table = stack.client("dynamodb").describe_table(TableName=stack.info["resources"]["UsersTable"])["Table"]
+    shard = streams.describe_stream(StreamArn=table["LatestStreamArn"])["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=table["LatestStreamArn"], ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    for record in streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]:
+        if record["dynamodb"]["Keys"]["pk"]["S"] == pk:
+            return str(record["dynamodb"]["SequenceNumber"])
+    raise AssertionError(f"{pk} is not in the stream")
+
+
+def test_unknown_routes_get_api_gateways_404(stack: RunningStack) -> None:
+    assert call("GET", f"{stack.api}/api/v1/nothing-here") == (404, {"message": "Not Found"})
+    assert call("PATCH", f"{stack.api}/api/v1/auths/signup", {})[0] == 404
+
+
+def test_a_body_over_api_gateways_limit_is_refused(stack: RunningStack) -> None:
+    status, body = call("POST", f"{stack.api}/api/v1/auths/signup", b"x" * (10 * 1024 * 1024 + 1))
+    assert (status, body) == (413, {"message": "Request Entity Too Large"})
+
+
+def test_a_port_in_use_gives_a_clear_error_without_traceback() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "local", "run", "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert f"127.0.0.1:{port}" in result.stderr and "in use" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
