@@ -54,7 +54,9 @@ def serve(options: Options, ready_file: Path | None) -> int:
     try:
         print(banner(stack), flush=True)
         if ready_file:
-            ready_file.write_text(json.dumps(stack.info()), encoding="utf-8")
+            partial = ready_file.with_suffix(".partial")
+            partial.write_text(json.dumps(stack.info()), encoding="utf-8")
+            partial.replace(ready_file)  # appears whole: a script waiting for it never reads half of it
         stopping.wait()
         print("\nstopping...", flush=True)
     finally:

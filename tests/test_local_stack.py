@@ -126,7 +126,6 @@ def stack(default_receiver: Receiver, tmp_path_factory: pytest.TempPathFactory) 
     if not ready.exists():
         process.kill()
         pytest.fail(f"the local stack did not start:\n{log_path.read_text(encoding='utf-8')}")
-    time.sleep(0.05)  # the file is written in one call; let it land
     running = RunningStack(process, json.loads(ready.read_text(encoding="utf-8")), log_path)
     yield running
     process.send_signal(signal.SIGINT)  # Ctrl-C
