@@ -12,22 +12,22 @@ REGION = "us-east-1"
 
 _moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 _moto.start()
-MOTO_ENDPOINT = "http://127.0.0.1:{}".format(_moto.get_host_and_port()[1])
+MOTO_ENDPOINT = f"http://127.0.0.1:{_moto.get_host_and_port()[1]}"
 
 TABLE_NAME = "signup-webhooks-test-users"
 QUEUE_NAME = "signup-webhooks-test-dead-letters"
 PARAMETER_NAME = "/signup-webhooks-test/webhook-url"
 FORMAT_PARAMETER = "/signup-webhooks-test/webhook-format"
 TEMPLATE_PARAMETER = "/signup-webhooks-test/message-template"
-SIGNING_SECRET_PARAMETER = "/signup-webhooks-test/signing-secret"
+SIGNING_SECRET_PARAMETER = "/signup-webhooks-test/signing-secret"  # noqa: S105 - a parameter name
 CUSTOM_HEADER_PARAMETER = "/signup-webhooks-test/custom-header"
-SECRET_NAME = "signup-webhooks-test/admin-token"
+SECRET_NAME = "signup-webhooks-test/admin-token"  # noqa: S105 - a secret name
 
 os.environ.update(
     {
         "AWS_ENDPOINT_URL": MOTO_ENDPOINT,
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+        "AWS_SECRET_ACCESS_KEY": "testing",  # moto's dummy credentials
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
