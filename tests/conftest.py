@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
+import logging
 import secrets
 import urllib.request
 import uuid
@@ -75,9 +77,7 @@ class Aws:
 
 @pytest.fixture(autouse=True)
 def aws() -> Iterator[Aws]:
-    urllib.request.urlopen(  # noqa: S310 - loopback moto server
-        urllib.request.Request(f"{sandbox.MOTO_ENDPOINT}/moto-api/reset", method="POST")
-    ).close()
+    urllib.request.urlopen(urllib.request.Request(f"{sandbox.MOTO_ENDPOINT}/moto-api/reset", method="POST")).close()
     parameters.clear_caches()
     boto3.client("dynamodb").create_table(TableName=sandbox.TABLE_NAME, **table_definition(load_template()))
     boto3.client("sqs").create_queue(QueueName=sandbox.QUEUE_NAME)
@@ -92,3 +92,15 @@ def receiver() -> Iterator[Receiver]:
     running = Receiver().start()
     yield running
     running.stop()
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    """Everything the functions log (Powertools JSON lines), for tests that read or scan it."""
+    buffer = io.StringIO()
+    service = logging.getLogger(sandbox.os.environ["POWERTOOLS_SERVICE_NAME"])
+    handlers = [h for h in service.handlers if isinstance(h, logging.StreamHandler)]
+    previous = [handler.setStream(buffer) for handler in handlers]
+    yield buffer
+    for handler, stream in zip(handlers, previous, strict=True):
+        handler.setStream(stream)

@@ -21,6 +21,6 @@ config = load_config().require("admin_token_secret")
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerEventV2(event)
-    allowed = auth.is_admin(request.get_header_value("authorization"), config.admin_token_secret)
+    allowed = auth.is_admin(request.headers.get("authorization"), config.admin_token_secret)
     logger.info("admin request authorized" if allowed else "admin request refused", extra={"route": request.route_key})
     return APIGatewayAuthorizerResponseV2(authorize=allowed).asdict()

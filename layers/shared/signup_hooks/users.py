@@ -85,6 +85,11 @@ class User:
         )
 
 
+def is_profile(item: dict[str, Any]) -> bool:
+    """A user profile item (as opposed to a credential item) of the table."""
+    return item.get("entity") == USER_ENTITY
+
+
 def parse_signup(body: str | None) -> SignupForm:
     """Validate a raw request body into a SignupForm, or raise an error that names the problem."""
     data = bodies.json_object(body, MAX_BODY_BYTES)
