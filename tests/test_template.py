@@ -55,11 +55,6 @@ UNSCOPABLE_ACTIONS = {
     # Lambda's stream poller lists the table's streams before it reads one; ListStreams has no resource type in IAM.
     "dynamodb:ListStreams",
 }
-# Actions with a wildcard that are allowed anyway: each matches a short, known list of actions, never a whole service.
-NARROW_WILDCARD_ACTIONS = {
-    # SAM's SQSSendMessagePolicy template: matches sqs:SendMessage and sqs:SendMessageBatch only.
-    "sqs:SendMessage*",
-}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -90,11 +85,6 @@ def lint_errors(path: Path) -> list[Match]:
 
 def describe(match: Match) -> str:
     return f"{match.rule.id} line {match.linenumber}: {match.message}"
-
-
-def is_resource_level_description(match: Match) -> bool:
-    path = list(getattr(match, "path", []))
-    return match.rule.id == "E3001" and len(path) == 3 and path[0] == "Resources" and path[2] == "Description"
 
 
 def resolve(value: Any) -> Any:
@@ -234,12 +224,6 @@ def translated_path(translated: Template, tmp_path_factory: pytest.TempPathFacto
 # Translation and lint
 # ---------------------------------------------------------------------------------------------------------------------
 
-KNOWN_DESCRIPTION_ERRORS = (
-    "template.yaml puts Description at resource level (beside Type) on its plain CloudFormation resources: "
-    "cfn-lint reports E3001 on each. Move it to Properties.Description where the type has one, else to "
-    "Metadata.Description. Every other lint error still fails this test."
-)
-
 
 def test_translation_yields_the_four_functions_and_no_sam_types(translated: Template) -> None:
     # Given template.yaml translated offline
@@ -255,9 +239,7 @@ def test_translated_template_has_no_lint_errors(translated_path: Path) -> None:
     # When cfn-lint checks it
     errors = lint_errors(translated_path)
     # Then it reports no error (warnings are allowed)
-    assert [describe(match) for match in errors if not is_resource_level_description(match)] == []
-    if errors:
-        pytest.xfail(KNOWN_DESCRIPTION_ERRORS)
+    assert [describe(match) for match in errors] == []
 
 
 def test_sam_template_has_no_lint_errors() -> None:
@@ -265,9 +247,7 @@ def test_sam_template_has_no_lint_errors() -> None:
     # When cfn-lint checks it (1.53 still expands the transform itself)
     errors = lint_errors(TEMPLATE)
     # Then it reports no error (warnings are allowed)
-    assert [describe(match) for match in errors if not is_resource_level_description(match)] == []
-    if errors:
-        pytest.xfail(KNOWN_DESCRIPTION_ERRORS)
+    assert [describe(match) for match in errors] == []
 
 
 def test_every_resource_of_the_sam_template_has_a_description(sam_template: Template) -> None:
@@ -276,11 +256,7 @@ def test_every_resource_of_the_sam_template_has_a_description(sam_template: Temp
     undocumented = [
         name
         for name, body in sam_template["Resources"].items()
-        if not (
-            body.get("Description")
-            or body.get("Properties", {}).get("Description")
-            or body.get("Metadata", {}).get("Description")
-        )
+        if not (body.get("Properties", {}).get("Description") or body.get("Metadata", {}).get("Description"))
     ]
     # Then none lacks one
     assert undocumented == []
@@ -630,7 +606,7 @@ def test_no_function_has_a_wildcard_action(translated: Template) -> None:
         f"{function_id}: {action}"
         for function_id in FUNCTIONS
         for action in permissions(translated, function_id)
-        if "*" in action and action not in NARROW_WILDCARD_ACTIONS
+        if "*" in action
     }
     # Then there are none, such as dynamodb:* or *
     assert wildcards == set()
@@ -665,7 +641,7 @@ def test_notifier_reads_its_parameters_sends_to_one_queue_and_reads_one_stream(t
     stream = {"<UsersTable.StreamArn>"}
     assert allowed == {
         "ssm:GetParameter": parameter_arns(translated, "NotifierFunction"),
-        "sqs:SendMessage*": {"arn:aws:sqs:us-east-1:123456789012:<DeadLetterQueue.QueueName>"},
+        "sqs:SendMessage": {"<DeadLetterQueue.Arn>"},
         "dynamodb:DescribeStream": stream,
         "dynamodb:GetRecords": stream,
         "dynamodb:GetShardIterator": stream,
