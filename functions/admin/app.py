@@ -1,4 +1,8 @@
-"""Admin API for the webhook settings and a test send. API Gateway runs the token authorizer before every route."""
+"""Admin API for the webhook settings and a test send. API Gateway runs the token authorizer before every API route.
+
+The settings page (/admin and its script and style) is static and public: it holds no data, and every API call it
+makes carries the admin token.
+"""
 
 from typing import Any
 
@@ -6,7 +10,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from signup_hooks import admin, api
+from signup_hooks import admin, api, page
 from signup_hooks.config import load_config
 
 logger = Logger()
@@ -33,6 +37,21 @@ def delete_webhook() -> Response[str]:
 @app.post("/api/v1/admin/webhook/test")
 def test_webhook() -> Response[str]:
     return api.json_response(200, admin.send_test(config, api.request_body(app)))
+
+
+@app.get("/admin")
+def admin_page() -> Response[str]:
+    return page.response("page")
+
+
+@app.get("/admin/app.js")
+def admin_script() -> Response[str]:
+    return page.response("script")
+
+
+@app.get("/admin/app.css")
+def admin_style() -> Response[str]:
+    return page.response("style")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -35,6 +35,7 @@ def webhook_state(config: Config) -> dict[str, Any]:
         "parameter": config.webhook_url_parameter,
         "environment_fallback": config.webhook_url_env != "",
         **delivery_settings.public(),
+        "message_template_default": config.message_template,  # what a null message_template means
     }
 
 
