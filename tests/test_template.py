@@ -476,9 +476,25 @@ def test_api_routes_signup_to_signup_and_admin_paths_to_admin(translated: Templa
         route.split()[0] for route in targets if route.endswith(" /api/v1/admin/webhook")
     }
     assert {
-        route: target for route, target in targets.items() if not route.split()[1].startswith("/api/v1/admin/")
+        route: target
+        for route, target in targets.items()
+        if not route.split()[1].startswith("/api/v1/admin/") and route not in ADMIN_PAGE_ROUTES
     } == {}
     assert set(targets.values()) == {invoke.format("AdminFunction")}
+
+
+# The admin settings page: public because they serve static files only (no data); the page calls the API with the token.
+ADMIN_PAGE_ROUTES = {"GET /admin", "GET /admin/app.js", "GET /admin/app.css"}
+
+
+def test_admin_page_routes_are_public_static_files_served_by_the_admin_function(translated: Template) -> None:
+    # Given the settings page's routes
+    page = {route: operation for route, operation in routes(translated).items() if route in ADMIN_PAGE_ROUTES}
+    # Then each exists, reaches the admin function, and needs no authorizer
+    invoke = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/<AdminFunction.Arn>/invocations"
+    assert set(page) == ADMIN_PAGE_ROUTES
+    assert {resolve(op["x-amazon-apigateway-integration"]["uri"]) for op in page.values()} == {invoke}
+    assert [route for route, operation in page.items() if operation.get("security")] == []
 
 
 def test_signup_route_needs_no_authorizer(translated: Template) -> None:
