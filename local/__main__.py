@@ -89,6 +89,7 @@ signup-webhooks is running locally (ready in {stack.startup_seconds:.1f} s). Ctr
 
   API           {api}
 {routes}
+  Admin page    {api}/admin   (paste the admin token there)
   Admin token   {token}
   Webhook URL   {stack.webhook_url}{receiver}
   AWS (moto)    {stack.aws_endpoint}   region us-east-1, credentials testing/testing
