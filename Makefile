@@ -27,7 +27,7 @@ $(TOOLS_VENV)/.installed: requirements/tools.txt
 	$(TOOLS_VENV)/bin/pip install $(PIP_FLAGS) -r requirements/tools.txt
 	touch $@
 
-test: lint typecheck pytest build ## Run every check and test, then validate and build the template (what CI runs)
+test: lint typecheck browser pytest build ## Run every check and test, then validate and build the template (what CI runs)
 
 pytest: $(VENV)/.installed ## Run the test suite only
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -51,6 +51,10 @@ build: validate ## sam validate, then sam build (arm64 wheels, no Docker needed)
 
 deploy: build ## sam deploy --guided (needs AWS credentials)
 	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided
+
+.PHONY: browser
+browser: ## Install Debian's chromium and chromium-driver for the browser test, if missing and possible (root, apt-get)
+	@bash scripts/ensure-browser.sh
 
 .PHONY: run demo
 run: $(VENV)/.installed ## Run the whole stack locally on http://127.0.0.1:3000 (no Docker, no AWS account)
