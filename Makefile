@@ -65,3 +65,8 @@ demo: $(VENV)/.installed ## Start the local stack, sign up Tim, show the webhook
 
 clean: ## Remove the virtualenvs and build output
 	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: bench
+bench: $(VENV)/.installed ## Benchmark on the local stack, write docs/benchmarks.md (ARGS="--signups 500 --burst 1000")
+	@test -d .aws-sam/build || $(MAKE) build || echo "sam build failed: built sizes will read 'not built'"
+	$(BIN)/python -m bench $(ARGS)

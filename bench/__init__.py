@@ -1,0 +1,1 @@
+"""`make bench`: numbers about the signup path, delivery, cold start, memory and cost. A benchmark, not a test."""
