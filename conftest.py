@@ -15,6 +15,7 @@ _moto.start()
 MOTO_ENDPOINT = f"http://127.0.0.1:{_moto.get_host_and_port()[1]}"
 
 TABLE_NAME = "signup-webhooks-test-users"
+IDEMPOTENCY_TABLE_NAME = "signup-webhooks-test-idempotency"
 QUEUE_NAME = "signup-webhooks-test-dead-letters"
 PARAMETER_NAME = "/signup-webhooks-test/webhook-url"
 FORMAT_PARAMETER = "/signup-webhooks-test/webhook-format"
@@ -50,6 +51,9 @@ os.environ.update(
         # The tests' receivers listen on loopback over plain http; SSRF tests turn these off explicitly.
         "ALLOW_HTTP_TARGETS": "true",
         "ALLOW_PRIVATE_TARGETS": "true",
+        "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE_NAME,
+        # Retries as in production, with short backoffs so that a test with failures stays fast.
+        "WEBHOOK_RETRY_BASE_DELAY": "0.02",
     }
 )
 

@@ -5,6 +5,7 @@ The local stack prints what it receives; the tests read `received` and script fa
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -34,8 +35,10 @@ class Receiver:
     port: int = 0
     on_request: Callable[[ReceivedRequest], None] | None = None
     received: list[ReceivedRequest] = field(default_factory=list)
-    _responses: list[tuple[int, float]] = field(default_factory=list)
-    _default: tuple[int, float] = (200, 0.0)
+    _responses: list[tuple[int, float, dict[str, str]]] = field(default_factory=list)
+    _default: tuple[int, float, dict[str, str]] = (200, 0.0, {})
+    _failure_ratio: float = 0.0  # fault injection: this share of requests answers 500, at random
+    _random: random.Random = field(default_factory=random.Random)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _arrived: threading.Condition = field(init=False)
     _server: ThreadingHTTPServer | None = None
@@ -48,14 +51,23 @@ class Receiver:
         assert self._server is not None, "receiver not started"
         return f"http://{self.host}:{self._server.server_address[1]}/hook"
 
-    def respond_with(self, status: int, delay: float = 0.0, times: int | None = None) -> None:
+    def respond_with(
+        self, status: int, delay: float = 0.0, times: int | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         """Answer the next `times` requests (every request when None) with `status` after `delay` seconds."""
         with self._lock:
+            answer = (status, delay, dict(headers or {}))
             if times is None:
-                self._default = (status, delay)
+                self._default = answer
                 self._responses.clear()
             else:
-                self._responses.extend([(status, delay)] * times)
+                self._responses.extend([answer] * times)
+
+    def fail_randomly(self, ratio: float, seed: int | None = None) -> None:
+        """Answer 500 to about `ratio` of the requests, at random (reproducibly with `seed`)."""
+        with self._lock:
+            self._failure_ratio = ratio
+            self._random = random.Random(seed)  # noqa: S311 - fault injection, not a secret
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedRequest]:
         """Block until `count` requests have arrived or `timeout` passes; return what arrived."""
@@ -75,7 +87,9 @@ class Receiver:
                 length = min(int(self.headers.get("Content-Length") or 0), MAX_BODY_BYTES)
                 request = ReceivedRequest("POST", self.path, dict(self.headers.items()), self.rfile.read(length))
                 with receiver._lock:
-                    status, delay = receiver._responses.pop(0) if receiver._responses else receiver._default
+                    status, delay, headers = receiver._responses.pop(0) if receiver._responses else receiver._default
+                    if status < 400 and receiver._random.random() < receiver._failure_ratio:
+                        status, headers = 500, {}
                 if delay:
                     time.sleep(delay)
                 with receiver._arrived:
@@ -87,6 +101,8 @@ class Receiver:
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
                 self.send_header("Content-Length", str(len(body)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
 

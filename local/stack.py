@@ -189,6 +189,11 @@ class Stack:
         self.resolver.attributes[logical_id] = {"Arn": description["TableArn"]}
         if "LatestStreamArn" in description:
             self.resolver.attributes[logical_id]["StreamArn"] = description["LatestStreamArn"]
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):  # the idempotency table's records expire, as on AWS
+            self.client("dynamodb").update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+            )
 
     def _create_queue(self, logical_id: str, props: dict[str, Any]) -> None:
         name = props.get("QueueName") or self.resolver.physical_name(logical_id)

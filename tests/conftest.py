@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
+from signup_hooks import pacing, settings
 
 import conftest as sandbox
 from local.receiver import Receiver
@@ -80,6 +81,11 @@ def aws() -> Iterator[Aws]:
     urllib.request.urlopen(urllib.request.Request(f"{sandbox.MOTO_ENDPOINT}/moto-api/reset", method="POST")).close()
     parameters.clear_caches()
     boto3.client("dynamodb").create_table(TableName=sandbox.TABLE_NAME, **table_definition(load_template()))
+    boto3.client("dynamodb").create_table(
+        TableName=sandbox.IDEMPOTENCY_TABLE_NAME, **table_definition(load_template(), "IdempotencyTable")
+    )
+    settings.forget_last_good()
+    pacing.pacer.forget()
     boto3.client("sqs").create_queue(QueueName=sandbox.QUEUE_NAME)
     token = secrets.token_urlsafe(32)
     boto3.client("secretsmanager").create_secret(Name=sandbox.SECRET_NAME, SecretString=token)

@@ -100,7 +100,7 @@ def test_a_failing_receiver_leaves_a_replayable_dead_letter_and_the_signup_succe
     # Then the notification is in the dead-letter queue with what a replay needs
     assert response == {"batchItemFailures": []}
     [letter] = aws.dead_letters()
-    assert letter["user"] == {"id": user["id"], "name": "Tim", "created_at": user["created_at"]}
+    assert letter["user"] == {"id": user["id"], "name": "Tim", "role": "pending", "created_at": user["created_at"]}
     assert letter["message"] == "New user signed up: Tim"
     assert letter["reason"] == "server_error"
     assert letter["http_status"] == 500

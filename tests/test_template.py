@@ -650,6 +650,13 @@ def test_admin_writes_the_parameters_the_notifier_reads(translated: Template) ->
     assert parameter_names(translated, "AdminFunction") == parameter_names(translated, "NotifierFunction")
 
 
+# Powertools idempotency's calls, on the one idempotency table (issue 5).
+IDEMPOTENCY_RECORDS = {
+    action: {"<IdempotencyTable.Arn>"}
+    for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+}
+
+
 def test_notifier_reads_its_parameters_sends_to_one_queue_and_reads_one_stream(translated: Template) -> None:
     # Given the notifier's permissions
     allowed = permissions(translated, "NotifierFunction")
@@ -658,6 +665,7 @@ def test_notifier_reads_its_parameters_sends_to_one_queue_and_reads_one_stream(t
     assert allowed == {
         "ssm:GetParameter": parameter_arns(translated, "NotifierFunction"),
         "sqs:SendMessage": {"<DeadLetterQueue.Arn>"},
+        **IDEMPOTENCY_RECORDS,
         "dynamodb:DescribeStream": stream,
         "dynamodb:GetRecords": stream,
         "dynamodb:GetShardIterator": stream,
@@ -665,13 +673,46 @@ def test_notifier_reads_its_parameters_sends_to_one_queue_and_reads_one_stream(t
     }
 
 
-def test_admin_can_only_get_put_and_delete_its_parameters(translated: Template) -> None:
+def test_admin_can_only_manage_its_parameters_and_redrive_the_one_queue(translated: Template) -> None:
     # Given the admin function's permissions
     allowed = permissions(translated, "AdminFunction")
-    # Then it may read, write and delete the parameters it is told about, and nothing else
+    # Then it may read, write and delete the parameters it is told about; for the redrive (issue 5), read and delete
+    # messages of the dead-letter queue, use the idempotency table and read the users stream's records; nothing else
     arns = parameter_arns(translated, "AdminFunction")
     assert PARAMETER_ARN in arns
-    assert allowed == {"ssm:GetParameter": arns, "ssm:PutParameter": arns, "ssm:DeleteParameter": arns}
+    queue, stream = {"<DeadLetterQueue.Arn>"}, {"<UsersTable.StreamArn>"}
+    assert allowed == {
+        "ssm:GetParameter": arns,
+        "ssm:PutParameter": arns,
+        "ssm:DeleteParameter": arns,
+        "sqs:ReceiveMessage": queue,
+        "sqs:DeleteMessage": queue,
+        "sqs:ChangeMessageVisibility": queue,
+        **IDEMPOTENCY_RECORDS,
+        "dynamodb:GetShardIterator": stream,
+        "dynamodb:GetRecords": stream,
+    }
+    assert environment(translated, "AdminFunction")["IDEMPOTENCY_TABLE"] == "<IdempotencyTable>"
+    assert environment(translated, "AdminFunction")["USERS_STREAM_ARN"] == "<UsersTable.StreamArn>"
+
+
+def test_idempotency_table_is_on_demand_encrypted_and_expires_its_records(translated: Template) -> None:
+    # Given the idempotency table (issue 5)
+    props = translated["Resources"]["IdempotencyTable"]["Properties"]
+    # Then it is keyed by Powertools' `id`, billed on demand, encrypted, and its records expire by TTL
+    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert "StreamSpecification" not in props
+    assert environment(translated, "NotifierFunction")["IDEMPOTENCY_TABLE"] == "<IdempotencyTable>"
+
+
+def test_redrive_route_goes_through_the_token_authorizer_to_the_admin_function(translated: Template) -> None:
+    operation = routes(translated)["POST /api/v1/admin/webhook/redrive"]
+    uri = resolve(operation["x-amazon-apigateway-integration"]["uri"])
+    assert uri == "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/<AdminFunction.Arn>/invocations"
+    assert operation["security"] == [{"AdminTokenAuthorizer": []}]
 
 
 def test_authorizer_can_only_read_the_admin_token_secret(translated: Template) -> None:

@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from signup_hooks import admin, api, page
+from signup_hooks import admin, api, page, redrive
 from signup_hooks.config import load_config
 
 logger = Logger()
@@ -37,6 +37,12 @@ def delete_webhook() -> Response[str]:
 @app.post("/api/v1/admin/webhook/test")
 def test_webhook() -> Response[str]:
     return api.json_response(200, admin.send_test(config, api.request_body(app)))
+
+
+@app.post("/api/v1/admin/webhook/redrive")
+def redrive_webhook() -> Response[str]:
+    max_messages = redrive.max_messages_of(api.request_body(app))
+    return api.json_response(200, redrive.redrive(config, app.lambda_context, max_messages).to_dict())
 
 
 @app.get("/admin")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from signup_hooks.errors import ConfigError
 from signup_hooks.messages import DEFAULT_TEMPLATE, validate_template
+from signup_hooks.retry import RetryPolicy
 from signup_hooks.settings import ParameterNames
 from signup_hooks.targets import Policy
 
@@ -16,6 +17,8 @@ ROLES = ("pending", "user", "admin")
 # Upper bounds on what an operator may configure (invariant 4: every limit is bounded).
 MAX_TIMEOUT_SECONDS = 30.0
 MAX_SETTINGS_AGE_SECONDS = 10
+MAX_DELIVERY_ATTEMPTS = 10
+MAX_RETRY_BASE_DELAY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,15 @@ class Config:
     # Safety switches: plain http and private (loopback, RFC 1918, ...) targets. Off unless the deployment allows them.
     allow_http_targets: bool = False
     allow_private_targets: bool = False
+    idempotency_table: str = ""
+    users_stream_arn: str = ""  # the admin redrive reads Lambda's OnFailure records back from this stream
+    # Retries inside one invocation (retry.py): attempts per notification and the first backoff.
+    max_attempts: int = 5
+    retry_base_delay: float = 0.5
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(max_attempts=self.max_attempts, base_delay=self.retry_base_delay)
 
     @property
     def target_policy(self) -> Policy:
@@ -76,6 +88,10 @@ _ENV_NAMES = {
     "custom_header_parameter": "CUSTOM_HEADER_PARAMETER",
     "allow_http_targets": "ALLOW_HTTP_TARGETS",
     "allow_private_targets": "ALLOW_PRIVATE_TARGETS",
+    "idempotency_table": "IDEMPOTENCY_TABLE",
+    "users_stream_arn": "USERS_STREAM_ARN",
+    "max_attempts": "WEBHOOK_MAX_ATTEMPTS",
+    "retry_base_delay": "WEBHOOK_RETRY_BASE_DELAY",
 }
 
 
@@ -119,6 +135,20 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         custom_header_parameter=raw["custom_header_parameter"],
         allow_http_targets=_flag("ALLOW_HTTP_TARGETS", raw["allow_http_targets"]),
         allow_private_targets=_flag("ALLOW_PRIVATE_TARGETS", raw["allow_private_targets"]),
+        idempotency_table=raw["idempotency_table"],
+        users_stream_arn=raw["users_stream_arn"],
+        max_attempts=int(
+            _bounded_number(
+                "WEBHOOK_MAX_ATTEMPTS", raw["max_attempts"], defaults.max_attempts, MAX_DELIVERY_ATTEMPTS, minimum=1
+            )
+        ),
+        retry_base_delay=_bounded_number(
+            "WEBHOOK_RETRY_BASE_DELAY",
+            raw["retry_base_delay"],
+            defaults.retry_base_delay,
+            MAX_RETRY_BASE_DELAY_SECONDS,
+            minimum=0.01,
+        ),
     )
 
 

@@ -30,6 +30,10 @@ class DeadLetter:
     message: str
     url: str
     result: DeliveryResult
+    format: str = ""  # the payload shape it was sent as (formats.Shape)
+    attempts: int = 0
+    first_attempt_at: str | None = None
+    last_attempt_at: str | None = None
 
     def to_json(self) -> str:
         parts = urlsplit(self.url)
@@ -38,12 +42,21 @@ class DeadLetter:
             "version": MESSAGE_VERSION,
             "event_id": self.event_id,
             # Enough to replay without the table; no email, no credential.
-            "user": {"id": self.user.id, "name": self.user.name, "created_at": self.user.created_at},
+            "user": {
+                "id": self.user.id,
+                "name": self.user.name,
+                "role": self.user.role,
+                "created_at": self.user.created_at,
+            },
             "message": self.message,
+            "format": self.format,
             # Scheme and host only: the path of a chat webhook URL is its credential.
             "target": {"scheme": parts.scheme, "host": parts.hostname or ""},
             "reason": self.result.reason.value if self.result.reason else None,
-            "http_status": self.result.status,
+            "http_status": self.result.status,  # the last attempt's status
+            "attempts": self.attempts,
+            "first_attempt_at": self.first_attempt_at,
+            "last_attempt_at": self.last_attempt_at,
             "latency_ms": self.result.latency_ms,
             "response_excerpt": self.result.excerpt,
             "detail": self.result.detail,
@@ -61,3 +74,62 @@ def send(queue_url: str, letter: DeadLetter) -> None:
         )
     except (ClientError, BotoCoreError) as exc:
         raise StorageUnavailable(f"the dead-letter queue refused the message: {type(exc).__name__}") from exc
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Reading the queue back (redrive.py)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One of our dead letters: everything a replay needs."""
+
+    event_id: str
+    user: User
+    message: str
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """An OnFailure record Lambda sent for a stream batch it gave up on: which records, not what they held."""
+
+    stream_arn: str
+    shard_id: str
+    start_sequence: str
+    end_sequence: str
+    size: int
+
+
+def parse(body: str) -> Notification | BatchInfo | None:
+    """What a queued message is, or None when it is neither of ours nor Lambda's (it is then left in the queue)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    if data.get("kind") == MESSAGE_KIND and isinstance(data.get("user"), dict) and data.get("event_id"):
+        user = data["user"]
+        return Notification(
+            event_id=str(data["event_id"]),
+            user=User(
+                id=str(user.get("id", "")),
+                name=str(user.get("name", "")),
+                email="",  # never in a dead letter
+                role=str(user.get("role", "")),
+                created_at=int(user.get("created_at") or 0),
+                profile_image_url="",
+            ),
+            message=str(data.get("message", "")),
+        )
+    info = data.get("DDBStreamBatchInfo")
+    if isinstance(info, dict) and info.get("streamArn") and info.get("startSequenceNumber"):
+        return BatchInfo(
+            stream_arn=str(info["streamArn"]),
+            shard_id=str(info.get("shardId", "")),
+            start_sequence=str(info["startSequenceNumber"]),
+            end_sequence=str(info.get("endSequenceNumber") or info["startSequenceNumber"]),
+            size=int(info.get("batchSize") or 0),
+        )
+    return None

@@ -58,11 +58,14 @@ class DeliveryResult:
     latency_ms: int
     excerpt: str = ""  # a short, sanitized start of the receiver's answer, for failures only
     detail: str = ""  # why a target was refused before sending (never the URL itself)
+    retry_after: str | None = None  # the receiver's Retry-After header, raw (seconds or an HTTP date), if any
 
 
 # Pools per checked address, for the life of the execution environment: warm invocations reuse keep-alive
 # connections. Each pool connects to the IP that was checked, never to a name resolved again.
 MAX_POOLS = 8
+# Connections kept per address: as many as the notifier's delivery threads, so that none waits for a connection.
+POOL_CONNECTIONS = 10
 _pools: OrderedDict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = OrderedDict()
 _pools_lock = threading.Lock()
 
@@ -101,14 +104,14 @@ def _pool_for(target: CheckedTarget) -> urllib3.HTTPConnectionPool:
             pool = urllib3.HTTPSConnectionPool(
                 target.address,
                 target.port,
-                maxsize=4,
+                maxsize=POOL_CONNECTIONS,
                 retries=False,
                 cert_reqs="CERT_REQUIRED",
                 server_hostname=target.host,
                 assert_hostname=target.host,
             )
         else:
-            pool = urllib3.HTTPConnectionPool(target.address, target.port, maxsize=4, retries=False)
+            pool = urllib3.HTTPConnectionPool(target.address, target.port, maxsize=POOL_CONNECTIONS, retries=False)
         _pools[key] = pool
         while len(_pools) > MAX_POOLS:
             _pools.popitem(last=False)[1].close()
@@ -130,7 +133,8 @@ def _finish(response: urllib3.BaseHTTPResponse, started: float) -> DeliveryResul
     latency = _elapsed_ms(started)
     if 200 <= status < 300:
         return DeliveryResult(True, status, None, latency)
-    return DeliveryResult(False, status, classify_status(status), latency, _excerpt(head))
+    retry_after = response.headers.get("Retry-After")
+    return DeliveryResult(False, status, classify_status(status), latency, _excerpt(head), retry_after=retry_after)
 
 
 def classify_status(status: int) -> Reason:

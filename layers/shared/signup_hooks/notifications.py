@@ -1,71 +1,297 @@
-"""One notification per new user: resolve the settings, render, check the target, sign, post, dead-letter what fails."""
+"""One notification per new user: resolve the settings, render, check the target, sign, post with retries, exactly
+once (idempotency.py), and dead-letter what still fails.
+
+A stream batch is delivered concurrently, on a bounded pool of threads sharing keep-alive connections, so that one
+slow receiver does not serialise the batch; every delivery stops at the same deadline.
+
+Ordering: before idempotency, a failed record stopped the rest of its batch (the stream retries from the first
+failed record, so delivering later ones would have sent them twice). With the idempotency record that constraint is
+gone: every record of a batch is attempted at once, each failure is reported on its own, and when the stream retries
+from the first failed record the later ones that were delivered are found COMPLETED and skipped. Notifications of one
+batch may therefore arrive out of stream order; each carries its user's `created_at`.
+"""
 
 from __future__ import annotations
 
+import concurrent.futures
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord, DynamoDBRecordEventName
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from signup_hooks import deadletter, delivery, formats, messages, settings, signing, targets
+from signup_hooks import deadletter, delivery, formats, idempotency, messages, pacing, retry, settings, signing, targets
 from signup_hooks.config import Config
 from signup_hooks.deadletter import DeadLetter
 from signup_hooks.delivery import DeliveryResult, Reason
 from signup_hooks.errors import InvalidInput, SignupHooksError
 from signup_hooks.settings import DeliverySettings
-from signup_hooks.users import User
+from signup_hooks.users import User, is_profile
 
 logger = Logger(child=True)
 
 # Time kept back at the end of an invocation for the dead-letter send and the batch response.
 DEADLINE_MARGIN_SECONDS = 2.0
-
-
-class NotAttempted(SignupHooksError):
-    """A record left for the stream's retry, in order, because one before it failed."""
+# Delivery threads per batch: as many as the connections kept per address (delivery.POOL_CONNECTIONS).
+MAX_CONCURRENT_DELIVERIES = delivery.POOL_CONNECTIONS
 
 
 class OutOfTime(SignupHooksError):
     """Too little of the invocation is left to attempt a delivery; the stream will retry the record."""
 
 
-def notify_new_user(user: User, event_id: str, config: Config, seconds_left: float) -> DeliveryResult | None:
-    """Deliver one notification. Returns None when no webhook is configured.
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one notification."""
 
-    A failed delivery goes to the dead-letter queue; if that send fails too, the error propagates so
-    that the batch reports this record as failed and the stream retries it. Nothing is dropped.
+    delivered: bool
+    already_delivered: bool = False
+    result: DeliveryResult | None = None
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A notification ready to post: rendered, its target checked, its payload built. `failure` when it cannot be."""
+
+    url: str
+    message: str
+    shape: formats.Shape
+    event_id: str
+    user: User
+    checked: targets.CheckedTarget | None = None
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    signing_secret: str | None = field(default=None, repr=False)
+    failure: DeliveryResult | None = None
+
+    def send(self, connect_timeout: float, read_timeout: float) -> DeliveryResult:
+        """One attempt. The webhook-id is the same on every attempt; the signature's timestamp is fresh."""
+        if self.failure is not None or self.checked is None:
+            return self.failure or DeliveryResult(False, None, Reason.INVALID_URL, 0)
+        headers = dict(self.headers)
+        if self.signing_secret:
+            headers.update(signing.headers(self.signing_secret, self.event_id, self.body))
+        return delivery.send(self.checked, self.body, headers, connect_timeout, read_timeout)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# A stream batch
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchOutcomes:
+    """Each record's error (None: done) by sequence number, for the batch processor to report."""
+
+    errors: dict[str, BaseException | None] = field(default_factory=dict)
+
+    def check(self, record: DynamoDBRecord) -> None:
+        error = self.errors.get(_sequence(record))
+        if error is not None:
+            raise error
+
+
+def user_from_record(record: DynamoDBRecord) -> User | None:
+    """The new user of a stream record, or None for a record that is not a new profile (the mapping's filter keeps
+    those out; if it is ever missing they are skipped rather than failed or leaked)."""
+    image = record.dynamodb.new_image if record.dynamodb else None
+    if not image:
+        raise ValueError("stream record has no new image: check the table's StreamViewType")
+    if record.event_name != DynamoDBRecordEventName.INSERT or not is_profile(image):
+        logger.warning("skipped a stream record that is not a new user", extra={"event_id": record.event_id})
+        return None
+    return User.from_item(image)
+
+
+def notify_stream_batch(records: list[dict[str, Any]], config: Config, context: LambdaContext) -> BatchOutcomes:
+    """Deliver every new user of a batch concurrently, within the invocation's deadline."""
+    deadline = retry.Deadline(context.get_remaining_time_in_millis() / 1000, DEADLINE_MARGIN_SECONDS)
+    parsed = [DynamoDBRecord(raw) for raw in records]
+    outcomes = BatchOutcomes()
+
+    def one(record: DynamoDBRecord) -> None:
+        user = user_from_record(record)
+        if user is not None:
+            notify_new_user(user, record.event_id or "", config, deadline, context)
+
+    workers = max(1, min(MAX_CONCURRENT_DELIVERIES, len(parsed)))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="delivery") as pool:
+        futures = {_sequence(record): pool.submit(one, record) for record in parsed}
+    for sequence, future in futures.items():
+        outcomes.errors[sequence] = future.exception()
+    return outcomes
+
+
+def _sequence(record: DynamoDBRecord) -> str:
+    return str(record.dynamodb.sequence_number if record.dynamodb else "")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# One notification
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def notify_new_user(
+    user: User, event_id: str, config: Config, deadline: retry.Deadline, context: LambdaContext
+) -> Outcome | None:
+    """Deliver one notification, exactly once. Returns None when no webhook is configured.
+
+    A failed delivery goes to the dead-letter queue; if that send fails too, the error propagates so that the batch
+    reports this record as failed and the stream retries it. Nothing is dropped.
     """
     target = settings.resolve_webhook_url(config.webhook_url_parameter, config.webhook_url_env, config.settings_max_age)
     if target.url is None:
         logger.info("webhook not configured: set it with the admin API or WEBHOOK_URL", extra={"user_id": user.id})
         return None
-
-    budget = seconds_left - DEADLINE_MARGIN_SECONDS
-    if budget < 0.5:
-        raise OutOfTime(f"{seconds_left:.1f}s left in the invocation")
-    connect_timeout = min(config.connect_timeout, budget)
-    read_timeout = min(config.read_timeout, max(budget - connect_timeout, 0.1))
+    if deadline.remaining() < retry.MIN_ATTEMPT_SECONDS:
+        raise OutOfTime(f"{deadline.remaining():.1f}s left before the invocation's deadline")
 
     delivery_settings = settings.load_delivery_settings(config.parameter_names, config.settings_max_age)
-    message, result = deliver(target.url, user, event_id, config, delivery_settings, connect_timeout, read_timeout)
-
+    prepared = prepare(target.url, user, event_id, config, delivery_settings)
     log_fields = {
         "event_id": event_id,
         "user_id": user.id,
         "target_host": urlsplit(target.url).hostname or "",
         "url_source": target.source.value,
-        "status": result.status,
-        "latency_ms": result.latency_ms,
     }
-    if result.delivered:
-        logger.info("webhook delivered", extra=log_fields)
-        return result
+    outcome = deliver_once(prepared, config, deadline, context)
+    if outcome.delivered:
+        status = outcome.result.status if outcome.result else None
+        message = "webhook already delivered" if outcome.already_delivered else "webhook delivered"
+        logger.info(message, extra={**log_fields, "status": status, "attempts": outcome.attempts})
+        return outcome
 
+    result = outcome.result or DeliveryResult(False, None, Reason.NETWORK_ERROR, 0)
     logger.warning(
-        "webhook delivery failed", extra={**log_fields, "reason": str(result.reason), "detail": result.detail}
+        "webhook delivery failed",
+        extra={
+            **log_fields,
+            "status": result.status,
+            "latency_ms": result.latency_ms,
+            "reason": str(result.reason),
+            "detail": result.detail,
+            "attempts": outcome.attempts,
+        },
     )
-    deadletter.send(config.dead_letter_queue_url, DeadLetter(event_id, user, message, target.url, result))
-    logger.info("notification dead-lettered", extra={"event_id": event_id, "user_id": user.id})
-    return result
+    return outcome
+
+
+def deliver_once(
+    prepared: Prepared,
+    config: Config,
+    deadline: retry.Deadline,
+    context: LambdaContext,
+    dead_letter: bool = True,
+    policy: retry.RetryPolicy | None = None,
+) -> Outcome:
+    """Post with retries, at most once per event (idempotency table); dead-letter a failure when `dead_letter`.
+
+    Raises OutOfTime when no attempt could start before the deadline, idempotency.InProgress when another invocation
+    is delivering the same event now.
+    """
+    if prepared.failure is not None:  # a refused or invalid target: nothing was sent, nothing to remember
+        outcome = Outcome(False, result=prepared.failure)
+        if dead_letter:
+            _dead_letter(prepared, outcome, None, None, config)
+        return outcome
+
+    times: dict[str, str | None] = {}
+
+    def attempt() -> dict[str, Any]:
+        attempts = send_with_retries(prepared, config, deadline, policy)
+        times.update(first=attempts.first_at, last=attempts.last_at)
+        if attempts.count == 0:
+            raise OutOfTime("no time left for an attempt before the invocation's deadline")
+        if not attempts.result.delivered:
+            raise idempotency.NotDelivered(Outcome(False, result=attempts.result, attempts=attempts.count))
+        return {"delivered": True, "status": attempts.result.status, "attempts": attempts.count}
+
+    try:
+        done = idempotency.once(config.idempotency_table, prepared.event_id, attempt, context)
+    except idempotency.NotDelivered as failed:
+        outcome = failed.outcome
+        if dead_letter:
+            _dead_letter(prepared, outcome, times.get("first"), times.get("last"), config)
+        return outcome  # type: ignore[no-any-return]
+    result = DeliveryResult(True, done.get("status"), None, 0)
+    return Outcome(True, bool(done.get(idempotency.ALREADY_DELIVERED)), result, int(done.get("attempts", 0)))
+
+
+def send_with_retries(
+    prepared: Prepared, config: Config, deadline: retry.Deadline, policy: retry.RetryPolicy | None = None
+) -> retry.Attempts:
+    """Attempts paced to the target's rate limit (one slot at a time per webhook), within the deadline."""
+    interval = pacing.INTERVALS.get(prepared.shape, 0.0)
+    pace: Callable[[float], bool] | None = None
+    if interval:
+
+        def pace(limit: float) -> bool:
+            return pacing.pacer.wait(prepared.url, interval, limit)
+
+    def on_retry(result: DeliveryResult, wait: float) -> None:
+        if result.status == 429:
+            pacing.pacer.hold(prepared.url, wait)  # every thread waits for this webhook, not only this one
+
+    return retry.deliver_with_retries(
+        prepared.send,
+        deadline,
+        policy or config.retry_policy,
+        config.connect_timeout,
+        config.read_timeout,
+        pace=pace,
+        on_retry=on_retry,
+    )
+
+
+def _dead_letter(prepared: Prepared, outcome: Outcome, first: str | None, last: str | None, config: Config) -> None:
+    result = outcome.result or DeliveryResult(False, None, Reason.NETWORK_ERROR, 0)
+    letter = DeadLetter(
+        prepared.event_id,
+        prepared.user,
+        prepared.message,
+        prepared.url,
+        result,
+        format=prepared.shape.value,
+        attempts=outcome.attempts,
+        first_attempt_at=first,
+        last_attempt_at=last,
+    )
+    deadletter.send(config.dead_letter_queue_url, letter)
+    logger.info("notification dead-lettered", extra={"event_id": prepared.event_id, "reason": str(result.reason)})
+
+
+def prepare(url: str, user: User, event_id: str, config: Config, delivery_settings: DeliverySettings) -> Prepared:
+    """Render, check the target, build the payload for its receiver, and the headers that do not change per attempt."""
+    template = delivery_settings.message_template or config.message_template
+    return prepare_message(
+        url, user, event_id, messages.render(template, _placeholders(user)), config, delivery_settings
+    )
+
+
+def prepare_message(
+    url: str, user: User, event_id: str, message: str, config: Config, delivery_settings: DeliverySettings
+) -> Prepared:
+    """As `prepare`, for a message rendered already (a replay keeps the text it was dead-lettered with)."""
+    shape = formats.shape_for(delivery_settings.format, url) if _is_valid_url(url) else formats.Shape.TEXT
+    base: dict[str, Any] = {"url": url, "message": message, "shape": shape, "event_id": event_id, "user": user}
+    if not _is_valid_url(url):
+        failure = DeliveryResult(False, None, Reason.INVALID_URL, 0, detail="url is not a valid webhook URL")
+        return Prepared(**base, failure=failure)
+    try:
+        checked = targets.check(url, config.target_policy)
+    except targets.TargetError as exc:
+        return Prepared(**base, failure=DeliveryResult(False, None, Reason(exc.reason), 0, detail=exc.message))
+    payload = formats.build(shape, message, user, signing.webhook_id(event_id))
+    headers = {"Content-Type": payload.content_type}
+    if delivery_settings.custom_header:
+        headers[delivery_settings.custom_header.name] = delivery_settings.custom_header.value
+    return Prepared(
+        **base, checked=checked, body=payload.body, headers=headers, signing_secret=delivery_settings.signing_secret
+    )
 
 
 def deliver(
@@ -77,27 +303,9 @@ def deliver(
     connect_timeout: float,
     read_timeout: float,
 ) -> tuple[str, DeliveryResult]:
-    """Render, check the target, build the payload for its receiver, sign it and post it to the checked address.
-
-    Returns the rendered message (what a dead letter keeps for a replay) and what happened.
-    """
-    template = delivery_settings.message_template or config.message_template
-    message = messages.render(template, _placeholders(user))
-    if not _is_valid_url(url):
-        return message, DeliveryResult(False, None, Reason.INVALID_URL, 0, detail="url is not a valid webhook URL")
-    try:
-        checked = targets.check(url, config.target_policy)
-    except targets.TargetError as exc:
-        return message, DeliveryResult(False, None, Reason(exc.reason), 0, detail=exc.message)
-
-    message_id = signing.webhook_id(event_id)
-    payload = formats.build(formats.shape_for(delivery_settings.format, url), message, user, message_id)
-    headers = {"Content-Type": payload.content_type}
-    if delivery_settings.custom_header:
-        headers[delivery_settings.custom_header.name] = delivery_settings.custom_header.value
-    if delivery_settings.signing_secret:
-        headers.update(signing.headers(delivery_settings.signing_secret, event_id, payload.body))
-    return message, delivery.send(checked, payload.body, headers, connect_timeout, read_timeout)
+    """One attempt, no retries, no idempotency record (the admin's test send). Returns the message and the result."""
+    prepared = prepare(url, user, event_id, config, delivery_settings)
+    return prepared.message, prepared.send(connect_timeout, read_timeout)
 
 
 def _placeholders(user: User) -> dict[str, str]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 import json
 import re
+import threading
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +38,10 @@ RESERVED_HEADERS = frozenset(
     {"host", "content-type", "content-length", "transfer-encoding", "connection", "user-agent", "expect", "te"}
 )
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# When SSM is unavailable or throttles, a value read successfully this recently is used instead (then: the fallback).
+STALE_VALUE_MAX_SECONDS = 300.0
+_last_good: dict[str, tuple[str | None, float]] = {}
+_last_good_lock = threading.Lock()
 
 
 class UrlSource(enum.StrEnum):
@@ -94,19 +100,58 @@ def validate_webhook_url(url: object) -> str:
 
 
 def resolve_webhook_url(parameter_name: str, environment_url: str, max_age: int) -> WebhookTarget:
-    """The parameter if set and non-empty, else the environment's URL, else unset. Reads are cached for max_age."""
+    """The parameter if set and non-empty, else the environment's URL, else unset. Reads are cached for max_age.
+
+    SSM unavailable or throttled: the last value read within STALE_VALUE_MAX_SECONDS, else the environment's URL.
+    """
     if parameter_name:
         try:
-            value = parameters.get_parameter(parameter_name, max_age=max_age, decrypt=True)
-        except GetParameterError as exc:
-            if not _is_not_found(exc):
-                raise StorageUnavailable("SSM could not be read") from exc
+            value = _get(parameter_name, max_age)
+        except StorageUnavailable:
+            logger.warning(
+                "SSM unavailable and no recent webhook URL: falling back to WEBHOOK_URL",
+                extra={"parameter": parameter_name, "fallback": "environment" if environment_url else "unset"},
+            )
             value = None
         if isinstance(value, str) and value.strip():
             return WebhookTarget(value.strip(), UrlSource.PARAMETER)
     if environment_url:
         return WebhookTarget(environment_url, UrlSource.ENVIRONMENT)
     return WebhookTarget(None, UrlSource.UNSET)
+
+
+def _get(parameter_name: str, max_age: int) -> str | None:
+    """A parameter's value (None when it does not exist), or its last good value when SSM fails, for a bounded time."""
+    try:
+        value = parameters.get_parameter(parameter_name, max_age=max_age, decrypt=True)
+    except GetParameterError as exc:
+        if not _is_not_found(exc):
+            with _last_good_lock:
+                remembered = _last_good.get(parameter_name)
+            age = time.monotonic() - remembered[1] if remembered else None
+            if remembered is not None and age is not None and age <= STALE_VALUE_MAX_SECONDS:
+                logger.warning(
+                    "SSM unavailable: using the last good value",
+                    extra={"parameter": parameter_name, "age_seconds": round(age, 1), "error": _cause(exc)},
+                )
+                return remembered[0]
+            raise StorageUnavailable("SSM could not be read") from exc
+        value = None
+    text = value if isinstance(value, str) else None
+    with _last_good_lock:
+        _last_good[parameter_name] = (text, time.monotonic())
+    return text
+
+
+def forget_last_good() -> None:
+    """Drop the remembered values (tests; a new execution environment starts without them)."""
+    with _last_good_lock:
+        _last_good.clear()
+
+
+def _cause(exc: GetParameterError) -> str:
+    cause = exc.__cause__ or exc.__context__
+    return _code(cause) if isinstance(cause, Exception) else type(exc).__name__
 
 
 def store_webhook_url(parameter_name: str, url: str) -> None:
@@ -191,13 +236,13 @@ def load_delivery_settings(names: ParameterNames, max_age: int) -> DeliverySetti
     A value that no longer validates (changed in the console by hand) is ignored with a warning rather than
     failing every delivery; the admin API refuses such values at save time.
     """
-    raw_format = _read(names.format, max_age)
+    raw_format = _read_or_default(names.format, max_age)
     try:
         chosen = Format(raw_format) if raw_format else Format.AUTO
     except ValueError:
         logger.warning("ignoring an unknown webhook format in SSM", extra={"parameter": names.format})
         chosen = Format.AUTO
-    template = _read(names.message_template, max_age)
+    template = _read_or_default(names.message_template, max_age)
     if template is not None:
         try:
             validate_template(template)
@@ -294,10 +339,14 @@ def clear(parameter_name: str) -> None:
 def _read(parameter_name: str, max_age: int) -> str | None:
     if not parameter_name:
         return None
-    try:
-        value = parameters.get_parameter(parameter_name, max_age=max_age, decrypt=True)
-    except GetParameterError as exc:
-        if not _is_not_found(exc):
-            raise StorageUnavailable("SSM could not be read") from exc
-        return None
+    value = _get(parameter_name, max_age)
     return value if isinstance(value, str) and value != "" else None
+
+
+def _read_or_default(parameter_name: str, max_age: int) -> str | None:
+    """A setting with a safe default (format, template): SSM unavailable with no recent value gives the default."""
+    try:
+        return _read(parameter_name, max_age)
+    except StorageUnavailable:
+        logger.warning("SSM unavailable: using the default", extra={"parameter": parameter_name})
+        return None

@@ -1,0 +1,250 @@
+"""Replay the dead-letter queue to the current webhook URL, exactly once, bounded in messages and time.
+
+Two kinds of message sit in the queue:
+- Our dead letters (deadletter.DeadLetter): self-contained. The replay posts the message it kept, in the shape the
+  current URL needs, under the same event id, so the idempotency record (idempotency.py) makes it a no-op when the
+  notification went out meanwhile (a stream retry, an earlier redrive) and the `webhook-id` matches every earlier try.
+- Lambda's OnFailure records for a stream batch it gave up on: only the shard and the first and last sequence numbers.
+  The replay reads those records back from the stream (GetShardIterator AT_SEQUENCE_NUMBER, GetRecords up to the last
+  one) and delivers each new profile among them under its own stream event id: the same key the notifier used, so a
+  user the notifier did reach is skipped. The stream is the one source that has both the users and their event ids;
+  the users table alone cannot say which users a batch held. A stream keeps records 24 hours (the mapping gives up on
+  a record after that long too): once they are trimmed, the message stays in the queue, reported as still failing
+  with reason `stream_expired`, for an operator to handle by hand. Nothing is deleted that was not delivered.
+
+A message is deleted only after every notification in it is delivered or found delivered already. One that still
+fails stays in the queue and becomes visible again at the end of the call, for the next redrive.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+
+from signup_hooks import aws, bodies, deadletter, idempotency, notifications, retry, settings
+from signup_hooks.config import Config
+from signup_hooks.errors import InvalidInput, StorageUnavailable
+from signup_hooks.settings import DeliverySettings
+
+logger = Logger(child=True)
+
+MAX_BODY_BYTES = 1024
+MAX_MESSAGES_PER_CALL = 100
+VISIBILITY_SECONDS = 120  # a message being replayed is hidden from other readers (longer than the admin timeout)
+DEADLINE_MARGIN_SECONDS = 3.0  # for the answer, and the visibility reset of what still fails
+MIN_SECONDS_PER_MESSAGE = 1.0
+MAX_STREAM_PAGES = 20  # GetRecords calls per OnFailure record: its batch holds at most BatchSize records
+# A replay tries each notification twice at most: the receiver had its retries already.
+POLICY = retry.RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=2.0, retry_after_cap=5.0)
+
+DELIVERED, ALREADY, FAILING = "delivered", "already_delivered", "still_failing"
+
+
+@dataclass
+class Report:
+    delivered: int = 0
+    already_delivered: int = 0
+    still_failing: int = 0
+    messages: int = 0  # queue messages read
+    unreadable: int = 0  # messages that are neither ours nor Lambda's (left in the queue)
+    reasons: Counter[str] = field(default_factory=Counter)  # why the still failing ones failed
+    more: bool = False  # the call stopped at its bounds with messages possibly left
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "delivered": self.delivered,
+            "already_delivered": self.already_delivered,
+            "still_failing": self.still_failing,
+            "messages": self.messages,
+            "unreadable": self.unreadable,
+            "reasons": dict(self.reasons),
+            "more": self.more,
+        }
+
+
+def max_messages_of(body: str | None) -> int:
+    """`{"max_messages": n}` (1 to MAX_MESSAGES_PER_CALL), optional."""
+    data = bodies.json_object(body, MAX_BODY_BYTES) if body and body.strip() else {}
+    value = data.get("max_messages", MAX_MESSAGES_PER_CALL)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_MESSAGES_PER_CALL:
+        raise InvalidInput("max_messages", f"max_messages must be a whole number from 1 to {MAX_MESSAGES_PER_CALL}")
+    return value
+
+
+def redrive(config: Config, context: LambdaContext, max_messages: int = MAX_MESSAGES_PER_CALL) -> Report:
+    target = settings.resolve_webhook_url(config.webhook_url_parameter, config.webhook_url_env, max_age=0)
+    if target.url is None:
+        raise InvalidInput("url", "no webhook URL is set: set one before a redrive", code="not_configured")
+    delivery_settings = settings.load_delivery_settings(config.parameter_names, max_age=0)
+    deadline = retry.Deadline(context.get_remaining_time_in_millis() / 1000, DEADLINE_MARGIN_SECONDS)
+    report = Report()
+    held: list[str] = []  # receipt handles of messages that still fail: visible again at the end of the call
+    try:
+        while report.messages < max_messages:
+            if deadline.remaining() < MIN_SECONDS_PER_MESSAGE:
+                report.more = True
+                break
+            batch = _receive(config.dead_letter_queue_url, min(10, max_messages - report.messages))
+            if not batch:
+                break
+            for index, message in enumerate(batch):
+                if deadline.remaining() < MIN_SECONDS_PER_MESSAGE:
+                    held.extend(m["ReceiptHandle"] for m in batch[index:])
+                    report.more = True
+                    break
+                report.messages += 1
+                done = _replay(message, target.url, config, delivery_settings, deadline, context, report)
+                if done:
+                    _delete(config.dead_letter_queue_url, message["ReceiptHandle"])
+                else:
+                    held.append(message["ReceiptHandle"])
+        else:
+            report.more = True
+    finally:
+        _release(config.dead_letter_queue_url, held)
+    logger.info("dead-letter queue redriven", extra=report.to_dict())
+    return report
+
+
+def _replay(
+    message: dict[str, Any],
+    url: str,
+    config: Config,
+    delivery_settings: DeliverySettings,
+    deadline: retry.Deadline,
+    context: LambdaContext,
+    report: Report,
+) -> bool:
+    """Replay one queue message; True when it can be deleted."""
+    letter = deadletter.parse(message.get("Body", ""))
+    if letter is None:
+        report.unreadable += 1
+        return False
+    if isinstance(letter, deadletter.Notification):
+        prepared = notifications.prepare_message(
+            url, letter.user, letter.event_id, letter.message, config, delivery_settings
+        )
+        outcomes = [_deliver(prepared, config, deadline, context, report)]
+    else:
+        try:
+            records = _stream_records(letter, config)
+        except _StreamGone:
+            report.still_failing += 1
+            report.reasons["stream_expired"] += 1
+            return False
+        outcomes = []
+        for record in records:
+            user = notifications.user_from_record(record)
+            if user is None:
+                continue
+            prepared = notifications.prepare(url, user, record.event_id or "", config, delivery_settings)
+            outcomes.append(_deliver(prepared, config, deadline, context, report))
+    return all(outcome != FAILING for outcome in outcomes)
+
+
+def _deliver(
+    prepared: notifications.Prepared,
+    config: Config,
+    deadline: retry.Deadline,
+    context: LambdaContext,
+    report: Report,
+) -> str:
+    try:
+        outcome = notifications.deliver_once(prepared, config, deadline, context, dead_letter=False, policy=POLICY)
+    except notifications.OutOfTime:
+        report.still_failing += 1
+        report.reasons["out_of_time"] += 1
+        return FAILING
+    except idempotency.InProgress:
+        report.still_failing += 1
+        report.reasons["in_progress"] += 1
+        return FAILING
+    if outcome.already_delivered:
+        report.already_delivered += 1
+        return ALREADY
+    if outcome.delivered:
+        report.delivered += 1
+        return DELIVERED
+    report.still_failing += 1
+    reason = outcome.result.reason if outcome.result else None
+    report.reasons[str(reason.value if reason else "unknown")] += 1
+    return FAILING
+
+
+class _StreamGone(Exception):
+    """The stream no longer holds the records (trimmed after 24 hours) or is not this stack's."""
+
+
+def _stream_records(info: deadletter.BatchInfo, config: Config) -> list[DynamoDBRecord]:
+    if not config.users_stream_arn or info.stream_arn != config.users_stream_arn:
+        raise _StreamGone("the OnFailure record names another stream")
+    streams = aws.client("dynamodbstreams")
+    last = int(info.end_sequence)
+    records: list[DynamoDBRecord] = []
+    try:
+        iterator = streams.get_shard_iterator(
+            StreamArn=info.stream_arn,
+            ShardId=info.shard_id,
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
+            SequenceNumber=info.start_sequence,
+        ).get("ShardIterator")
+        for _page in range(MAX_STREAM_PAGES):
+            if not iterator:
+                break
+            response = streams.get_records(ShardIterator=iterator, Limit=100)
+            for raw in response.get("Records", []):
+                if int(raw["dynamodb"]["SequenceNumber"]) > last:
+                    return records
+                records.append(DynamoDBRecord(_lambda_shape(raw, info.stream_arn)))
+            if records and int(records[-1].dynamodb.sequence_number or 0) >= last:  # type: ignore[union-attr]
+                return records
+            iterator = response.get("NextShardIterator")
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("TrimmedDataAccessException", "ResourceNotFoundException", "ExpiredIteratorException"):
+            raise _StreamGone(code) from exc
+        raise StorageUnavailable(f"the stream could not be read: {code}") from exc
+    except BotoCoreError as exc:
+        raise StorageUnavailable(f"the stream could not be reached: {type(exc).__name__}") from exc
+    return records
+
+
+def _lambda_shape(raw: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A GetRecords record as Lambda passes it (the date as epoch seconds rather than a datetime)."""
+    image = dict(raw["dynamodb"])
+    created = image.get("ApproximateCreationDateTime")
+    if created is not None and hasattr(created, "timestamp"):
+        image["ApproximateCreationDateTime"] = int(created.timestamp())
+    return {**raw, "dynamodb": image, "eventSourceARN": stream_arn}
+
+
+def _receive(queue_url: str, count: int) -> list[dict[str, Any]]:
+    try:
+        response = aws.client("sqs").receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=count, VisibilityTimeout=VISIBILITY_SECONDS, WaitTimeSeconds=0
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageUnavailable(f"the dead-letter queue could not be read: {type(exc).__name__}") from exc
+    return list(response.get("Messages", []))
+
+
+def _delete(queue_url: str, receipt: str) -> None:
+    try:
+        aws.client("sqs").delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
+    except (ClientError, BotoCoreError) as exc:
+        # Delivered but still queued: the next redrive finds it delivered already and deletes it then.
+        logger.warning("a replayed message could not be deleted", extra={"error": type(exc).__name__})
+
+
+def _release(queue_url: str, receipts: list[str]) -> None:
+    for receipt in receipts:
+        try:
+            aws.client("sqs").change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
+        except (ClientError, BotoCoreError) as exc:  # it becomes visible anyway when its visibility timeout ends
+            logger.warning("a message could not be released", extra={"error": type(exc).__name__})
