@@ -108,7 +108,7 @@ function fail(error) {
     $("token").focus();
   } else if (FIELDS.includes(error.field)) {
     showFieldError(error.field, error.message);
-    say("bad", `Not saved: ${error.message}`);
+    say("bad", `Refused: ${error.message}. Nothing was changed.`);
     $(error.field).focus();
   } else {
     say("bad", explain(error));
