@@ -21,6 +21,7 @@ class ReceivedRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+    received_at: float = 0.0  # time.monotonic() when it arrived
 
     @property
     def text(self) -> str:
@@ -85,7 +86,8 @@ class Receiver:
 
             def do_POST(self) -> None:
                 length = min(int(self.headers.get("Content-Length") or 0), MAX_BODY_BYTES)
-                request = ReceivedRequest("POST", self.path, dict(self.headers.items()), self.rfile.read(length))
+                body = self.rfile.read(length)
+                request = ReceivedRequest("POST", self.path, dict(self.headers.items()), body, time.monotonic())
                 with receiver._lock:
                     status, delay, headers = receiver._responses.pop(0) if receiver._responses else receiver._default
                     if status < 400 and receiver._random.random() < receiver._failure_ratio:
