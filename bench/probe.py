@@ -15,6 +15,7 @@ import json
 import resource
 import sys
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,14 +42,14 @@ def _import(target: str) -> tuple[object, float]:
 
 def _records(count: int) -> list[dict[str, object]]:
     event = json.loads((ROOT / "events" / "notifier_new_user.json").read_text(encoding="utf-8"))
-    records = []
+    records, run = [], uuid.uuid4().hex[:8]  # fresh ids: an earlier run's idempotency records must not match
     for index in range(count):
         record = copy.deepcopy(event["Records"][0])
-        image, user_id = record["dynamodb"]["NewImage"], f"00000000-0000-4000-8000-{index:012d}"
+        image, user_id = record["dynamodb"]["NewImage"], f"{run}-0000-4000-8000-{index:012d}"
         image.update(pk={"S": f"USER#{user_id}"}, id={"S": user_id}, name={"S": f"memory-{index}"})
         record["dynamodb"]["Keys"] = {"pk": image["pk"]}
         record["dynamodb"]["SequenceNumber"] = str(100000000000000000000 + index)
-        record["eventID"] = f"{index:032x}"
+        record["eventID"] = f"{run}{index:024x}"
         records.append(record)
     return records
 
