@@ -63,6 +63,10 @@ run: $(VENV)/.installed ## Run the whole stack locally on http://127.0.0.1:3000 
 demo: $(VENV)/.installed ## Start the local stack, sign up Tim, show the webhook it sends, stop
 	$(BIN)/python -m local demo
 
+.PHONY: redrive
+redrive: $(VENV)/.installed ## Replay the dead-letter queue: the running local stack, or STACK=<name> (deployed)
+	$(BIN)/python -m local redrive $(if $(STACK),--stack $(STACK))
+
 clean: ## Remove the virtualenvs and build output
 	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
 

@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from local import redrive
 from local.api import PortInUse
 from local.stack import Options, Stack
 
@@ -35,10 +36,16 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--env-vars", type=Path, help="JSON overrides, as sam local's --env-vars")
     run.add_argument("--ready-file", type=Path, help="write the stack's URLs and token here (JSON) once ready")
     commands.add_parser("demo", help="sign up Tim and show the webhook it sends")
+    replay = commands.add_parser("redrive", help="replay the dead-letter queue (make redrive)")
+    replay.add_argument("--stack", help="a deployed stack's name (AWS credentials needed)")
+    replay.add_argument("--api", help="an API URL (token in ADMIN_TOKEN)")
+    replay.add_argument("--ready-file", type=Path, help="a local stack's ready file (default .local-stack.json)")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
         return demo()
+    if args.command == "redrive":
+        return redrive.main(args.stack, args.api, args.ready_file)
     env_vars = json.loads(args.env_vars.read_text(encoding="utf-8")) if args.env_vars else {}
     options = Options(api_port=args.port, webhook_url=os.environ.get("WEBHOOK_URL") or None, env_vars=env_vars)
     return serve(options, args.ready_file)
@@ -51,6 +58,8 @@ def serve(options: Options, ready_file: Path | None) -> int:
     stack = _start(options)
     if stack is None:
         return 2
+    default_ready = ready_file is None
+    ready_file = ready_file or redrive.READY_FILE  # `make redrive` finds the stack here
     try:
         print(banner(stack), flush=True)
         if ready_file:
@@ -61,6 +70,8 @@ def serve(options: Options, ready_file: Path | None) -> int:
         print("\nstopping...", flush=True)
     finally:
         stack.stop()
+        if default_ready:
+            ready_file.unlink(missing_ok=True)
     return 0
 
 

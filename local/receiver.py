@@ -22,6 +22,7 @@ class ReceivedRequest:
     headers: dict[str, str]
     body: bytes
     received_at: float = 0.0  # time.monotonic() when it arrived
+    status: int = 0  # what the receiver answered
 
     @property
     def text(self) -> str:
@@ -86,12 +87,12 @@ class Receiver:
 
             def do_POST(self) -> None:
                 length = min(int(self.headers.get("Content-Length") or 0), MAX_BODY_BYTES)
-                body = self.rfile.read(length)
-                request = ReceivedRequest("POST", self.path, dict(self.headers.items()), body, time.monotonic())
+                body, arrived = self.rfile.read(length), time.monotonic()
                 with receiver._lock:
                     status, delay, headers = receiver._responses.pop(0) if receiver._responses else receiver._default
                     if status < 400 and receiver._random.random() < receiver._failure_ratio:
                         status, headers = 500, {}
+                request = ReceivedRequest("POST", self.path, dict(self.headers.items()), body, arrived, status)
                 if delay:
                     time.sleep(delay)
                 with receiver._arrived:
