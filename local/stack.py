@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
+from local import moto_fixes
 from local.api import ApiServer, Gateway, discover_routes
 from local.esm import EventSourceMapping, Invocation, MappingSettings
 from local.functions import LocalFunction, function_specs
@@ -91,6 +92,7 @@ class Stack:
         if self.options.webhook_url is None:
             self.receiver = Receiver(host=self.options.host, on_request=self._show_webhook).start()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log: one line per AWS call
+        moto_fixes.apply()
         self._moto = ThreadedMotoServer(ip_address=self.options.host, port=0, verbose=False)
         self._moto.start()
         self.aws_endpoint = "http://{}:{}".format(*self._moto.get_host_and_port())
