@@ -45,3 +45,9 @@ def test_values_are_substituted_literally():
     assert render("Nuevo usuario registrado: {name}", {"name": "Tim"}) == "Nuevo usuario registrado: Tim"
     assert render("{name} <{email}>", {"name": "{email}", "email": "a@b.c"}) == "{email} <a@b.c>"
     assert render("Literal {{braces}} stay: {name}", {"name": "x"}) == "Literal {braces} stay: x"
+
+
+def test_the_password_hash_profile_is_checked():
+    assert load_config({"PASSWORD_HASH_PROFILE": "owasp-minimum"}).password_hash_profile == "owasp-minimum"
+    with pytest.raises(ConfigError, match="PASSWORD_HASH_PROFILE"):
+        load_config({"PASSWORD_HASH_PROFILE": "md5"})

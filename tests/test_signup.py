@@ -163,3 +163,20 @@ def test_unknown_route_is_a_json_404(aws, lambda_context):
     status, body = call(event, lambda_context)
     assert status == 404
     assert body["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("profile", "parameters"),
+    [("rfc9106-low-memory", "m=65536,t=3,p=4"), ("owasp-minimum", "m=19456,t=2,p=1")],
+)
+def test_the_hash_profile_sets_the_argon2id_cost(aws, lambda_context, monkeypatch, profile, parameters):
+    import dataclasses
+
+    from signup_hooks.users import HashProfile
+
+    monkeypatch.setattr(
+        signup, "config", dataclasses.replace(signup.config, password_hash_profile=HashProfile(profile))
+    )
+    assert call(load_event("signup_valid"), lambda_context)[0] == 200
+    [credential] = [item for item in aws.items() if item["entity"]["S"] == "auth"]
+    assert credential["password_hash"]["S"].startswith(f"$argon2id$v=19${parameters}$")

@@ -18,7 +18,7 @@ api.register_error_handlers(app)
 @app.post("/api/v1/auths/signup")
 def signup() -> Response[str]:
     form = users.parse_signup(api.request_body(app))
-    user = users.create_user(config.users_table, form, config.default_user_role)
+    user = users.create_user(config.users_table, form, config.default_user_role, config.password_hash_profile)
     logger.append_keys(user_id=user.id)
     logger.info("user signed up")
     return api.json_response(200, user.to_dict())

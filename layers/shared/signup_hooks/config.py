@@ -11,6 +11,7 @@ from signup_hooks.messages import DEFAULT_TEMPLATE, validate_template
 from signup_hooks.retry import RetryPolicy
 from signup_hooks.settings import ParameterNames
 from signup_hooks.targets import Policy
+from signup_hooks.users import HashProfile
 
 ROLES = ("pending", "user", "admin")
 
@@ -28,6 +29,7 @@ class Config:
     webhook_url_env: str = ""
     message_template: str = DEFAULT_TEMPLATE
     default_user_role: str = "pending"
+    password_hash_profile: HashProfile = HashProfile.RFC9106_LOW_MEMORY
     dead_letter_queue_url: str = ""
     admin_token_secret: str = ""
     connect_timeout: float = 3.0
@@ -77,6 +79,7 @@ _ENV_NAMES = {
     "webhook_url_env": "WEBHOOK_URL",
     "message_template": "MESSAGE_TEMPLATE",
     "default_user_role": "DEFAULT_USER_ROLE",
+    "password_hash_profile": "PASSWORD_HASH_PROFILE",
     "dead_letter_queue_url": "DEAD_LETTER_QUEUE_URL",
     "admin_token_secret": "ADMIN_TOKEN_SECRET",
     "connect_timeout": "WEBHOOK_CONNECT_TIMEOUT",
@@ -112,6 +115,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         webhook_url_env=raw["webhook_url_env"],
         message_template=template,
         default_user_role=role,
+        password_hash_profile=_hash_profile(raw["password_hash_profile"]),
         dead_letter_queue_url=raw["dead_letter_queue_url"],
         admin_token_secret=raw["admin_token_secret"],
         connect_timeout=_bounded_number(
@@ -159,6 +163,13 @@ def _flag(name: str, value: str) -> bool:
     if lowered in ("true", "1", "yes"):
         return True
     raise ConfigError(f"{name} must be true or false")
+
+
+def _hash_profile(value: str) -> HashProfile:
+    try:
+        return HashProfile(value or HashProfile.RFC9106_LOW_MEMORY)
+    except ValueError:
+        raise ConfigError(f"PASSWORD_HASH_PROFILE must be one of {', '.join(HashProfile)}") from None
 
 
 def _bounded_number(name: str, value: str, default: float, maximum: float, minimum: float = 0.1) -> float:
