@@ -34,6 +34,7 @@ os.environ.update(
         "AWS_REGION": REGION,
         "POWERTOOLS_SERVICE_NAME": "signup-webhooks",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "POWERTOOLS_METRICS_NAMESPACE": "SignupWebhooks",
         "USERS_TABLE": TABLE_NAME,
         "DEFAULT_USER_ROLE": "pending",
         "WEBHOOK_URL": "",

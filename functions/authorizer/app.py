@@ -6,19 +6,22 @@ API Gateway itself answers 401 when the Authorization header is missing; a token
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerEventV2,
     APIGatewayAuthorizerResponseV2,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from signup_hooks import auth
+from signup_hooks import auth, metrics
 from signup_hooks.config import load_config
 
 logger = Logger()
 config = load_config().require("admin_token_secret")
 
 
-@logger.inject_lambda_context
+# The API request id, as in the admin function's lines for the same request.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerEventV2(event)
     allowed = auth.is_admin(request.headers.get("authorization"), config.admin_token_secret)

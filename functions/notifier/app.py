@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from signup_hooks import notifications
+from signup_hooks import metrics, notifications
 from signup_hooks.config import load_config
 
 logger = Logger()
@@ -15,6 +15,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire
 
 
 @logger.inject_lambda_context
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The deliveries run concurrently first; the batch processor then reports each record's own outcome.
     outcomes = notifications.notify_stream_batch(event.get("Records") or [], config, context)

@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from signup_hooks import api, users
+from signup_hooks import api, metrics, users
 from signup_hooks.config import load_config
 
 logger = Logger()
@@ -19,11 +19,12 @@ api.register_error_handlers(app)
 def signup() -> Response[str]:
     form = users.parse_signup(api.request_body(app))
     user = users.create_user(config.users_table, form, config.default_user_role, config.password_hash_profile)
-    logger.append_keys(user_id=user.id)
-    logger.info("user signed up")
+    metrics.count(metrics.SIGNUPS)
+    logger.info("user signed up", extra={"user_id": user.id})
     return api.json_response(200, user.to_dict())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -14,16 +14,31 @@ batch may therefore arrive out of stream order; each carries its user's `created
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Callable
+import contextlib
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.exceptions import OrphanedChildLoggerError
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord, DynamoDBRecordEventName
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from signup_hooks import deadletter, delivery, formats, idempotency, messages, pacing, retry, settings, signing, targets
+from signup_hooks import (
+    deadletter,
+    delivery,
+    formats,
+    idempotency,
+    messages,
+    metrics,
+    pacing,
+    retry,
+    settings,
+    signing,
+    targets,
+)
 from signup_hooks.config import Config
 from signup_hooks.deadletter import DeadLetter
 from signup_hooks.delivery import DeliveryResult, Reason
@@ -41,6 +56,25 @@ MAX_CONCURRENT_DELIVERIES = delivery.POOL_CONNECTIONS
 
 class OutOfTime(SignupHooksError):
     """Too little of the invocation is left to attempt a delivery; the stream will retry the record."""
+
+
+@contextlib.contextmanager
+def log_keys(**keys: str) -> Iterator[None]:
+    """Keys on every line this thread logs meanwhile (deeper modules' lines too), and on no other thread's lines.
+
+    Powertools' `append_keys` and `append_context_keys` change one dict shared by every thread: from the delivery
+    threads, one delivery's event id would land on another's lines. `thread_safe_append_keys` keeps them in a
+    context variable, which each thread has its own of.
+    """
+    try:
+        logger.thread_safe_append_keys(**keys)
+    except OrphanedChildLoggerError:  # no handler's Logger yet (a library used on its own): lines carry `extra` only
+        yield
+        return
+    try:
+        yield
+    finally:
+        logger.thread_safe_remove_keys(keys)
 
 
 @dataclass(frozen=True)
@@ -67,6 +101,16 @@ class Prepared:
     headers: dict[str, str] = field(default_factory=dict)
     signing_secret: str | None = field(default=None, repr=False)
     failure: DeliveryResult | None = None
+
+    @property
+    def log_fields(self) -> dict[str, str]:
+        """What every line about this notification says: never the URL's path, never the user's email."""
+        return {
+            "event_id": self.event_id,
+            "user_id": self.user.id,
+            "target_host": _host(self.url),
+            "format": self.shape.value,
+        }
 
     def send(self, connect_timeout: float, read_timeout: float) -> DeliveryResult:
         """One attempt. The webhook-id is the same on every attempt; the signature's timestamp is fresh."""
@@ -114,9 +158,20 @@ def notify_stream_batch(records: list[dict[str, Any]], config: Config, context: 
     outcomes = BatchOutcomes()
 
     def one(record: DynamoDBRecord) -> None:
-        user = user_from_record(record)
-        if user is not None:
-            notify_new_user(user, record.event_id or "", config, deadline, context)
+        event_id = record.event_id or ""
+        # The correlation id of a delivery is its stream event id: the same in the dead letter and on a replay.
+        with log_keys(correlation_id=event_id, event_id=event_id):
+            try:
+                user = user_from_record(record)
+                if user is not None:
+                    with log_keys(user_id=user.id):
+                        notify_new_user(user, event_id, config, deadline, context)
+            except Exception as exc:
+                detail = str(exc) if isinstance(exc, SignupHooksError) else ""  # our messages carry no secret
+                logger.warning(
+                    "notification left for the stream to retry", extra={"error": type(exc).__name__, "detail": detail}
+                )
+                raise
 
     workers = max(1, min(MAX_CONCURRENT_DELIVERIES, len(parsed)))
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="delivery") as pool:
@@ -145,39 +200,18 @@ def notify_new_user(
     """
     target = settings.resolve_webhook_url(config.webhook_url_parameter, config.webhook_url_env, config.settings_max_age)
     if target.url is None:
-        logger.info("webhook not configured: set it with the admin API or WEBHOOK_URL", extra={"user_id": user.id})
+        logger.info(
+            "webhook not configured: set it with the admin API or WEBHOOK_URL",
+            extra={"event_id": event_id, "user_id": user.id, "reason": str(Reason.NOT_CONFIGURED)},
+        )
         return None
     if deadline.remaining() < retry.MIN_ATTEMPT_SECONDS:
         raise OutOfTime(f"{deadline.remaining():.1f}s left before the invocation's deadline")
 
     delivery_settings = settings.load_delivery_settings(config.parameter_names, config.settings_max_age)
     prepared = prepare(target.url, user, event_id, config, delivery_settings)
-    log_fields = {
-        "event_id": event_id,
-        "user_id": user.id,
-        "target_host": urlsplit(target.url).hostname or "",
-        "url_source": target.source.value,
-    }
-    outcome = deliver_once(prepared, config, deadline, context)
-    if outcome.delivered:
-        status = outcome.result.status if outcome.result else None
-        message = "webhook already delivered" if outcome.already_delivered else "webhook delivered"
-        logger.info(message, extra={**log_fields, "status": status, "attempts": outcome.attempts})
-        return outcome
-
-    result = outcome.result or DeliveryResult(False, None, Reason.NETWORK_ERROR, 0)
-    logger.warning(
-        "webhook delivery failed",
-        extra={
-            **log_fields,
-            "status": result.status,
-            "latency_ms": result.latency_ms,
-            "reason": str(result.reason),
-            "detail": result.detail,
-            "attempts": outcome.attempts,
-        },
-    )
-    return outcome
+    with log_keys(url_source=target.source.value):  # parameter or environment: where a wrong URL was set
+        return deliver_once(prepared, config, deadline, context)
 
 
 def deliver_once(
@@ -193,14 +227,25 @@ def deliver_once(
     Raises OutOfTime when no attempt could start before the deadline, idempotency.InProgress when another invocation
     is delivering the same event now.
     """
+    times: dict[str, str | None] = {}
     if prepared.failure is not None:  # a refused or invalid target: nothing was sent, nothing to remember
         outcome = Outcome(False, result=prepared.failure)
-        if dead_letter:
-            _dead_letter(prepared, outcome, None, None, config)
-        return outcome
+    else:
+        outcome = _deliver_idempotently(prepared, config, deadline, context, policy, times)
+    _log_outcome(prepared, outcome)
+    if not outcome.delivered and dead_letter:
+        _dead_letter(prepared, outcome, times.get("first"), times.get("last"), config)
+    return outcome
 
-    times: dict[str, str | None] = {}
 
+def _deliver_idempotently(
+    prepared: Prepared,
+    config: Config,
+    deadline: retry.Deadline,
+    context: LambdaContext,
+    policy: retry.RetryPolicy | None,
+    times: dict[str, str | None],
+) -> Outcome:
     def attempt() -> dict[str, Any]:
         attempts = send_with_retries(prepared, config, deadline, policy)
         times.update(first=attempts.first_at, last=attempts.last_at)
@@ -208,17 +253,37 @@ def deliver_once(
             raise OutOfTime("no time left for an attempt before the invocation's deadline")
         if not attempts.result.delivered:
             raise idempotency.NotDelivered(Outcome(False, result=attempts.result, attempts=attempts.count))
-        return {"delivered": True, "status": attempts.result.status, "attempts": attempts.count}
+        result = attempts.result
+        return {"delivered": True, "status": result.status, "attempts": attempts.count, "latency_ms": result.latency_ms}
 
     try:
         done = idempotency.once(config.idempotency_table, prepared.event_id, attempt, context)
     except idempotency.NotDelivered as failed:
-        outcome = failed.outcome
-        if dead_letter:
-            _dead_letter(prepared, outcome, times.get("first"), times.get("last"), config)
-        return outcome  # type: ignore[no-any-return]
-    result = DeliveryResult(True, done.get("status"), None, 0)
+        return failed.outcome  # type: ignore[no-any-return]
+    result = DeliveryResult(True, done.get("status"), None, int(done.get("latency_ms", 0)))
     return Outcome(True, bool(done.get(idempotency.ALREADY_DELIVERED)), result, int(done.get("attempts", 0)))
+
+
+def _log_outcome(prepared: Prepared, outcome: Outcome) -> None:
+    """One line and one metric per notification's outcome (the attempts have a line each too)."""
+    result = outcome.result or DeliveryResult(
+        outcome.delivered, None, None if outcome.delivered else Reason.NETWORK_ERROR, 0
+    )
+    fields: dict[str, Any] = {
+        **prepared.log_fields,
+        "attempts": outcome.attempts,
+        "status": result.status,
+        "latency_ms": result.latency_ms,
+    }
+    if outcome.already_delivered:
+        logger.info("webhook already delivered", extra=fields)
+    elif outcome.delivered:
+        logger.info("webhook delivered", extra=fields)
+        metrics.count(metrics.DELIVERIES)
+    else:
+        reason = str(result.reason or Reason.NETWORK_ERROR)
+        logger.warning("webhook delivery failed", extra={**fields, "reason": reason, "detail": result.detail})
+        metrics.failure(reason)
 
 
 def send_with_retries(
@@ -232,12 +297,30 @@ def send_with_retries(
         def pace(limit: float) -> bool:
             return pacing.pacer.wait(prepared.url, interval, limit)
 
+    numbers = itertools.count(1)
+
+    def send(connect_timeout: float, read_timeout: float) -> DeliveryResult:
+        result = prepared.send(connect_timeout, read_timeout)
+        metrics.latency(result.latency_ms)
+        logger.info(
+            "webhook delivery attempt",
+            extra={
+                **prepared.log_fields,
+                "attempt": next(numbers),
+                "delivered": result.delivered,
+                "status": result.status,
+                "latency_ms": result.latency_ms,
+                "reason": str(result.reason) if result.reason else None,
+            },
+        )
+        return result
+
     def on_retry(result: DeliveryResult, wait: float) -> None:
         if result.status == 429:
             pacing.pacer.hold(prepared.url, wait)  # every thread waits for this webhook, not only this one
 
     return retry.deliver_with_retries(
-        prepared.send,
+        send,
         deadline,
         policy or config.retry_policy,
         config.connect_timeout,
@@ -261,7 +344,11 @@ def _dead_letter(prepared: Prepared, outcome: Outcome, first: str | None, last: 
         last_attempt_at=last,
     )
     deadletter.send(config.dead_letter_queue_url, letter)
-    logger.info("notification dead-lettered", extra={"event_id": prepared.event_id, "reason": str(result.reason)})
+    logger.info(
+        "notification dead-lettered",
+        extra={**prepared.log_fields, "reason": str(result.reason), "attempts": outcome.attempts},
+    )
+    metrics.count(metrics.DEAD_LETTERED)
 
 
 def prepare(url: str, user: User, event_id: str, config: Config, delivery_settings: DeliverySettings) -> Prepared:
@@ -312,6 +399,14 @@ def _placeholders(user: User) -> dict[str, str]:
     """Each value cleaned (no control or bidi characters, bounded) before it meets the template."""
     values = {"name": user.name, "email": user.email, "role": user.role, "id": user.id}
     return {key: formats.clean_value(value) for key, value in values.items()}
+
+
+def _host(url: str) -> str:
+    """The host of a URL, for the logs: never its path or query (a chat webhook's credential), nor any userinfo."""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
 
 
 def _is_valid_url(url: str) -> bool:

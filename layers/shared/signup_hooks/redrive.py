@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from signup_hooks import aws, bodies, deadletter, idempotency, notifications, retry, settings
+from signup_hooks import aws, bodies, deadletter, idempotency, metrics, notifications, retry, settings
 from signup_hooks.config import Config
 from signup_hooks.errors import InvalidInput, StorageUnavailable
 from signup_hooks.settings import DeliverySettings
@@ -155,6 +155,18 @@ def _deliver(
     context: LambdaContext,
     report: Report,
 ) -> str:
+    # The admin request's correlation id stays; each replayed notification's lines add its event and user ids.
+    with notifications.log_keys(event_id=prepared.event_id, user_id=prepared.user.id):
+        return _deliver_logged(prepared, config, deadline, context, report)
+
+
+def _deliver_logged(
+    prepared: notifications.Prepared,
+    config: Config,
+    deadline: retry.Deadline,
+    context: LambdaContext,
+    report: Report,
+) -> str:
     try:
         outcome = notifications.deliver_once(prepared, config, deadline, context, dead_letter=False, policy=POLICY)
     except notifications.OutOfTime:
@@ -170,6 +182,7 @@ def _deliver(
         return ALREADY
     if outcome.delivered:
         report.delivered += 1
+        metrics.count(metrics.REDRIVEN)
         return DELIVERED
     report.still_failing += 1
     reason = outcome.result.reason if outcome.result else None
