@@ -1,4 +1,5 @@
-"""Shared fixtures: sample events from events/, a Lambda context, fresh AWS resources per test, a webhook receiver."""
+"""Shared fixtures: sample events from events/, a Lambda context, fresh AWS resources per test, a webhook receiver;
+and the suite-wide scan of every log line for secrets (tests/secret_scan.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from signup_hooks import pacing, settings
 import conftest as sandbox
 from local.receiver import Receiver
 from local.template import load_template, table_definition
+from tests import secret_scan
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 
@@ -88,6 +90,7 @@ def aws() -> Iterator[Aws]:
     pacing.pacer.forget()
     boto3.client("sqs").create_queue(QueueName=sandbox.QUEUE_NAME)
     token = secrets.token_urlsafe(32)
+    _scan.secret(token, "the admin token")
     boto3.client("secretsmanager").create_secret(Name=sandbox.SECRET_NAME, SecretString=token)
     yield Aws(admin_token=token)
     parameters.clear_caches()
@@ -110,3 +113,53 @@ def logs() -> Iterator[io.StringIO]:
     yield buffer
     for handler, stream in zip(handlers, previous, strict=True):
         handler.setStream(stream)
+
+
+# ---- the secret scan: every line logged during the session, checked at its end ---------------------------------------
+
+_scan = secret_scan.Collector()
+_root_handler = secret_scan.LineHandler(_scan, ours=False)
+
+
+def _attach_scan() -> None:
+    """Next to Powertools' handler on the service logger, once a function has set it up (never before it: a Logger
+    made later takes the logger's first handler as its own), and on the root logger for other libraries."""
+    service = logging.getLogger(sandbox.os.environ["POWERTOOLS_SERVICE_NAME"])
+    powertools = getattr(service, "powertools_handler", None)
+    if powertools is not None and not any(isinstance(h, secret_scan.LineHandler) for h in service.handlers):
+        handler = secret_scan.LineHandler(_scan, ours=True)
+        handler.setFormatter(powertools.formatter)  # the very JSON line Powertools writes
+        service.addHandler(handler)
+    if _root_handler not in logging.root.handlers:
+        logging.root.addHandler(_root_handler)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    for password in secret_scan.sign_up_passwords(secret_scan.password_sources()):
+        _scan.secret(password, "a test user's password")
+    _attach_scan()
+
+
+def pytest_runtest_logstart(nodeid: str, location: object) -> None:
+    _attach_scan()
+    _scan.current = nodeid
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _scan.add_output(report.capstdout + report.capstderr)  # EMF lines, a subprocess's function lines
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    findings = _scan.findings()
+    if not findings:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_sep("=", f"{len(findings)} log line(s) hold a secret: the run fails", red=True)
+    for finding in findings:
+        line = f"SECRET IN LOGS {finding}"
+        if reporter is not None:
+            reporter.write_line(line, red=True)
+        else:
+            print(line)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
