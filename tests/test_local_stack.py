@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,7 +110,11 @@ def default_receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture(scope="module")
-def stack(default_receiver: Receiver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+def stack(
+    default_receiver: Receiver,
+    tmp_path_factory: pytest.TempPathFactory,
+    scan_function_output: Callable[[str, str], None],
+) -> Iterator[RunningStack]:
     folder = tmp_path_factory.mktemp("local-stack")
     ready, log_path, env_vars = folder / "ready.json", folder / "stack.log", folder / "env.json"
     # Read the webhook settings on every notification, so that a test sees its admin change at once.
@@ -133,6 +137,7 @@ def stack(default_receiver: Receiver, tmp_path_factory: pytest.TempPathFactory) 
         assert process.wait(timeout=10) == 0, running.log()[-3000:]
     finally:
         process.kill()
+        scan_function_output(running.log(), running.token)  # the session's secret scan reads the functions' lines
 
 
 @pytest.fixture(autouse=True)
@@ -148,6 +153,45 @@ def test_a_signup_sends_the_seed_message_to_the_webhook(stack: RunningStack, def
 
     assert request.method == "POST"
     assert request.headers["Content-Type"].startswith("text/plain")
+
+
+def test_the_functions_print_the_same_structured_lines_and_metrics(
+    stack: RunningStack, default_receiver: Receiver
+) -> None:
+    # Given a signup delivered through the stack
+    user = sign_up(stack, "Margaret")
+    wait_for_body(default_receiver, "New user signed up: Margaret")
+
+    def delivered() -> list[dict[str, Any]]:
+        lines = function_lines(stack, "NotifierFunction", "message")
+        return [line for line in lines if line["message"] == "webhook delivered" and line["user_id"] == user["id"]]
+
+    deadline = time.monotonic() + WEBHOOK_TIMEOUT
+    while time.monotonic() < deadline and not delivered():  # logged just after the receiver answered
+        time.sleep(0.1)
+    # Then each function's stdout holds Powertools JSON lines and EMF documents, as CloudWatch would get them
+    [signed_up] = [
+        line
+        for line in function_lines(stack, "SignupFunction", "message")
+        if line["message"] == "user signed up" and line.get("user_id") == user["id"]
+    ]
+    assert signed_up["correlation_id"] and signed_up["function_request_id"]
+    [line] = delivered()
+    assert line["correlation_id"] == line["event_id"] and line["function_request_id"]
+    assert function_lines(stack, "SignupFunction", "Signups")
+    assert function_lines(stack, "NotifierFunction", "Deliveries")
+
+
+def function_lines(stack: RunningStack, function: str, key: str) -> list[dict[str, Any]]:
+    """The JSON lines `[<function>] {...}` of the stack's output that have `key`."""
+    prefix = f"[{function}] {{"
+    found = []
+    for line in stack.log().splitlines():
+        if line.startswith(prefix):
+            data = json.loads(line[len(prefix) - 1 :])
+            if key in data:
+                found.append(data)
+    return found
 
 
 def test_after_an_admin_sets_a_new_url_the_next_signup_goes_there(stack: RunningStack) -> None:
