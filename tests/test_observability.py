@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.metrics.provider import cold_start
-from signup_hooks import metrics, targets
+from signup_hooks import metrics, signing, targets
 
 from functions.admin import app as admin_app
 from functions.notifier import app as notifier
@@ -209,6 +209,7 @@ def test_a_real_fault_is_named_in_the_log_line_the_metric_and_the_dead_letter(
     assert failed["function_request_id"] == lambda_context.aws_request_id
     assert failed["format"] == "text"
     assert failed["url_source"] == "environment"
+    assert failed["webhook_id"] == signing.webhook_id(event_id)  # what the receiver can quote back
     assert {"attempts", "latency_ms", "target_host"} <= failed.keys()
     [dead] = [line for line in logged if line["message"] == "notification dead-lettered"]
     assert (dead["reason"], dead["event_id"], dead["user_id"]) == (reason, event_id, user_id)

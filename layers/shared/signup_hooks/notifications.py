@@ -107,6 +107,7 @@ class Prepared:
         """What every line about this notification says: never the URL's path, never the user's email."""
         return {
             "event_id": self.event_id,
+            "webhook_id": signing.webhook_id(self.event_id),  # what the receiver saw (header, JSON envelope's id)
             "user_id": self.user.id,
             "target_host": _host(self.url),
             "format": self.shape.value,
