@@ -162,6 +162,7 @@ def notify_stream_batch(records: list[dict[str, Any]], config: Config, context: 
         event_id = record.event_id or ""
         # The correlation id of a delivery is its stream event id: the same in the dead letter and on a replay.
         with log_keys(correlation_id=event_id, event_id=event_id):
+            user: User | None = None
             try:
                 user = user_from_record(record)
                 if user is not None:
@@ -170,7 +171,8 @@ def notify_stream_batch(records: list[dict[str, Any]], config: Config, context: 
             except Exception as exc:
                 detail = str(exc) if isinstance(exc, SignupHooksError) else ""  # our messages carry no secret
                 logger.warning(
-                    "notification left for the stream to retry", extra={"error": type(exc).__name__, "detail": detail}
+                    "notification left for the stream to retry",
+                    extra={"error": type(exc).__name__, "detail": detail, "user_id": user.id if user else None},
                 )
                 raise
 
