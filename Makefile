@@ -12,7 +12,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 # `sam build` runs the python3.13 workflow with the python3.13 it finds on PATH.
 SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 
-.PHONY: help test pytest lint format typecheck build validate deploy clean
+.PHONY: help test pytest lint format typecheck build validate deploy clean browser run demo redrive bench
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,25 +52,21 @@ build: validate ## sam validate, then sam build (arm64 wheels, no Docker needed)
 deploy: build ## sam deploy --guided (needs AWS credentials)
 	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided
 
-.PHONY: browser
 browser: ## Install Debian's chromium and chromium-driver for the browser test, if missing and possible (root, apt-get)
 	@bash scripts/ensure-browser.sh
 
-.PHONY: run demo
 run: $(VENV)/.installed ## Run the whole stack locally on http://127.0.0.1:3000 (no Docker, no AWS account)
 	$(BIN)/python -m local run
 
 demo: $(VENV)/.installed ## Start the local stack, sign up Tim, show the webhook it sends, stop
 	$(BIN)/python -m local demo
 
-.PHONY: redrive
 redrive: $(VENV)/.installed ## Replay the dead-letter queue: the running local stack, or STACK=<name> (deployed)
 	$(BIN)/python -m local redrive $(if $(STACK),--stack $(STACK))
 
 clean: ## Remove the virtualenvs and build output
 	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: bench
 bench: $(VENV)/.installed ## Benchmark on the local stack, write docs/benchmarks.md (ARGS="--signups 500 --burst 1000")
 	@test -d .aws-sam/build || $(MAKE) build || echo "sam build failed: built sizes will read 'not built'"
 	$(BIN)/python -m bench $(ARGS)

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import cost, flow, report, static
-from bench.stack import ROOT, TimedReceiver, local_stack
+from bench.stack import TimedReceiver, local_stack
+from local.template import ROOT
 
 FIGURES = ("cold_start", "memory", "batch", "latency", "burst")
 

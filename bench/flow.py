@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bench.stack import (
-    ROOT,
     RunningStack,
     Signup,
     TimedReceiver,
@@ -18,6 +17,7 @@ from bench.stack import (
     percentiles,
     sign_up,
 )
+from local.template import ROOT
 
 WARM_UP = 3  # signups before the measured ones: the first boto3 clients and connections are made there
 SETTLE_SECONDS = 2.0  # after the last delivery, how long to keep listening for duplicates

@@ -1,16 +1,12 @@
-"""The local stack as the tests run it (`python -m local run` in a subprocess, free ports), and a client for it."""
+"""The local stack as the benchmarks run it (see local/process.py), what they read from its log, and a client."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import signal
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -19,41 +15,21 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import boto3
-
+from local.process import StackProcess, start_local_stack
 from local.receiver import ReceivedRequest, Receiver
 
-ROOT = Path(__file__).resolve().parent.parent
-START_TIMEOUT = 60.0  # generous: the machine may be busy with other work
 PASSWORD = "correct horse battery staple"  # noqa: S105 - every benchmark user has it
 MESSAGE = re.compile(r"^New user signed up: (?P<name>.+)$")
 REPORT = re.compile(r"^\[(?P<function>\w+)\] REPORT RequestId: \S+\tDuration: (?P<ms>[\d.]+) ms$")
 STREAM_BATCH = re.compile(r"^\[stream\] NotifierFunction <- (?P<records>\d+) record\(s\)")
 
 
-@dataclass
-class RunningStack:
-    info: dict[str, Any]
-    log_path: Path
-
-    @property
-    def api(self) -> str:
-        return str(self.info["api_url"])
-
-    def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.info["aws_endpoint"],
-            region_name=self.info["region"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
-            aws_session_token="testing",  # noqa: S106
-        )
+class RunningStack(StackProcess):
+    """The local stack, with what the benchmarks read from its log and its queue."""
 
     def log_lines(self) -> list[str]:
-        return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        return self.log().splitlines()
 
     def durations_ms(self, function: str) -> list[float]:
         """Each invocation's duration, from the REPORT lines the stack prints as Lambda does."""
@@ -78,25 +54,12 @@ class RunningStack:
 def local_stack(webhook_url: str) -> Iterator[RunningStack]:
     """`python -m local run` on a free port, sending to `webhook_url`, with the template's own settings."""
     with tempfile.TemporaryDirectory(prefix="bench-stack-") as tmp:
-        ready, log_path = Path(tmp) / "ready.json", Path(tmp) / "stack.log"
-        command = [sys.executable, "-m", "local", "run", "--port", "0", "--ready-file", str(ready)]
-        env = {**os.environ, "WEBHOOK_URL": webhook_url}
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        started = start_local_stack(Path(tmp), webhook_url)
+        running = RunningStack(started.process, started.info, started.log_path)
         try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if not ready.exists():
-                raise RuntimeError("the local stack did not start:\n" + log_path.read_text(errors="replace")[-3000:])
-            yield RunningStack(json.loads(ready.read_text(encoding="utf-8")), log_path)
+            yield running
         finally:
-            process.send_signal(signal.SIGINT)  # Ctrl-C, as a user stops it
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            running.stop(timeout=20)
 
 
 @dataclass

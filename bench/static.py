@@ -12,11 +12,11 @@ import zipfile
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.stack import ROOT, RunningStack, TimedReceiver
+from bench.stack import RunningStack, TimedReceiver
 from local.functions import function_specs
 from local.resolve import REGION, Resolver
 from local.stack import LOCAL_PARAMETERS, STACK_NAME
-from local.template import load_template
+from local.template import ROOT, load_template
 
 PROBE = ROOT / "bench" / "probe.py"
 BUILD = ROOT / ".aws-sam" / "build"

@@ -184,7 +184,7 @@ class LocalFunction:
         with contextlib.suppress(OSError):
             self._requests.close()  # the worker's loop ends at end of input
         try:
-            process.wait(timeout=2)
+            process.wait(timeout=1)  # an invocation still running is cut off, as when Lambda recycles an environment
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

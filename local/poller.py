@@ -57,7 +57,7 @@ class StreamPoller:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=2)  # a batch still being delivered is left to its (daemon) thread
 
     def _run(self) -> None:
         iterators: dict[str, str] = {}

@@ -12,9 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -27,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from local.process import start_local_stack
 from local.receiver import ReceivedRequest, Receiver
 from local.template import ROOT
 
@@ -43,7 +41,6 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--window-size=1100,1000",
 ]
-START_TIMEOUT = 20.0
 WAIT = 10.0
 
 CSP = (
@@ -111,29 +108,17 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture(scope="module")
-def stack(fallback_receiver: Receiver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    folder = tmp_path_factory.mktemp("admin-page-stack")
-    ready, log_path, env_vars = folder / "ready.json", folder / "stack.log", folder / "env.json"
+def stack(
+    fallback_receiver: Receiver,
+    tmp_path_factory: pytest.TempPathFactory,
+    scan_function_output: Callable[[str, str], None],
+) -> Iterator[Stack]:
     # The notifier reads the settings on every notification, so a URL saved on the page applies to the next signup.
-    env_vars.write_text(json.dumps({"NotifierFunction": {"SETTINGS_CACHE_SECONDS": "0"}}), encoding="utf-8")
-    command = [sys.executable, "-m", "local", "run", "--port", "0", "--ready-file", str(ready)]
-    command += ["--env-vars", str(env_vars)]
-    env = {**os.environ, "WEBHOOK_URL": fallback_receiver.url}
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    deadline = time.monotonic() + START_TIMEOUT
-    while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if not ready.exists():
-        process.kill()
-        pytest.fail(f"the local stack did not start:\n{log_path.read_text(encoding='utf-8')}")
-    info = json.loads(ready.read_text(encoding="utf-8"))
-    yield Stack(info["api_url"], info["admin_token"])
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=10)
-    finally:
-        process.kill()
+    env_vars = {"NotifierFunction": {"SETTINGS_CACHE_SECONDS": "0"}}
+    running = start_local_stack(tmp_path_factory.mktemp("admin-page-stack"), fallback_receiver.url, env_vars)
+    yield Stack(running.api, running.token)
+    running.stop()
+    scan_function_output(running.log(), running.token)
 
 
 @pytest.fixture(autouse=True)

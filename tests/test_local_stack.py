@@ -6,8 +6,6 @@ It has its own moto server (inside that process), separate from the one the unit
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,46 +14,18 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
+from local.process import StackProcess, start_local_stack
 from local.receiver import ReceivedRequest, Receiver
 from local.template import ROOT
 
-START_TIMEOUT = 20.0
 WEBHOOK_TIMEOUT = 10.0
 
 
-@dataclass
-class RunningStack:
-    process: subprocess.Popen[bytes]
-    info: dict[str, Any]
-    log_path: Path
-
-    @property
-    def api(self) -> str:
-        return str(self.info["api_url"])
-
-    @property
-    def token(self) -> str:
-        return str(self.info["admin_token"])
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.info["aws_endpoint"],
-            region_name=self.info["region"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            aws_session_token="testing",
-        )
+RunningStack = StackProcess
 
 
 def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -115,29 +85,13 @@ def stack(
     tmp_path_factory: pytest.TempPathFactory,
     scan_function_output: Callable[[str, str], None],
 ) -> Iterator[RunningStack]:
-    folder = tmp_path_factory.mktemp("local-stack")
-    ready, log_path, env_vars = folder / "ready.json", folder / "stack.log", folder / "env.json"
     # Read the webhook settings on every notification, so that a test sees its admin change at once.
-    env_vars.write_text(json.dumps({"NotifierFunction": {"SETTINGS_CACHE_SECONDS": "0"}}), encoding="utf-8")
-    env = {**os.environ, "WEBHOOK_URL": default_receiver.url}
-    command = [sys.executable, "-m", "local", "run", "--port", "0", "--ready-file", str(ready)]
-    command += ["--env-vars", str(env_vars)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    deadline = time.monotonic() + START_TIMEOUT
-    while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if not ready.exists():
-        process.kill()
-        pytest.fail(f"the local stack did not start:\n{log_path.read_text(encoding='utf-8')}")
-    running = RunningStack(process, json.loads(ready.read_text(encoding="utf-8")), log_path)
+    env_vars = {"NotifierFunction": {"SETTINGS_CACHE_SECONDS": "0"}}
+    running = start_local_stack(tmp_path_factory.mktemp("local-stack"), default_receiver.url, env_vars)
     yield running
-    process.send_signal(signal.SIGINT)  # Ctrl-C
-    try:
-        assert process.wait(timeout=10) == 0, running.log()[-3000:]
-    finally:
-        process.kill()
-        scan_function_output(running.log(), running.token)  # the session's secret scan reads the functions' lines
+    exit_code = running.stop()  # Ctrl-C
+    scan_function_output(running.log(), running.token)  # the session's secret scan reads the functions' lines
+    assert exit_code == 0, running.log()[-3000:]
 
 
 @pytest.fixture(autouse=True)
