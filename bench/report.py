@@ -39,7 +39,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "The default sizes (150 signups per receiver, a burst of 300) keep a run under 5 minutes on 2 cores, where one"
         " Argon2id signup takes about 0.2 s and the local stack runs one execution environment per function. The"
-        ' issue\'s sizes: `make bench ARGS="--signups 500 --burst 1000"` (about 10 minutes there).',
+        ' issue\'s sizes: `make bench ARGS="--signups 500 --burst 1000"` (about 6 minutes on this machine).',
         "",
     ]
     if "latency" in figures:
