@@ -4,6 +4,7 @@ and the suite-wide scan of every log line for secrets (tests/secret_scan.py)."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import json
 import logging
@@ -94,6 +95,19 @@ def aws() -> Iterator[Aws]:
     boto3.client("secretsmanager").create_secret(Name=sandbox.SECRET_NAME, SecretString=token)
     yield Aws(admin_token=token)
     parameters.clear_caches()
+
+
+@pytest.fixture
+def configure(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Change the notifier's and the admin function's settings for one test, as their environment would."""
+    from functions.admin import app as admin_app  # imported here: handlers read their settings when imported
+    from functions.notifier import app as notifier
+
+    def apply(**changes: Any) -> None:
+        monkeypatch.setattr(notifier, "config", dataclasses.replace(notifier.config, **changes))
+        monkeypatch.setattr(admin_app, "config", dataclasses.replace(admin_app.config, **changes))
+
+    return apply
 
 
 @pytest.fixture

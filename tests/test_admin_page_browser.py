@@ -100,13 +100,6 @@ def fallback_receiver() -> Iterator[Receiver]:
     running.stop()
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
-
-
 @pytest.fixture(scope="module")
 def stack(
     fallback_receiver: Receiver,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import socket
 from typing import Any
@@ -13,16 +12,6 @@ from functions.notifier import app as notifier
 from tests.conftest import load_event
 
 SEED_EXAMPLE = "Nuevo usuario registrado: Tim"
-
-
-@pytest.fixture
-def configure(monkeypatch):
-    """Change the notifier's settings for one test, as its environment would."""
-
-    def apply(**changes: Any) -> None:
-        monkeypatch.setattr(notifier, "config", dataclasses.replace(notifier.config, **changes))
-
-    return apply
 
 
 def closed_port_url() -> str:

@@ -33,15 +33,6 @@ def no_leftover_metrics() -> Iterator[None]:
     metrics.discard()
 
 
-@pytest.fixture
-def configure(monkeypatch):
-    def apply(**changes: Any) -> None:
-        monkeypatch.setattr(notifier, "config", dataclasses.replace(notifier.config, **changes))
-        monkeypatch.setattr(admin_app, "config", dataclasses.replace(admin_app.config, **changes))
-
-    return apply
-
-
 def lines(logs: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in logs.getvalue().splitlines() if line.startswith("{")]
 

@@ -3,7 +3,6 @@ SSM outages. Real receivers on loopback, moto for AWS."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import socket
 import time
@@ -25,15 +24,6 @@ from local.esm import EventSourceMapping, Invocation, MappingSettings
 from local.receiver import Receiver
 from tests.conftest import load_event
 from tests.test_flow import filtered, sign_up, stream_batch
-
-
-@pytest.fixture
-def configure(monkeypatch):
-    def apply(**changes: Any) -> None:
-        monkeypatch.setattr(notifier, "config", dataclasses.replace(notifier.config, **changes))
-        monkeypatch.setattr(admin_app, "config", dataclasses.replace(admin_app.config, **changes))
-
-    return apply
 
 
 def handle(event: dict[str, Any], context: Any) -> list[str]:
