@@ -720,3 +720,15 @@ def test_authorizer_can_only_read_the_admin_token_secret(translated: Template) -
     allowed = permissions(translated, "AuthorizerFunction")
     # Then it may only read the admin token secret
     assert allowed == {"secretsmanager:GetSecretValue": {"<AdminTokenSecret>"}}
+
+
+def test_the_sam_local_env_file_sets_exactly_each_functions_variables(sam_template: Template) -> None:
+    # Given events/env.json, the file `sam local invoke --env-vars` reads
+    env_file = json.loads((TEMPLATE.parent / "events" / "env.json").read_text(encoding="utf-8"))
+    # Then it names every function and, for each, exactly the variables the template declares
+    declared = {
+        name: set(body["Properties"].get("Environment", {}).get("Variables", {}))
+        for name, body in sam_template["Resources"].items()
+        if body["Type"] == "AWS::Serverless::Function"
+    }
+    assert {name: set(variables) for name, variables in env_file.items()} == declared
