@@ -157,37 +157,27 @@ def _deliver(
 ) -> str:
     # The admin request's correlation id stays; each replayed notification's lines add its event and user ids.
     with notifications.log_keys(event_id=prepared.event_id, user_id=prepared.user.id):
-        return _deliver_logged(prepared, config, deadline, context, report)
-
-
-def _deliver_logged(
-    prepared: notifications.Prepared,
-    config: Config,
-    deadline: retry.Deadline,
-    context: LambdaContext,
-    report: Report,
-) -> str:
-    try:
-        outcome = notifications.deliver_once(prepared, config, deadline, context, dead_letter=False, policy=POLICY)
-    except notifications.OutOfTime:
+        try:
+            outcome = notifications.deliver_once(prepared, config, deadline, context, dead_letter=False, policy=POLICY)
+        except notifications.OutOfTime:
+            report.still_failing += 1
+            report.reasons["out_of_time"] += 1
+            return FAILING
+        except idempotency.InProgress:
+            report.still_failing += 1
+            report.reasons["in_progress"] += 1
+            return FAILING
+        if outcome.already_delivered:
+            report.already_delivered += 1
+            return ALREADY
+        if outcome.delivered:
+            report.delivered += 1
+            metrics.count(metrics.REDRIVEN)
+            return DELIVERED
         report.still_failing += 1
-        report.reasons["out_of_time"] += 1
+        reason = outcome.result.reason if outcome.result else None
+        report.reasons[str(reason.value if reason else "unknown")] += 1
         return FAILING
-    except idempotency.InProgress:
-        report.still_failing += 1
-        report.reasons["in_progress"] += 1
-        return FAILING
-    if outcome.already_delivered:
-        report.already_delivered += 1
-        return ALREADY
-    if outcome.delivered:
-        report.delivered += 1
-        metrics.count(metrics.REDRIVEN)
-        return DELIVERED
-    report.still_failing += 1
-    reason = outcome.result.reason if outcome.result else None
-    report.reasons[str(reason.value if reason else "unknown")] += 1
-    return FAILING
 
 
 class _StreamGone(Exception):
