@@ -137,6 +137,22 @@ class Health:
             return "failing"
         return "healthy" if self.last_success_at else "unknown"
 
+    def failing_minutes(self, now: datetime | None = None) -> float:
+        """Minutes since the first failure in a row; 0 when healthy."""
+        if not self.failing_since or self.consecutive_failures == 0:
+            return 0.0
+        since = datetime.fromisoformat(self.failing_since)
+        return max(0.0, ((now or datetime.now(UTC)) - since).total_seconds() / 60)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "last_success_at": self.last_success_at,
+            "last_failure_at": self.last_failure_at,
+            "failing_since": self.failing_since if self.consecutive_failures else None,
+            "consecutive_failures": self.consecutive_failures,
+        }
+
 
 def record_id(endpoint: str, event: str, user_id: str) -> str:
     return "dlv_" + uuid.uuid5(_ID_NAMESPACE, f"{endpoint}|{event}|{user_id}").hex
@@ -158,11 +174,11 @@ def record(
     *,
     target_host: str,
     format: str,
-    attempt: Attempt | None = None,
+    attempts: list[Attempt] | None = None,
     next_attempt_at: str | None = None,
     reason: str | None = None,
 ) -> None:
-    """Create or update the record of a notification: its status, and one more attempt when there was one."""
+    """Create or update the record of a notification: its status, and the attempts of this round."""
     now = now_iso()
     names = {"#status": "status", "#format": "format"}
     values: dict[str, Any] = {
@@ -198,12 +214,13 @@ def record(
         "expires_at = :expires",
     ]
     removes = []
-    if attempt is not None:
-        values[":attempt"] = {"L": [{"S": json.dumps(attempt.to_dict())}]}
+    if attempts:
+        kept = attempts[-MAX_ATTEMPTS:]
+        values[":attempts"] = {"L": [{"S": json.dumps(attempt.to_dict())} for attempt in kept]}
         values[":empty"] = {"L": []}
-        values[":one"] = {"N": "1"}
-        sets.append("attempts = list_append(if_not_exists(attempts, :empty), :attempt)")
-        sets.append("attempt_count = if_not_exists(attempt_count, :zero) + :one")
+        values[":made"] = {"N": str(len(attempts))}
+        sets.append("attempts = list_append(if_not_exists(attempts, :empty), :attempts)")
+        sets.append("attempt_count = if_not_exists(attempt_count, :zero) + :made")
     if next_attempt_at:
         values[":next"] = {"S": next_attempt_at}
         sets.append("next_attempt_at = :next")
@@ -292,7 +309,9 @@ def get_many(table: str, item_ids: list[str]) -> dict[str, Record]:
     found: dict[str, Record] = {}
     client = aws.client("dynamodb")
     for start in range(0, len(item_ids), 100):
-        keys: list[dict[str, Any]] = [{"id": {"S": item_id}} for item_id in dict.fromkeys(item_ids[start : start + 100])]
+        keys: list[dict[str, Any]] = [
+            {"id": {"S": item_id}} for item_id in dict.fromkeys(item_ids[start : start + 100])
+        ]
         for _round in range(5):  # unprocessed keys (throttling) are asked again, a bounded number of times
             try:
                 answer = client.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})

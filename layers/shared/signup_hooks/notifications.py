@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signup_hooks import (
-    deadletter,
+    deliveries,
     delivery,
     formats,
     idempotency,
@@ -36,11 +36,11 @@ from signup_hooks import (
     pacing,
     retry,
     settings,
+    settle,
     signing,
     targets,
 )
 from signup_hooks.config import Config
-from signup_hooks.deadletter import DeadLetter
 from signup_hooks.delivery import DeliveryResult, Reason
 from signup_hooks.errors import InvalidInput, SignupHooksError
 from signup_hooks.settings import DeliverySettings
@@ -52,6 +52,10 @@ logger = Logger(child=True)
 DEADLINE_MARGIN_SECONDS = 2.0
 # Delivery threads per batch: as many as the connections kept per address (delivery.POOL_CONNECTIONS).
 MAX_CONCURRENT_DELIVERIES = delivery.POOL_CONNECTIONS
+# The quick first try on the stream: a failure the receiver may get over goes to the retry schedule after this long
+# at most, so that a failing receiver never holds the stream (and every later signup's notification) for long.
+FIRST_TRY_SECONDS = 10.0
+FIRST_TRY = settle.Next()
 
 
 class OutOfTime(SignupHooksError):
@@ -207,14 +211,17 @@ def notify_new_user(
             "webhook not configured: set it with the admin API or WEBHOOK_URL",
             extra={"event_id": event_id, "user_id": user.id, "reason": str(Reason.NOT_CONFIGURED)},
         )
+        skipped = deliveries.Subject(user.id, user.name, event_id, signing.webhook_id(event_id))
+        settle.skipped(config.deliveries_table, skipped, Reason.NOT_CONFIGURED)
         return None
     if deadline.remaining() < retry.MIN_ATTEMPT_SECONDS:
         raise OutOfTime(f"{deadline.remaining():.1f}s left before the invocation's deadline")
+    first_try = retry.Deadline(min(deadline.remaining(), FIRST_TRY_SECONDS), 0.0)
 
     delivery_settings = settings.load_delivery_settings(config.parameter_names, config.settings_max_age)
     prepared = prepare(target.url, user, event_id, config, delivery_settings)
     with log_keys(url_source=target.source.value):  # parameter or environment: where a wrong URL was set
-        return deliver_once(prepared, config, deadline, context)
+        return deliver_once(prepared, config, first_try, context)
 
 
 def deliver_once(
@@ -222,22 +229,23 @@ def deliver_once(
     config: Config,
     deadline: retry.Deadline,
     context: LambdaContext,
-    dead_letter: bool = True,
+    after: settle.Next = FIRST_TRY,
     policy: retry.RetryPolicy | None = None,
 ) -> Outcome:
-    """Post with retries, at most once per event (idempotency table); dead-letter a failure when `dead_letter`.
+    """Post with retries, at most once per event (idempotency table), then settle it (settle.py): the retry
+    schedule, the dead-letter queue or, for an administrator's replay (`after.schedule_failures` False), nothing.
 
     Raises OutOfTime when no attempt could start before the deadline, idempotency.InProgress when another invocation
     is delivering the same event now.
     """
-    times: dict[str, str | None] = {}
+    attempts: list[deliveries.Attempt] = []
     if prepared.failure is not None:  # a refused or invalid target: nothing was sent, nothing to remember
         outcome = Outcome(False, result=prepared.failure)
+        attempts.append(_attempt(prepared.failure, after.trigger))
     else:
-        outcome = _deliver_idempotently(prepared, config, deadline, context, policy, times)
+        outcome = _deliver_idempotently(prepared, config, deadline, context, policy, attempts, after.trigger)
     _log_outcome(prepared, outcome)
-    if not outcome.delivered and dead_letter:
-        _dead_letter(prepared, outcome, times.get("first"), times.get("last"), config)
+    settle.settle(prepared, outcome, attempts, config, after)
     return outcome
 
 
@@ -247,17 +255,17 @@ def _deliver_idempotently(
     deadline: retry.Deadline,
     context: LambdaContext,
     policy: retry.RetryPolicy | None,
-    times: dict[str, str | None],
+    attempts: list[deliveries.Attempt],
+    trigger: deliveries.Trigger,
 ) -> Outcome:
     def attempt() -> dict[str, Any]:
-        attempts = send_with_retries(prepared, config, deadline, policy)
-        times.update(first=attempts.first_at, last=attempts.last_at)
-        if attempts.count == 0:
+        made = send_with_retries(prepared, config, deadline, policy, attempts, trigger)
+        if made.count == 0:
             raise OutOfTime("no time left for an attempt before the invocation's deadline")
-        if not attempts.result.delivered:
-            raise idempotency.NotDelivered(Outcome(False, result=attempts.result, attempts=attempts.count))
-        result = attempts.result
-        return {"delivered": True, "status": result.status, "attempts": attempts.count, "latency_ms": result.latency_ms}
+        if not made.result.delivered:
+            raise idempotency.NotDelivered(Outcome(False, result=made.result, attempts=made.count))
+        result = made.result
+        return {"delivered": True, "status": result.status, "attempts": made.count, "latency_ms": result.latency_ms}
 
     try:
         done = idempotency.once(config.idempotency_table, prepared.event_id, attempt, context)
@@ -265,6 +273,16 @@ def _deliver_idempotently(
         return failed.outcome  # type: ignore[no-any-return]
     result = DeliveryResult(True, done.get("status"), None, int(done.get("latency_ms", 0)))
     return Outcome(True, bool(done.get(idempotency.ALREADY_DELIVERED)), result, int(done.get("attempts", 0)))
+
+
+def _attempt(result: DeliveryResult, trigger: deliveries.Trigger) -> deliveries.Attempt:
+    return deliveries.Attempt(
+        at=deliveries.now_iso(),
+        status=result.status,
+        reason=str(result.reason) if result.reason and not result.delivered else None,
+        latency_ms=result.latency_ms,
+        trigger=trigger,
+    )
 
 
 def _log_outcome(prepared: Prepared, outcome: Outcome) -> None:
@@ -290,9 +308,15 @@ def _log_outcome(prepared: Prepared, outcome: Outcome) -> None:
 
 
 def send_with_retries(
-    prepared: Prepared, config: Config, deadline: retry.Deadline, policy: retry.RetryPolicy | None = None
+    prepared: Prepared,
+    config: Config,
+    deadline: retry.Deadline,
+    policy: retry.RetryPolicy | None = None,
+    attempts: list[deliveries.Attempt] | None = None,
+    trigger: deliveries.Trigger = deliveries.Trigger.STREAM,
 ) -> retry.Attempts:
-    """Attempts paced to the target's rate limit (one slot at a time per webhook), within the deadline."""
+    """Attempts paced to the target's rate limit (one slot at a time per webhook), within the deadline. Each attempt
+    is added to `attempts`, for the delivery log."""
     interval = pacing.INTERVALS.get(prepared.shape, 0.0)
     pace: Callable[[float], bool] | None = None
     if interval:
@@ -305,6 +329,8 @@ def send_with_retries(
     def send(connect_timeout: float, read_timeout: float) -> DeliveryResult:
         result = prepared.send(connect_timeout, read_timeout)
         metrics.latency(result.latency_ms)
+        if attempts is not None:
+            attempts.append(_attempt(result, trigger))
         logger.info(
             "webhook delivery attempt",
             extra={
@@ -331,27 +357,6 @@ def send_with_retries(
         pace=pace,
         on_retry=on_retry,
     )
-
-
-def _dead_letter(prepared: Prepared, outcome: Outcome, first: str | None, last: str | None, config: Config) -> None:
-    result = outcome.result or DeliveryResult(False, None, Reason.NETWORK_ERROR, 0)
-    letter = DeadLetter(
-        prepared.event_id,
-        prepared.user,
-        prepared.message,
-        prepared.url,
-        result,
-        format=prepared.shape.value,
-        attempts=outcome.attempts,
-        first_attempt_at=first,
-        last_attempt_at=last,
-    )
-    deadletter.send(config.dead_letter_queue_url, letter)
-    logger.info(
-        "notification dead-lettered",
-        extra={**prepared.log_fields, "reason": str(result.reason), "attempts": outcome.attempts},
-    )
-    metrics.count(metrics.DEAD_LETTERED)
 
 
 def prepare(url: str, user: User, event_id: str, config: Config, delivery_settings: DeliverySettings) -> Prepared:
