@@ -1,8 +1,18 @@
 """Posting a notification to a checked address (see targets.py): pooled connections, bounded timeouts, no redirects,
-and every failure named by a reason from a fixed vocabulary (the seed's troubleshooting list)."""
+and every failure named by a reason from a fixed vocabulary (the seed's troubleshooting list).
+
+An attempt has a wall-clock limit, not only per-operation timeouts: urllib3's timeouts apply to each socket operation,
+so a receiver that trickles its answer one byte at a time, each just inside the read timeout, could hold an attempt
+for as long as it liked. A watchdog shuts the attempt's socket down when connect timeout + read timeout have passed,
+so that whatever is blocked on it returns at once; that connection is then closed, never put back in the pool.
+
+A 2xx status is a delivery even if reading the rest of the answer then fails: the receiver has accepted the
+notification, and sending it again would deliver it twice.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import errno
 import socket
@@ -12,6 +22,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -70,39 +81,168 @@ _pools: OrderedDict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = Ord
 _pools_lock = threading.Lock()
 
 
+class TimeLimit:
+    """The wall-clock limit of one attempt, on the thread that makes it. When it is up, the connection the attempt
+    is using is interrupted; once `stop` has returned, nothing is interrupted any more."""
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._connection: _WatchedConnection | None = None
+        self._expired = False
+        self._stopped = False
+        self._timer = threading.Timer(max(0.0, seconds), self._expire)
+        self._timer.daemon = True
+
+    def start(self) -> None:
+        _current.limit = self
+        self._timer.start()
+
+    def watch(self, connection: _WatchedConnection) -> None:
+        """The connection the attempt uses now (the next one replaces it when an address refuses)."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._connection = connection
+            if self._expired:
+                connection.interrupt()
+
+    def stop(self) -> bool:
+        """End the watch; True when the limit was reached (the connection must then be closed, not reused)."""
+        with self._lock:
+            self._stopped = True
+            self._connection = None
+        self._timer.cancel()
+        if getattr(_current, "limit", None) is self:
+            _current.limit = None
+        return self._expired
+
+    @property
+    def expired(self) -> bool:
+        with self._lock:
+            return self._expired
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._expired = True
+            if self._connection is not None:
+                self._connection.interrupt()
+
+
+_current = threading.local()  # the TimeLimit of the attempt this thread is making, if any
+
+
+def _watch_current(connection: _WatchedConnection) -> None:
+    limit: TimeLimit | None = getattr(_current, "limit", None)
+    if limit is not None:
+        limit.watch(connection)
+
+
+class _WatchedConnection(HTTPConnection):
+    """A connection its attempt's TimeLimit can interrupt from another thread. It keeps a duplicate of its socket's
+    descriptor: shutting that down ends every blocked operation on the socket, whether it is still plain TCP, in the
+    middle of a TLS handshake (when urllib3 no longer holds the plain socket) or wrapped in TLS."""
+
+    _watch: socket.socket | None = None
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        self._close_watch()
+        self._watch = sock.dup()
+        _watch_current(self)
+        return sock
+
+    def request(self, *args: object, **kwargs: object) -> None:
+        _watch_current(self)  # a pooled connection is reused without a new socket: watch it from its request on
+        super().request(*args, **kwargs)  # type: ignore[arg-type]
+
+    def interrupt(self) -> None:
+        watch = self._watch
+        if watch is None:
+            return
+        with contextlib.suppress(OSError):  # closed meanwhile: nothing is blocked on it any more
+            watch.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._close_watch()
+
+    def _close_watch(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.close()
+
+
+class _WatchedHTTPSConnection(_WatchedConnection, HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
 def send(
     target: CheckedTarget, body: bytes, headers: dict[str, str], connect_timeout: float, read_timeout: float
 ) -> DeliveryResult:
-    """POST to the checked address of `target`: Host header and TLS name from the URL, no redirects, no retries."""
+    """POST to the checked addresses of `target`, in order, the next one only when one cannot be connected to:
+    Host header and TLS name from the URL, no redirects, no retries, at most connect + read timeout in all."""
     started = time.monotonic()
+    limit = TimeLimit(connect_timeout + read_timeout)
+    limit.start()
     try:
-        pool = _pool_for(target)
-        response = pool.urlopen(
-            "POST",
-            target.path,
-            body=body,
-            headers={"User-Agent": USER_AGENT, **headers, "Host": target.host_header},
-            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-            redirect=False,
-            retries=False,
-            preload_content=False,
-            assert_same_host=False,
-        )
-    except Exception as exc:  # every transport failure becomes a reason; nothing here may crash a batch
-        return DeliveryResult(False, None, classify_exception(exc), _elapsed_ms(started))
-    return _finish(response, started)
+        return _post(target, body, headers, urllib3.Timeout(connect=connect_timeout, read=read_timeout), limit, started)
+    finally:
+        limit.stop()
 
 
-def _pool_for(target: CheckedTarget) -> urllib3.HTTPConnectionPool:
-    key = (target.scheme, target.address, target.port, target.host)
+def _post(
+    target: CheckedTarget,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: urllib3.Timeout,
+    limit: TimeLimit,
+    started: float,
+) -> DeliveryResult:
+    for index, address in enumerate(target.addresses):
+        try:
+            pool = _pool_for(target, address)
+            response = pool.urlopen(
+                "POST",
+                target.path,
+                body=body,
+                headers={"User-Agent": USER_AGENT, **headers, "Host": target.host_header},
+                timeout=timeout,
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                assert_same_host=False,
+            )
+        except Exception as exc:  # every transport failure becomes a reason; nothing here may crash a batch
+            if isinstance(exc, NewConnectionError) and index + 1 < len(target.addresses) and not limit.expired:
+                continue  # refused or unreachable: nothing was sent there, the next checked address may answer
+            reason = Reason.READ_TIMEOUT if limit.expired else classify_exception(exc)
+            return DeliveryResult(False, None, reason, _elapsed_ms(started))
+        return _finish(response, limit, started)
+    return DeliveryResult(False, None, Reason.INVALID_URL, _elapsed_ms(started), detail="url has no checked address")
+
+
+def _pool_for(target: CheckedTarget, address: str) -> urllib3.HTTPConnectionPool:
+    key = (target.scheme, address, target.port, target.host)
     with _pools_lock:
         pool = _pools.get(key)
         if pool is not None:
             _pools.move_to_end(key)
             return pool
         if target.scheme == "https":
-            pool = urllib3.HTTPSConnectionPool(
-                target.address,
+            pool = _HTTPSPool(
+                address,
                 target.port,
                 maxsize=POOL_CONNECTIONS,
                 retries=False,
@@ -111,28 +251,31 @@ def _pool_for(target: CheckedTarget) -> urllib3.HTTPConnectionPool:
                 assert_hostname=target.host,
             )
         else:
-            pool = urllib3.HTTPConnectionPool(target.address, target.port, maxsize=POOL_CONNECTIONS, retries=False)
+            pool = _HTTPPool(address, target.port, maxsize=POOL_CONNECTIONS, retries=False)
         _pools[key] = pool
         while len(_pools) > MAX_POOLS:
             _pools.popitem(last=False)[1].close()
         return pool
 
 
-def _finish(response: urllib3.BaseHTTPResponse, started: float) -> DeliveryResult:
+def _finish(response: urllib3.BaseHTTPResponse, limit: TimeLimit, started: float) -> DeliveryResult:
+    status = response.status
+    head, failure = b"", None
     try:
         head = response.read(MAX_RESPONSE_BYTES + 1)
-        complete = len(head) <= MAX_RESPONSE_BYTES
-    except HTTPError as exc:
-        response.close()
-        return DeliveryResult(False, response.status, classify_exception(exc), _elapsed_ms(started))
-    if complete:
-        response.release_conn()  # fully read: the connection can be reused
+    except Exception as exc:  # a broken answer: what its status says still stands
+        failure = exc
+    expired = limit.stop()  # from here on the watchdog leaves the connection alone
+    if failure is None and not expired and len(head) <= MAX_RESPONSE_BYTES:
+        response.release_conn()  # fully read in time: the connection can be reused
     else:
-        response.close()  # an oversized answer: drop the connection rather than read the rest
-    status = response.status
+        response.close()  # broken, interrupted or oversized: never reuse it
     latency = _elapsed_ms(started)
     if 200 <= status < 300:
-        return DeliveryResult(True, status, None, latency)
+        return DeliveryResult(True, status, None, latency)  # accepted, even if the rest of its answer was lost
+    if failure is not None:
+        reason = Reason.READ_TIMEOUT if expired else classify_exception(failure)
+        return DeliveryResult(False, status, reason, latency)
     retry_after = response.headers.get("Retry-After")
     return DeliveryResult(False, status, classify_status(status), latency, _excerpt(head), retry_after=retry_after)
 
