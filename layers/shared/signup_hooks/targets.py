@@ -9,7 +9,9 @@ addresses, multicast, reserved, unspecified and broadcast addresses. Refused unl
 loopback, private (RFC 1918, fc00::/7), shared (100.64/10) and every other non-global range.
 Plain http is refused unless http targets are allowed. IPv4-mapped and other IPv6 spellings of an IPv4 address
 are checked as that IPv4 address; numeric host spellings (`2130706433`, `0x7f.1`, `017700000001`) are read
-the way the C resolver reads them, so that they are checked as what they really are.
+the way the C resolver reads them, so that they are checked as what they really are. An IPv6 zone id
+(`[fd00:ec2::254%25eth0]`) is dropped: the address is checked and connected to as itself (a zone only matters for
+link-local addresses, which are refused anyway).
 
 A lookup runs on its own thread and the caller stops waiting at its time limit (getaddrinfo has no timeout of its
 own). A temporary resolution failure (EAI_AGAIN, or a lookup that outlives its limit) is told apart from a name that
@@ -164,7 +166,13 @@ def is_allowed(address_class: AddressClass, policy: Policy) -> bool:
 
 
 def parse_host(host: str) -> IpAddress | None:
-    """The IP address a host spelling stands for, or None for a name. Raises InvalidTarget for a broken number."""
+    """The IP address a host spelling stands for, or None for a name. Raises InvalidTarget for a broken number.
+
+    An IPv6 zone id, raw (`%eth0`) or percent-encoded as in a URL (`%25eth0`), is dropped: `fd00:ec2::254%eth0` is
+    the metadata address, and an address with a zone would otherwise compare unequal to every address we know.
+    """
+    if ":" in host and "%" in host:
+        host = host.split("%", 1)[0]
     try:
         return ipaddress.ip_address(host)
     except ValueError:
