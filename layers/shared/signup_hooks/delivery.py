@@ -1,10 +1,8 @@
 """Posting a notification to a checked address (see targets.py): pooled connections, bounded timeouts, no redirects,
 and every failure named by a reason from a fixed vocabulary (the seed's troubleshooting list).
 
-An attempt has a wall-clock limit, not only per-operation timeouts: urllib3's timeouts apply to each socket operation,
-so a receiver that trickles its answer one byte at a time, each just inside the read timeout, could hold an attempt
-for as long as it liked. A watchdog shuts the attempt's socket down when connect timeout + read timeout have passed,
-so that whatever is blocked on it returns at once; that connection is then closed, never put back in the pool.
+An attempt has a wall-clock limit of connect timeout + read timeout (time_limit.py), not only urllib3's timeouts per
+socket operation; a connection cut short by it is closed, never put back in the pool.
 
 A 2xx status is a delivery even if reading the rest of the answer then fails: the receiver has accepted the
 notification, and sending it again would deliver it twice.
@@ -12,7 +10,6 @@ notification, and sending it again would deliver it twice.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import errno
 import socket
@@ -22,7 +19,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import urllib3
-from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -35,6 +31,7 @@ from urllib3.exceptions import (
 )
 
 from signup_hooks.targets import CheckedTarget
+from signup_hooks.time_limit import TimeLimit, WatchedConnection, WatchedHTTPSConnection
 
 USER_AGENT = "signup-webhooks/0.1"
 MAX_RESPONSE_BYTES = 1024  # what we read of a receiver's answer, at most
@@ -81,111 +78,12 @@ _pools: OrderedDict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = Ord
 _pools_lock = threading.Lock()
 
 
-class TimeLimit:
-    """The wall-clock limit of one attempt, on the thread that makes it. When it is up, the connection the attempt
-    is using is interrupted; once `stop` has returned, nothing is interrupted any more."""
-
-    def __init__(self, seconds: float) -> None:
-        self._lock = threading.Lock()
-        self._connection: _WatchedConnection | None = None
-        self._expired = False
-        self._stopped = False
-        self._timer = threading.Timer(max(0.0, seconds), self._expire)
-        self._timer.daemon = True
-
-    def start(self) -> None:
-        _current.limit = self
-        self._timer.start()
-
-    def watch(self, connection: _WatchedConnection) -> None:
-        """The connection the attempt uses now (the next one replaces it when an address refuses)."""
-        with self._lock:
-            if self._stopped:
-                return
-            self._connection = connection
-            if self._expired:
-                connection.interrupt()
-
-    def stop(self) -> bool:
-        """End the watch; True when the limit was reached (the connection must then be closed, not reused)."""
-        with self._lock:
-            self._stopped = True
-            self._connection = None
-        self._timer.cancel()
-        if getattr(_current, "limit", None) is self:
-            _current.limit = None
-        return self._expired
-
-    @property
-    def expired(self) -> bool:
-        with self._lock:
-            return self._expired
-
-    def _expire(self) -> None:
-        with self._lock:
-            if self._stopped:
-                return
-            self._expired = True
-            if self._connection is not None:
-                self._connection.interrupt()
-
-
-_current = threading.local()  # the TimeLimit of the attempt this thread is making, if any
-
-
-def _watch_current(connection: _WatchedConnection) -> None:
-    limit: TimeLimit | None = getattr(_current, "limit", None)
-    if limit is not None:
-        limit.watch(connection)
-
-
-class _WatchedConnection(HTTPConnection):
-    """A connection its attempt's TimeLimit can interrupt from another thread. It keeps a duplicate of its socket's
-    descriptor: shutting that down ends every blocked operation on the socket, whether it is still plain TCP, in the
-    middle of a TLS handshake (when urllib3 no longer holds the plain socket) or wrapped in TLS."""
-
-    _watch: socket.socket | None = None
-
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        self._close_watch()
-        self._watch = sock.dup()
-        _watch_current(self)
-        return sock
-
-    def request(self, *args: object, **kwargs: object) -> None:
-        _watch_current(self)  # a pooled connection is reused without a new socket: watch it from its request on
-        super().request(*args, **kwargs)  # type: ignore[arg-type]
-
-    def interrupt(self) -> None:
-        watch = self._watch
-        if watch is None:
-            return
-        with contextlib.suppress(OSError):  # closed meanwhile: nothing is blocked on it any more
-            watch.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self._close_watch()
-
-    def _close_watch(self) -> None:
-        watch, self._watch = self._watch, None
-        if watch is not None:
-            watch.close()
-
-
-class _WatchedHTTPSConnection(_WatchedConnection, HTTPSConnection):
-    pass
-
-
 class _HTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _WatchedConnection
+    ConnectionCls = WatchedConnection
 
 
 class _HTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
+    ConnectionCls = WatchedHTTPSConnection
 
 
 def send(
