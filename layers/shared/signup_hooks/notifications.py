@@ -16,6 +16,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import itertools
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,7 +94,12 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A notification ready to post: rendered, its target checked, its payload built. `failure` when it cannot be."""
+    """A notification ready to post: rendered, its target checked, its payload built. `failure` when it cannot be.
+
+    A target whose name could not be resolved for now (the resolver failed temporarily or was too slow) has neither
+    `checked` nor `failure`: each attempt checks it again, with `policy`, and a failed lookup is retried like a
+    connection error.
+    """
 
     url: str
     message: str
@@ -105,6 +111,7 @@ class Prepared:
     headers: dict[str, str] = field(default_factory=dict)
     signing_secret: str | None = field(default=None, repr=False)
     failure: DeliveryResult | None = None
+    policy: targets.Policy | None = None  # to check the target at each attempt, when it could not be checked yet
 
     @property
     def log_fields(self) -> dict[str, str]:
@@ -119,12 +126,27 @@ class Prepared:
 
     def send(self, connect_timeout: float, read_timeout: float) -> DeliveryResult:
         """One attempt. The webhook-id is the same on every attempt; the signature's timestamp is fresh."""
-        if self.failure is not None or self.checked is None:
-            return self.failure or DeliveryResult(False, None, Reason.INVALID_URL, 0)
+        if self.failure is not None:
+            return self.failure
+        checked = self.checked
+        if checked is None:
+            if self.policy is None:
+                return DeliveryResult(False, None, Reason.INVALID_URL, 0)
+            started = time.monotonic()
+            try:  # the lookup is part of the attempt: it comes out of the connect timeout
+                checked = targets.check(self.url, self.policy, lookup_timeout=connect_timeout)
+            except targets.TargetError as exc:
+                return target_failure(exc, int((time.monotonic() - started) * 1000))
+            connect_timeout = max(0.05, connect_timeout - (time.monotonic() - started))
         headers = dict(self.headers)
         if self.signing_secret:
             headers.update(signing.headers(self.signing_secret, self.event_id, self.body))
-        return delivery.send(self.checked, self.body, headers, connect_timeout, read_timeout)
+        return delivery.send(checked, self.body, headers, connect_timeout, read_timeout)
+
+
+def target_failure(exc: targets.TargetError, latency_ms: int = 0) -> DeliveryResult:
+    """A target that failed its check, as a result: nothing was sent. Its reason says whether a retry may help."""
+    return DeliveryResult(False, None, Reason(exc.reason), latency_ms, detail=exc.message)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -219,7 +241,7 @@ def notify_new_user(
     first_try = retry.Deadline(min(deadline.remaining(), FIRST_TRY_SECONDS), 0.0)
 
     delivery_settings = settings.load_delivery_settings(config.parameter_names, config.settings_max_age)
-    prepared = prepare(target.url, user, event_id, config, delivery_settings)
+    prepared = prepare(target.url, user, event_id, config, delivery_settings, deadline)
     with log_keys(url_source=target.source.value):  # parameter or environment: where a wrong URL was set
         return deliver_once(prepared, config, first_try, context)
 
@@ -359,33 +381,60 @@ def send_with_retries(
     )
 
 
-def prepare(url: str, user: User, event_id: str, config: Config, delivery_settings: DeliverySettings) -> Prepared:
+def prepare(
+    url: str,
+    user: User,
+    event_id: str,
+    config: Config,
+    delivery_settings: DeliverySettings,
+    deadline: retry.Deadline | None = None,
+) -> Prepared:
     """Render, check the target, build the payload for its receiver, and the headers that do not change per attempt."""
     template = delivery_settings.message_template or config.message_template
     return prepare_message(
-        url, user, event_id, messages.render(template, _placeholders(user)), config, delivery_settings
+        url, user, event_id, messages.render(template, _placeholders(user)), config, delivery_settings, deadline
     )
 
 
 def prepare_message(
-    url: str, user: User, event_id: str, message: str, config: Config, delivery_settings: DeliverySettings
+    url: str,
+    user: User,
+    event_id: str,
+    message: str,
+    config: Config,
+    delivery_settings: DeliverySettings,
+    deadline: retry.Deadline | None = None,
 ) -> Prepared:
-    """As `prepare`, for a message rendered already (a replay keeps the text it was dead-lettered with)."""
+    """As `prepare`, for a message rendered already (a replay keeps the text it was dead-lettered with).
+
+    The target's lookup waits at most the connect timeout, and never past `deadline`. A refused, invalid or
+    non-existent target is a failure for good; one whose name could not be resolved for now is checked again at
+    each attempt.
+    """
     shape = formats.shape_for(delivery_settings.format, url) if _is_valid_url(url) else formats.Shape.TEXT
     base: dict[str, Any] = {"url": url, "message": message, "shape": shape, "event_id": event_id, "user": user}
     if not _is_valid_url(url):
         failure = DeliveryResult(False, None, Reason.INVALID_URL, 0, detail="url is not a valid webhook URL")
         return Prepared(**base, failure=failure)
+    lookup_timeout = config.connect_timeout if deadline is None else min(config.connect_timeout, deadline.remaining())
+    checked: targets.CheckedTarget | None = None
     try:
-        checked = targets.check(url, config.target_policy)
+        checked = targets.check(url, config.target_policy, lookup_timeout=lookup_timeout)
+    except targets.ResolutionUnavailable:
+        pass  # checked again at each attempt, which the retries and the deadline bound
     except targets.TargetError as exc:
-        return Prepared(**base, failure=DeliveryResult(False, None, Reason(exc.reason), 0, detail=exc.message))
+        return Prepared(**base, failure=target_failure(exc))
     payload = formats.build(shape, message, user, signing.webhook_id(event_id))
     headers = {"Content-Type": payload.content_type}
     if delivery_settings.custom_header:
         headers[delivery_settings.custom_header.name] = delivery_settings.custom_header.value
     return Prepared(
-        **base, checked=checked, body=payload.body, headers=headers, signing_secret=delivery_settings.signing_secret
+        **base,
+        checked=checked,
+        body=payload.body,
+        headers=headers,
+        signing_secret=delivery_settings.signing_secret,
+        policy=config.target_policy,
     )
 
 

@@ -79,7 +79,7 @@ def retry_one(
         settle.skipped(config.deliveries_table, subject, Reason.NOT_CONFIGURED)
         return None
     delivery_settings = settings.load_delivery_settings(config.parameter_names, config.settings_max_age)
-    prepared = notifications.prepare(target.url, user, message.event_id, config, delivery_settings)
+    prepared = notifications.prepare(target.url, user, message.event_id, config, delivery_settings, deadline)
     trigger = deliveries.Trigger.REPLAY if message.replay else deliveries.Trigger.SCHEDULE
     after = settle.Next(
         retries_done=message.retries_done + (0 if message.replay else 1),

@@ -33,6 +33,9 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
 MAX_PROFILE_IMAGE_URL_LENGTH = 2048
 DEFAULT_PROFILE_IMAGE_URL = "/user.png"  # Open WebUI's default avatar
+# Characters that can start a new line in a receiver's text: controls (line feed, vertical tab, form feed, NEL,
+# U+001C..U+001E, ...) and the line and paragraph separators U+2028 and U+2029.
+LINE_BREAKING_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 
 USER_ENTITY = "user"
 AUTH_ENTITY = "auth"
@@ -107,7 +110,7 @@ def parse_signup(body: str | None) -> SignupForm:
     name = _string_field(data, "name").strip()
     if not 1 <= len(name) <= MAX_NAME_LENGTH:
         raise InvalidInput("name", f"name must have 1 to {MAX_NAME_LENGTH} characters")
-    if any(unicodedata.category(ch) == "Cc" for ch in name):
+    if any(unicodedata.category(ch) in LINE_BREAKING_CATEGORIES for ch in name):
         raise InvalidInput("name", "name must not contain control characters such as line breaks")
 
     email = _string_field(data, "email").strip().lower()
