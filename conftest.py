@@ -17,6 +17,8 @@ MOTO_ENDPOINT = f"http://127.0.0.1:{_moto.get_host_and_port()[1]}"
 TABLE_NAME = "signup-webhooks-test-users"
 IDEMPOTENCY_TABLE_NAME = "signup-webhooks-test-idempotency"
 QUEUE_NAME = "signup-webhooks-test-dead-letters"
+RETRY_QUEUE_NAME = "signup-webhooks-test-retries"
+DELIVERIES_TABLE_NAME = "signup-webhooks-test-deliveries"
 PARAMETER_NAME = "/signup-webhooks-test/webhook-url"
 FORMAT_PARAMETER = "/signup-webhooks-test/webhook-format"
 TEMPLATE_PARAMETER = "/signup-webhooks-test/message-template"
@@ -53,6 +55,10 @@ os.environ.update(
         "ALLOW_HTTP_TARGETS": "true",
         "ALLOW_PRIVATE_TARGETS": "true",
         "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE_NAME,
+        "RETRY_QUEUE_URL": f"{MOTO_ENDPOINT}/{ACCOUNT_ID}/{RETRY_QUEUE_NAME}",
+        "DELIVERIES_TABLE": DELIVERIES_TABLE_NAME,
+        # The retry schedule compressed to seconds; tests that follow it drive the retry function themselves.
+        "RETRY_SCHEDULE": "1s,2s,3s",
         # Retries as in production, with short backoffs so that a test with failures stays fast.
         "WEBHOOK_RETRY_BASE_DELAY": "0.02",
     }

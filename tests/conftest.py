@@ -75,6 +75,16 @@ class Aws:
         )
         return [json.loads(message["Body"]) for message in response.get("Messages", [])]
 
+    def scheduled_retries(self) -> list[dict[str, Any]]:
+        """The retry queue's messages, delays ignored (they stay in the queue)."""
+        response = self.sqs.receive_message(
+            QueueUrl=sandbox.os.environ["RETRY_QUEUE_URL"],
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=0,
+            VisibilityTimeout=0,
+        )
+        return [json.loads(message["Body"]) for message in response.get("Messages", [])]
+
     def items(self) -> list[dict[str, Any]]:
         return self.dynamodb.scan(TableName=sandbox.TABLE_NAME)["Items"]
 
@@ -87,9 +97,16 @@ def aws() -> Iterator[Aws]:
     boto3.client("dynamodb").create_table(
         TableName=sandbox.IDEMPOTENCY_TABLE_NAME, **table_definition(load_template(), "IdempotencyTable")
     )
+    boto3.client("dynamodb").create_table(
+        TableName=sandbox.DELIVERIES_TABLE_NAME, **table_definition(load_template(), "DeliveriesTable")
+    )
     settings.forget_last_good()
     pacing.pacer.forget()
-    boto3.client("sqs").create_queue(QueueName=sandbox.QUEUE_NAME)
+    sqs = boto3.client("sqs")
+    dead_letters = sqs.create_queue(QueueName=sandbox.QUEUE_NAME)["QueueUrl"]
+    dead_letters_arn = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["QueueArn"])["Attributes"]
+    redrive = {"deadLetterTargetArn": dead_letters_arn["QueueArn"], "maxReceiveCount": 5}
+    sqs.create_queue(QueueName=sandbox.RETRY_QUEUE_NAME, Attributes={"RedrivePolicy": json.dumps(redrive)})
     token = secrets.token_urlsafe(32)
     _scan.secret(token, "the admin token")
     boto3.client("secretsmanager").create_secret(Name=sandbox.SECRET_NAME, SecretString=token)
