@@ -167,6 +167,7 @@ class Stack:
             "resources": {**self.resolver.refs},
             "startup_seconds": round(self.startup_seconds, 2),
             "functions": {name: f.spec.name for name, f in self.functions.items()},
+            "environments": {name: f.environment for name, f in self.functions.items()},  # for `make invoke`
         }
 
     # ---- resources from the template ----------------------------------------------------------------------------
