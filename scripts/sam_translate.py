@@ -20,7 +20,7 @@ from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_m
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository's `local` package
 
-from local.template import load_template  # noqa: E402
+from local.template import load_template
 
 REGION = "us-east-1"
 # The AWS managed policies SAM may look up by name; a stub, so that translating never calls IAM.

@@ -87,7 +87,7 @@ def test_each_function_answers_each_of_its_sample_events_in_its_triggers_shape(s
 
 def test_make_invoke_prints_the_response_and_the_functions_log_lines() -> None:
     # Given no running stack: `python -m local invoke` starts one for the call
-    result = subprocess.run(  # noqa: S603 - our own module
+    result = subprocess.run(
         [sys.executable, "-m", "local", "invoke", "SignupFunction", "--event", "events/signup_valid.json"],
         cwd=ROOT,
         capture_output=True,

@@ -101,7 +101,9 @@ def deployed(template: Template, **parameters: str) -> Template:
         if function == "Condition":
             return condition(argument)
         if function == "Fn::Equals":
-            left, right = (str(values.get(side["Ref"], side)) if isinstance(side, dict) else str(side) for side in argument)
+            left, right = (
+                str(values.get(side["Ref"], side)) if isinstance(side, dict) else str(side) for side in argument
+            )
             return left == right
         if function == "Fn::Not":
             return not truth(argument[0])
@@ -125,7 +127,9 @@ def deployed(template: Template, **parameters: str) -> Template:
 
     result = pick(copy.deepcopy(template))
     result["Resources"] = {
-        name: body for name, body in result["Resources"].items() if "Condition" not in body or condition(body["Condition"])
+        name: body
+        for name, body in result["Resources"].items()
+        if "Condition" not in body or condition(body["Condition"])
     }
     return dict(result)
 

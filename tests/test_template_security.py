@@ -30,7 +30,9 @@ from tests.test_template import (
 KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 # What an access log line may say: who asked what, and how it went. Never what was sent (headers, query, body).
-FORBIDDEN_ACCESS_LOG_FIELDS = re.compile(r"\$context\.(requestOverride|responseOverride)|header|querystring|body|userAgent", re.I)
+FORBIDDEN_ACCESS_LOG_FIELDS = re.compile(
+    r"\$context\.(requestOverride|responseOverride)|header|querystring|body|userAgent", re.I
+)
 REQUIRED_ACCESS_LOG_VARIABLES = {
     "$context.requestId",
     "$context.routeKey",
@@ -66,7 +68,7 @@ def checkov_skips(body: dict[str, Any]) -> list[dict[str, Any]]:
     return list(body.get("Metadata", {}).get("checkov", {}).get("skip", []))
 
 
-# ---- checkov skips ----------------------------------------------------------------------------------------------------
+# ---- checkov skips --------------------------------------------------------------------------------------------------
 
 
 def test_every_checkov_skip_names_a_check_and_says_why(translated: Template) -> None:
@@ -84,7 +86,7 @@ def test_every_checkov_skip_names_a_check_and_says_why(translated: Template) -> 
     assert bad == [], "give each skip an `id` and a one-line `comment` saying why the check does not apply"
 
 
-# ---- the HTTP API's access log ----------------------------------------------------------------------------------------
+# ---- the HTTP API's access log --------------------------------------------------------------------------------------
 
 
 def test_every_api_stage_writes_an_access_log_to_a_log_group_with_retention(translated: Template) -> None:
@@ -118,7 +120,7 @@ def test_access_log_format_has_no_header_query_string_or_body_field(translated: 
         assert FORBIDDEN_ACCESS_LOG_FIELDS.findall(log_format) == [], name
 
 
-# ---- logs: each function writes its own group only --------------------------------------------------------------------
+# ---- logs: each function writes its own group only ------------------------------------------------------------------
 
 
 def test_each_functions_log_statement_names_only_its_own_group(without_key: Template) -> None:
@@ -135,7 +137,7 @@ def test_each_functions_log_statement_names_only_its_own_group(without_key: Temp
         assert log_targets == {f"<{own}.Arn>"}, f"{function_id} may write logs to {log_targets}"
 
 
-# ---- tables, the topic, the key ---------------------------------------------------------------------------------------
+# ---- tables, the topic, the key -------------------------------------------------------------------------------------
 
 
 def test_every_table_has_point_in_time_recovery_or_a_stated_reason(translated: Template) -> None:
@@ -210,7 +212,7 @@ def test_with_a_customer_key_each_function_may_only_decrypt_or_make_data_keys_wi
             if str(action).startswith("kms:")
             for target in as_list(statement["Resource"])
         }
-        # Then it may decrypt (its environment, what it reads), perhaps make data keys (what it writes), only on that key
+        # Then it may decrypt (its environment, what it reads), maybe make data keys (what it writes), on that key only
         assert ("kms:Decrypt", "<KmsKeyArn>") in key_rights, function_id
         assert key_rights <= {("kms:Decrypt", "<KmsKeyArn>"), ("kms:GenerateDataKey", "<KmsKeyArn>")}, function_id
 
@@ -226,7 +228,7 @@ def test_without_a_customer_key_no_function_has_key_rights(without_key: Template
     assert rights == []
 
 
-# ---- signup flood -----------------------------------------------------------------------------------------------------
+# ---- signup flood ---------------------------------------------------------------------------------------------------
 
 
 def test_the_signup_route_is_throttled_by_its_own_parameters(translated: Template, without_key: Template) -> None:
@@ -235,7 +237,9 @@ def test_the_signup_route_is_throttled_by_its_own_parameters(translated: Templat
     # Then the API answers 429 past the rate and burst the parameters set, before any function runs
     assert resolve(route["ThrottlingRateLimit"]) == "<SignupThrottleRate>"
     assert resolve(route["ThrottlingBurstLimit"]) == "<SignupThrottleBurst>"
-    rate, burst = (int(translated["Parameters"][name]["Default"]) for name in ("SignupThrottleRate", "SignupThrottleBurst"))
+    rate, burst = (
+        int(translated["Parameters"][name]["Default"]) for name in ("SignupThrottleRate", "SignupThrottleBurst")
+    )
     default = stage["Properties"]["DefaultRouteSettings"]
     assert 1 <= rate <= default["ThrottlingRateLimit"]
     assert rate <= burst <= default["ThrottlingBurstLimit"]
@@ -247,7 +251,7 @@ def test_signup_reserved_concurrency_is_off_by_default_and_set_by_its_parameter(
     assert resolve(capped["ReservedConcurrentExecutions"]) == "<SignupReservedConcurrency>"
 
 
-# ---- checkov ----------------------------------------------------------------------------------------------------------
+# ---- checkov --------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.skipif(not CHECKOV.exists(), reason="checkov's virtualenv is missing: `make checkov` creates it")
