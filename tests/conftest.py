@@ -237,7 +237,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     collected = {item.path.name for item in session.items}
     every_file = {path.name for path in Path(__file__).parent.glob("test_*.py")}
     option = session.config.option
-    narrowed = option.keyword or option.markexpr or option.lf or option.deselect
+    narrowed = any(getattr(option, name, None) for name in ("keyword", "markexpr", "lf", "deselect"))
     session.config.stash[FULL_SUITE] = collected == every_file and not narrowed and _deselected == 0
 
 
