@@ -41,6 +41,7 @@ SSM_ARN = "arn:aws:ssm:us-east-1:123456789012:parameter"
 NEEDED_WITHOUT_A_CALL = {
     ("*", "logs:*"): "Lambda writes the function's log lines with its role",
     ("*", "kms:*"): "with KmsKeyArn, AWS services use the key on the function's behalf (environment, tables, queue)",
+    ("*", "dynamodb:GetItem"): "Powertools idempotency reads a record back when a conditional put returns no old item",
     ("NotifierFunction", "dynamodb:DescribeStream"): "Lambda's event source mapping reads the stream with this role",
     ("NotifierFunction", "dynamodb:GetRecords"): "Lambda's event source mapping reads the stream with this role",
     ("NotifierFunction", "dynamodb:GetShardIterator"): "Lambda's event source mapping reads the stream with this role",
