@@ -164,6 +164,7 @@ def _print_table(
         for action, targets in sorted(rights(template, function_id).items()):
             calls = used[function_id].get(action)
             status = "called" if calls else (reason_for(function_id, action) or "UNUSED")
-            write(f"    {action:<32} {', '.join(sorted(targets)):<72} {status}")
+            shown = ", ".join(sorted(target.replace(SSM_ARN, "parameter") for target in targets))
+            write(f"    {action:<32} {shown:<48} {status}")
         for line in sorted(unchecked[function_id]):
             write(f"    (resource not checked) {line}")
