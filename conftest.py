@@ -4,8 +4,11 @@ Set before any handler is imported, because handlers read their configuration on
 """
 
 import os
+import tempfile
 
 from moto.server import ThreadedMotoServer
+
+from local import aws_calls
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -65,5 +68,14 @@ os.environ.update(
 )
 
 
+# Every AWS call a function makes during the session, in one file: in-process handlers and the local stack's workers
+# (which inherit the variable) append to it; tests/test_permissions_proven.py reads it at the end.
+_calls = tempfile.NamedTemporaryFile(prefix="aws-calls-", suffix=".jsonl", delete=False)  # noqa: SIM115
+_calls.close()
+os.environ[aws_calls.LOG_VARIABLE] = _calls.name
+aws_calls.install()
+
+
 def pytest_unconfigure(config: object) -> None:
+    os.unlink(_calls.name)
     _moto.stop()

@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import secrets
+import sys
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from aws_lambda_powertools.utilities import parameters
 from signup_hooks import pacing, settings
 
 import conftest as sandbox
+from local import aws_calls
 from local.receiver import Receiver
 from local.template import load_template, table_definition
 from tests import secret_scan
@@ -146,7 +148,7 @@ def logs() -> Iterator[io.StringIO]:
         handler.setStream(stream)
 
 
-# ---- the secret scan: every line logged during the session, checked at its end ---------------------------------------
+# ---- the secret scan: every line logged during the session, checked at its end --------------------------------------
 
 _scan = secret_scan.Collector()
 _root_handler = secret_scan.LineHandler(_scan, ours=False)
@@ -206,3 +208,59 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         else:
             print(line)
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# ---- AWS calls per function, for tests/test_permissions_proven.py ---------------------------------------------------
+
+PERMISSIONS_TEST = "test_permissions_proven.py"
+FULL_SUITE = pytest.StashKey[bool]()
+HANDLER_MODULES = {  # functions.<folder>.app -> the template's logical id (CodeUri functions/<folder>/)
+    f"functions.{body['Properties']['CodeUri'].strip('/').split('/')[-1]}.app": name
+    for name, body in load_template()["Resources"].items()
+    if body["Type"] == "AWS::Serverless::Function"
+}
+
+
+def _attribute_handler_calls() -> None:
+    """Wrap each imported handler so that AWS calls made while it runs (its threads too) count as its function's."""
+    for module_name, function_id in HANDLER_MODULES.items():
+        module = sys.modules.get(module_name)
+        handler = getattr(module, "lambda_handler", None)
+        if handler is None or getattr(handler, "records_aws_calls", False):
+            continue
+
+        def recorded(event: Any, context: Any, _handler: Any = handler, _function: str = function_id) -> Any:
+            previous, aws_calls.active = aws_calls.active, _function
+            try:
+                return _handler(event, context)
+            finally:
+                aws_calls.active = previous
+
+        recorded.records_aws_calls = True  # type: ignore[attr-defined]
+        module.lambda_handler = recorded  # type: ignore[union-attr]
+
+
+def pytest_runtest_call(item: pytest.Item) -> None:
+    _attribute_handler_calls()  # after the fixtures, which may import a handler
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The permissions test reads what the whole session recorded: it runs last."""
+    items.sort(key=lambda item: item.path.name == PERMISSIONS_TEST)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Whether every test of tests/ runs in this session: only then may an unused permission mean untested code."""
+    collected = {item.path.name for item in session.items}
+    every_file = {path.name for path in Path(__file__).parent.glob("test_*.py")}
+    option = session.config.option
+    narrowed = any(getattr(option, name, None) for name in ("keyword", "markexpr", "lf", "deselect"))
+    session.config.stash[FULL_SUITE] = collected == every_file and not narrowed and _deselected == 0
+
+
+_deselected = 0
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    global _deselected
+    _deselected += len(items)
