@@ -130,6 +130,13 @@ def configure(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
 
 @pytest.fixture
+def without_retry_schedule(configure: Callable[..., None]) -> None:
+    """The notifier with no retry queue: what its quick first try cannot deliver goes straight to the dead-letter
+    queue. For tests of that try and of dead letters; tests/test_retry_schedule.py covers the schedule itself."""
+    configure(retry_queue_url="")
+
+
+@pytest.fixture
 def receiver() -> Iterator[Receiver]:
     running = Receiver().start()
     yield running

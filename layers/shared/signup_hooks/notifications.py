@@ -264,7 +264,6 @@ def deliver_once(
     attempts: list[deliveries.Attempt] = []
     if prepared.failure is not None:  # a refused or invalid target: nothing was sent, nothing to remember
         outcome = Outcome(False, result=prepared.failure)
-        attempts.append(_attempt(prepared.failure, after.trigger))
     else:
         outcome = _deliver_idempotently(prepared, config, deadline, context, policy, attempts, after.trigger)
     _log_outcome(prepared, outcome)
@@ -278,7 +277,6 @@ def send_again(prepared: Prepared, config: Config, deadline: retry.Deadline, aft
     attempts: list[deliveries.Attempt] = []
     if prepared.failure is not None:
         outcome = Outcome(False, result=prepared.failure)
-        attempts.append(_attempt(prepared.failure, after.trigger))
     else:
         made = send_with_retries(prepared, config, deadline, ONE_ATTEMPT, attempts, after.trigger)
         if made.count == 0:
