@@ -195,7 +195,6 @@ def record(
         ":now": {"S": now},
         ":sort": {"S": f"{now}#{subject.id}"},
         ":expires": {"N": str(int(time.time()) + RETENTION_SECONDS)},
-        ":zero": {"N": "0"},
     }
     sets = [
         "entity = :entity",
@@ -218,6 +217,7 @@ def record(
         kept = attempts[-MAX_ATTEMPTS:]
         values[":attempts"] = {"L": [{"S": json.dumps(attempt.to_dict())} for attempt in kept]}
         values[":empty"] = {"L": []}
+        values[":zero"] = {"N": "0"}
         values[":made"] = {"N": str(len(attempts))}
         sets.append("attempts = list_append(if_not_exists(attempts, :empty), :attempts)")
         sets.append("attempt_count = if_not_exists(attempt_count, :zero) + :made")
