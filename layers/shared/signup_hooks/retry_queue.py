@@ -13,6 +13,7 @@ redrive policy (maxReceiveCount) allows for while still catching a message the c
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -76,7 +77,7 @@ def send(queue_url: str, message: RetryMessage, now: float | None = None) -> Non
         aws.client("sqs").send_message(
             QueueUrl=queue_url,
             MessageBody=message.to_json(),
-            DelaySeconds=int(min(wait, SQS_MAX_DELAY_SECONDS)),
+            DelaySeconds=math.ceil(min(wait, SQS_MAX_DELAY_SECONDS)),  # never early: SQS counts whole seconds
             MessageAttributes={"kind": {"DataType": "String", "StringValue": MESSAGE_KIND}},
         )
     except (ClientError, BotoCoreError) as exc:
