@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -227,6 +228,36 @@ def test_unknown_routes_get_api_gateways_404(stack: RunningStack) -> None:
 def test_a_body_over_api_gateways_limit_is_refused(stack: RunningStack) -> None:
     status, body = call("POST", f"{stack.api}/api/v1/auths/signup", b"x" * (10 * 1024 * 1024 + 1))
     assert (status, body) == (413, {"message": "Request Entity Too Large"})
+
+
+def test_clients_that_go_away_early_leave_no_traceback(stack: RunningStack) -> None:
+    address = ("127.0.0.1", int(stack.api.rsplit(":", 1)[1]))
+    signup = b"POST /api/v1/auths/signup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    # A client that sends the headers of a body, then closes
+    with socket.create_connection(address) as client:
+        client.sendall(signup + b"Content-Length: 100\r\n\r\n")
+    # A client that sends a whole request, then resets the connection before reading the answer
+    body = json.dumps({"name": "Gone", "email": f"{uuid.uuid4().hex[:12]}@example.com", "password": "x" * 12}).encode()
+    with socket.create_connection(address) as client:
+        client.sendall(signup + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        time.sleep(0.05)  # the server has read it
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    # A client that closes in the middle of a chunked body
+    with socket.create_connection(address) as client:
+        client.sendall(signup + b"Transfer-Encoding: chunked\r\n\r\n10\r\nabc")
+
+    # Then a request with a Content-Length that is not a number gets API Gateway's 400
+    assert call_raw(address, b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    # And the stack, still answering, printed no traceback
+    time.sleep(1.0)  # the reset request's answer is written (and fails) once its function returns
+    assert call("GET", f"{stack.api}/api/v1/nothing-here")[0] == 404
+    assert "Traceback" not in stack.log(), stack.log()[-3000:]
+
+
+def call_raw(address: tuple[str, int], request: bytes) -> bytes:
+    with socket.create_connection(address, timeout=5) as client:
+        client.sendall(request)
+        return client.recv(1 << 16)
 
 
 def test_a_port_in_use_gives_a_clear_error_without_traceback() -> None:
