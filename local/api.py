@@ -12,16 +12,16 @@ import base64
 import json
 import re
 import secrets
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from local.esm import Invocation
+from local.quiet_server import QuietHTTPServer
 from local.resolve import ACCOUNT_ID
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -242,18 +242,6 @@ class ClientGone(Exception):
 
 
 LocalRoute = Callable[[Request], Answer]  # a route of the local stack itself, served before the gateway's
-
-
-class QuietHTTPServer(ThreadingHTTPServer):
-    """A threaded HTTP server that says nothing when a client goes away early: a client that closes the connection
-    before reading its answer is not an error of the server. Anything else is reported as usual."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], ConnectionError | ClientGone | TimeoutError):
-            return
-        super().handle_error(request, client_address)
 
 
 class ApiServer:

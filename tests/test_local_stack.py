@@ -254,6 +254,23 @@ def test_clients_that_go_away_early_leave_no_traceback(stack: RunningStack) -> N
     assert "Traceback" not in stack.log(), stack.log()[-3000:]
 
 
+def test_the_receiver_says_nothing_when_a_sender_hangs_up_early(capfd: pytest.CaptureFixture[str]) -> None:
+    receiver = Receiver().start()
+    receiver.respond_with(200, delay=0.3)  # the answer is written after the sender is gone
+    try:
+        address = ("127.0.0.1", int(receiver.url.split(":")[2].split("/")[0]))
+        with socket.create_connection(address) as sender:
+            sender.sendall(b"POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
+            time.sleep(0.1)
+            sender.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        receiver.wait_for(1, timeout=5)
+        time.sleep(0.5)
+    finally:
+        receiver.stop()
+
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def call_raw(address: tuple[str, int], request: bytes) -> bytes:
     with socket.create_connection(address, timeout=5) as client:
         client.sendall(request)
