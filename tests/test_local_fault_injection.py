@@ -3,6 +3,8 @@ the stack's own clients and the tests' never do."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -34,8 +36,10 @@ def stack(
     tmp_path_factory: pytest.TempPathFactory,
     scan_function_output: Callable[[str, str], None],
 ) -> Iterator[StackProcess]:
+    # No WEBHOOK_URL fallback: the URL lives in SSM only (each test sets it), so an unreadable URL shows.
     env_vars = {
-        "NotifierFunction": {"SETTINGS_CACHE_SECONDS": "0"},
+        "NotifierFunction": {"SETTINGS_CACHE_SECONDS": "0", "WEBHOOK_URL": ""},
+        "AdminFunction": {"WEBHOOK_URL": ""},
         "SignupFunction": {"PASSWORD_HASH_PROFILE": "owasp-minimum"},
     }
     running = start_local_stack(tmp_path_factory.mktemp("fault-stack"), webhook_receiver.url, env_vars)
@@ -65,8 +69,18 @@ def sign_up(stack: StackProcess, name: str) -> tuple[int, Any]:
     return call("POST", f"{stack.api}/api/v1/auths/signup", form)
 
 
+def admin(stack: StackProcess, method: str, path: str = "", body: Any = None) -> tuple[int, Any]:
+    auth = {"Authorization": f"Bearer {stack.token}"}
+    return call(method, f"{stack.api}/api/v1/admin/webhook{path}", body, auth)
+
+
 def admin_get(stack: StackProcess) -> tuple[int, Any]:
-    return call("GET", f"{stack.api}/api/v1/admin/webhook", headers={"Authorization": f"Bearer {stack.token}"})
+    return admin(stack, "GET")
+
+
+def set_url(stack: StackProcess, url: str) -> None:
+    status, body = admin(stack, "PUT", "", {"url": url})
+    assert status == 200, body
 
 
 def test_the_route_shows_sets_and_clears_the_shares_in_force(stack: StackProcess) -> None:
@@ -119,17 +133,13 @@ def test_a_dynamodb_share_of_one_fails_every_signup_with_the_functions_503(stack
 
 
 def test_an_ssm_share_of_one_fails_every_admin_call_to_ssm(stack: StackProcess) -> None:
-    # Given settings the admin function has read once
+    # Given no URL stored, and settings the admin function has read once
+    assert admin(stack, "DELETE")[0] == 200
     assert admin_get(stack)[0] == 200
     set_faults(stack, {"ssm": 1.0})
 
     # When the admin changes the URL: the write fails, as on AWS under throttling
-    status, body = call(
-        "PUT",
-        f"{stack.api}/api/v1/admin/webhook",
-        {"url": "https://example.com/throttled"},
-        {"Authorization": f"Bearer {stack.token}"},
-    )
+    status, body = admin(stack, "PUT", "", {"url": "https://example.com/throttled"})
     assert status == 503, body
 
     # And a read fails too: the function answers from the values it read last, and says why
@@ -138,7 +148,7 @@ def test_an_ssm_share_of_one_fails_every_admin_call_to_ssm(stack: StackProcess) 
     assert warnings and all('"error":"ThrottlingException"' in line for line in warnings)
 
     call("DELETE", faults_url(stack))
-    assert admin_get(stack)[1]["source"] == "environment"  # nothing was stored
+    assert admin_get(stack)[1]["source"] != "parameter"  # nothing was stored
 
 
 def test_clearing_the_faults_restores_every_call(stack: StackProcess) -> None:
@@ -152,6 +162,7 @@ def test_clearing_the_faults_restores_every_call(stack: StackProcess) -> None:
 
 
 def test_a_share_of_zero_fails_no_call_and_the_webhook_arrives(stack: StackProcess, webhook_receiver: Receiver) -> None:
+    set_url(stack, webhook_receiver.url)
     set_faults(stack, NO_FAULTS)
 
     answers = [sign_up(stack, f"Unharmed {n}") for n in range(5)]
@@ -160,6 +171,49 @@ def test_a_share_of_zero_fails_no_call_and_the_webhook_arrives(stack: StackProce
     assert admin_get(stack)[0] == 200
     for n in range(5):
         wait_for_body(webhook_receiver, f"New user signed up: Unharmed {n}")
+
+
+def test_a_notifier_cold_start_during_an_ssm_outage_delays_the_notification_and_never_skips_it(
+    stack: StackProcess, webhook_receiver: Receiver
+) -> None:
+    # Given the URL in SSM and a notifier that starts afresh (nothing remembered) while SSM refuses every call
+    set_url(stack, webhook_receiver.url)
+    pid = stack.worker_pid("NotifierFunction")
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    set_faults(stack, {"ssm": 1.0})
+
+    # When a user signs up, and SSM recovers a few seconds later
+    status, user = sign_up(stack, "Outage Ada")
+    assert status == 200, user
+    time.sleep(4)  # the notifier meets the outage
+    call("DELETE", faults_url(stack))
+
+    # Then the notification arrives, through the stream's retries or a redrive of the dead-letter queue
+    text = "New user signed up: Outage Ada"
+    deadline = time.monotonic() + 40
+    while not delivered(webhook_receiver, text) and time.monotonic() < deadline:
+        if dead_letters(stack):
+            admin(stack, "POST", "/redrive", {})
+        time.sleep(1)
+    skipped = [
+        line
+        for line in stack.log().splitlines()
+        if ("not configured" in line and user["id"] in line) or "falling back to WEBHOOK_URL" in line
+    ]
+    assert delivered(webhook_receiver, text) == 1, skipped
+    assert not skipped
+
+
+def delivered(receiver: Receiver, text: str) -> int:
+    return sum(1 for request in list(receiver.received) if request.text == text and request.status < 300)
+
+
+def dead_letters(stack: StackProcess) -> int:
+    attributes = stack.client("sqs").get_queue_attributes(
+        QueueUrl=stack.info["resources"]["DeadLetterQueue"], AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])
 
 
 def test_the_stacks_own_clients_never_fail(stack: StackProcess) -> None:
