@@ -220,6 +220,13 @@ def stream_sequence_of(stack: RunningStack, pk: str) -> str:
     raise AssertionError(f"{pk} is not in the stream")
 
 
+def test_the_banner_shows_how_to_make_aws_fail(stack: RunningStack) -> None:
+    banner = stack.log()  # printed once the stack is ready, before any request
+
+    assert f"curl -s -X POST {stack.api}/_local/faults -d " in banner
+    assert f"curl -s -X DELETE {stack.api}/_local/faults" in banner
+
+
 def test_unknown_routes_get_api_gateways_404(stack: RunningStack) -> None:
     assert call("GET", f"{stack.api}/api/v1/nothing-here") == (404, {"message": "Not Found"})
     assert call("PATCH", f"{stack.api}/api/v1/auths/signup", {})[0] == 404
