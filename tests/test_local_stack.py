@@ -24,6 +24,7 @@ from local.receiver import ReceivedRequest, Receiver
 from local.template import ROOT
 
 WEBHOOK_TIMEOUT = 10.0
+RETRY_SECONDS = 2 + 4 + 8  # the local retry schedule runs before a notification is dead-lettered
 
 
 RunningStack = StackProcess
@@ -179,7 +180,7 @@ def test_a_receiver_that_is_down_gives_a_dead_letter_message(stack: RunningStack
 
     sqs = stack.client("sqs")
     queue_url = stack.info["resources"]["DeadLetterQueue"]
-    deadline, letters = time.monotonic() + WEBHOOK_TIMEOUT, []
+    deadline, letters = time.monotonic() + WEBHOOK_TIMEOUT + RETRY_SECONDS, []
     while not letters and time.monotonic() < deadline:
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
         letters = [json.loads(m["Body"]) for m in messages.get("Messages", [])]
