@@ -21,11 +21,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from local import invoke, redrive
+from local import faults, invoke, redrive
 from local.api import PortInUse
 from local.stack import LOCAL_RETRY_SCHEDULE, Options, Stack
 
 DEMO_TIMEOUT_SECONDS = 20.0
+FAULTS_EXAMPLE = {"ssm": 1.0, "sqs": 0.2}
 SAMPLE_SIGNUP = {"name": "Tim", "email": "tim@example.com", "password": "correct horse battery staple"}
 
 
@@ -123,6 +124,11 @@ Sign up a user (the webhook follows within about a second):
 Set the webhook URL (admin API):
   curl -s -X PUT {api}/api/v1/admin/webhook -H 'Authorization: Bearer {token}' \\
        -H 'Content-Type: application/json' -d {shlex.quote(hook)}
+
+Make a share of the functions' AWS calls fail as AWS throttles (ssm, sqs, dynamodb, secretsmanager; 0 to 1;
+GET shows the shares in force, DELETE clears them):
+  curl -s -X POST {api}{faults.ROUTE} -d {shlex.quote(json.dumps(FAULTS_EXAMPLE))}
+  curl -s -X DELETE {api}{faults.ROUTE}
 """
 
 

@@ -16,11 +16,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from local.esm import Invocation
+from local.quiet_server import QuietHTTPServer
 from local.resolve import ACCOUNT_ID
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -236,17 +237,24 @@ class PortInUse(Exception):
     """The port is taken by another program."""
 
 
+class ClientGone(Exception):
+    """The client closed the connection before its request was whole."""
+
+
+LocalRoute = Callable[[Request], Answer]  # a route of the local stack itself, served before the gateway's
+
+
 class ApiServer:
     """The gateway behind a threaded HTTP server on loopback. Binds at construction, so a busy port fails early."""
 
     def __init__(self, gateway: Gateway | None, host: str = "127.0.0.1", port: int = 3000) -> None:
         self.gateway = gateway
+        self.local_routes: dict[str, LocalRoute] = {}  # path -> handler, for the local stack's own routes
         self.on_answer: Callable[[str, str, int], None] | None = None  # (method, path, status): an access log
         try:
-            self._server = ThreadingHTTPServer((host, port), self._handler())
+            self._server = QuietHTTPServer((host, port), self._handler())
         except OSError as exc:
             raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-        self._server.daemon_threads = True
         self.host, self.port = host, int(self._server.server_address[1])
 
     @property
@@ -267,15 +275,11 @@ class ApiServer:
             protocol_version = "HTTP/1.1"
 
             def _serve(self) -> None:
-                body = self._read_body()
-                if body is None:
-                    answer = _message(413, "Request Entity Too Large")
-                    self.close_connection = True
-                elif server.gateway is None:
-                    answer = _message(503, "Service Unavailable")
-                else:
-                    request = Request(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
-                    answer = server.gateway.handle(request)
+                try:
+                    answer = self._answer()
+                except ClientGone:
+                    self.close_connection = True  # nobody is left to answer, and the function never ran
+                    return
                 self.send_response(answer.status)
                 for name, value in answer.headers:
                     self.send_header(name, value)
@@ -286,12 +290,31 @@ class ApiServer:
                 if server.on_answer:
                     server.on_answer(self.command, urlsplit(self.path).path, answer.status)
 
+            def _answer(self) -> Answer:
+                try:
+                    body = self._read_body()
+                except ValueError:  # a Content-Length or chunk size that is not a number
+                    self.close_connection = True
+                    return _message(400, "Bad Request")
+                if body is None:
+                    self.close_connection = True
+                    return _message(413, "Request Entity Too Large")
+                request = Request(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+                local_route = server.local_routes.get(urlsplit(self.path).path)
+                if local_route:
+                    return local_route(request)
+                if server.gateway is None:
+                    return _message(503, "Service Unavailable")
+                return server.gateway.handle(request)
+
             def _read_body(self) -> bytes | None:
                 if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                     return self._read_chunked()
                 length = int(self.headers.get("Content-Length") or 0)
+                if length < 0:
+                    raise ValueError("negative Content-Length")
                 if length <= MAX_BODY_BYTES:
-                    return self.rfile.read(length)
+                    return self._read(length)
                 # Too large: read (a bounded amount of) it anyway, so the client gets the 413 rather than a reset.
                 left = min(length, 4 * MAX_BODY_BYTES)
                 while left > 0 and (chunk := self.rfile.read(min(left, 1 << 16))):
@@ -300,15 +323,27 @@ class ApiServer:
 
             def _read_chunked(self) -> bytes | None:
                 chunks, total = [], 0
-                while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                while size := int(self._line().split(b";")[0].strip() or b"0", 16):
                     total += size
                     if total > MAX_BODY_BYTES:
                         return None
-                    chunks.append(self.rfile.read(size))
-                    self.rfile.readline()
-                while self.rfile.readline().strip():  # trailers
+                    chunks.append(self._read(size))
+                    self._line()
+                while self._line().strip():  # trailers
                     pass
                 return b"".join(chunks)
+
+            def _read(self, size: int) -> bytes:
+                data = self.rfile.read(size)
+                if len(data) < size:
+                    raise ClientGone
+                return data
+
+            def _line(self) -> bytes:
+                line = self.rfile.readline(1 << 16)
+                if not line.endswith(b"\n"):
+                    raise ClientGone
+                return line
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 

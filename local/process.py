@@ -56,6 +56,22 @@ class StackProcess:
             aws_session_token="testing",  # noqa: S106
         )
 
+    def worker_pid(self, function_id: str) -> int | None:
+        """The process id of a function's live worker (a child of the stack), None while it has none. Linux only:
+        for tests that kill a worker, as Lambda loses an execution environment."""
+        name = json.dumps(self.info["functions"][function_id]).encode()  # as the worker's spec argument spells it
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+                command = (entry / "cmdline").read_bytes()
+            except OSError:  # it exited meanwhile
+                continue
+            if int(parent) == self.process.pid and state != "Z" and name in command:
+                return int(entry.name)
+        return None
+
     def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
         """Ctrl-C, as a user stops it. The exit code, or None when it had to be killed."""
         self.process.send_signal(signal.SIGINT)

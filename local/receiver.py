@@ -10,7 +10,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from local.quiet_server import QuietHTTPServer
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -43,7 +45,7 @@ class Receiver:
     _random: random.Random = field(default_factory=random.Random)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _arrived: threading.Condition = field(init=False)
-    _server: ThreadingHTTPServer | None = None
+    _server: QuietHTTPServer | None = None
 
     def __post_init__(self) -> None:
         self._arrived = threading.Condition(self._lock)
@@ -112,8 +114,7 @@ class Receiver:
             def log_message(self, format: str, *args: object) -> None:  # quiet: the stack prints its own lines
                 pass
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
+        self._server = QuietHTTPServer((self.host, self.port), Handler)  # a sender that hangs up is no error here
         threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True).start()
         return self
 

@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from local import moto_fixes
+from local import faults, moto_fixes
 from local.api import ApiServer, Gateway, discover_routes
 from local.esm import EventSourceMapping, Invocation, MappingSettings
 from local.functions import LocalFunction, function_specs
@@ -76,6 +76,8 @@ class Stack:
         self.admin_token = ""
         self.startup_seconds = 0.0
         self._moto: ThreadedMotoServer | None = None
+        self.faults = faults.Faults()
+        self._faulty: faults.FaultyServer | None = None
         self._api: ApiServer | None = None
         self._poller: StreamPoller | None = None
         self._queue_pollers: list[QueuePoller] = []
@@ -102,6 +104,9 @@ class Stack:
         self._moto = ThreadedMotoServer(ip_address=self.options.host, port=0, verbose=False)
         self._moto.start()
         self.aws_endpoint = "http://{}:{}".format(*self._moto.get_host_and_port())
+        # The functions' own endpoint: the same moto state, with the shares of /_local/faults failing.
+        self._faulty = faults.FaultyServer(self.faults, self.options.host).start()
+        self.functions_aws_endpoint = self._faulty.url
 
         overrides = {name: value for name, value in LOCAL_PARAMETERS.items() if name in self.template["Parameters"]}
         overrides["WebhookUrl"] = self.webhook_url
@@ -120,6 +125,7 @@ class Stack:
 
         self.routes = discover_routes(self.template)
         self._api.gateway = Gateway(self.routes, self._invoke)
+        self._api.local_routes[faults.ROUTE] = lambda request: faults.route(self.faults, request)
         self._api.on_answer = lambda method, path, status: self.print("api", f"{method} {path} {status}")
         self._api.start()
         self._start_stream_mappings()
@@ -138,6 +144,9 @@ class Stack:
             function.stop()
         if self.receiver:
             self.receiver.stop()
+        if self._faulty:
+            self._faulty.stop()
+            self._faulty = None
         if self._moto:
             self._moto.stop()
             self._moto = None
@@ -172,6 +181,8 @@ class Stack:
             "api_url": self.api_url,
             "admin_token": self.admin_token,
             "aws_endpoint": self.aws_endpoint,
+            "functions_aws_endpoint": self.functions_aws_endpoint,
+            "faults_url": f"{self.api_url}{faults.ROUTE}",
             "webhook_url": self.webhook_url,
             "region": REGION,
             "resources": {**self.resolver.refs},
@@ -243,7 +254,8 @@ class Stack:
     # ---- functions ----------------------------------------------------------------------------------------------
 
     def _base_environment(self, spec: Any) -> dict[str, str]:
-        """What Lambda sets in a function's environment (moto as the endpoint), the template's variables over it,
+        """What Lambda sets in a function's environment (moto, behind the fault injection, as the endpoint), the
+        template's variables over it,
         then the local settings and `--env-vars` overrides, for variables the template declares (as sam local)."""
         declared = spec.environment
         local = {k: v for k, v in LOCAL_VARIABLES.items() if k in declared}
@@ -252,7 +264,7 @@ class Stack:
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "C.UTF-8",
             "TZ": "UTC",
-            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "AWS_ENDPOINT_URL": self.functions_aws_endpoint,
             **CREDENTIALS,
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from local.receiver import ReceivedRequest, Receiver
 from local.template import ROOT
 
 WEBHOOK_TIMEOUT = 10.0
+RETRY_SECONDS = 2 + 4 + 8  # the local retry schedule runs before a notification is dead-lettered
 
 
 RunningStack = StackProcess
@@ -178,7 +180,7 @@ def test_a_receiver_that_is_down_gives_a_dead_letter_message(stack: RunningStack
 
     sqs = stack.client("sqs")
     queue_url = stack.info["resources"]["DeadLetterQueue"]
-    deadline, letters = time.monotonic() + WEBHOOK_TIMEOUT, []
+    deadline, letters = time.monotonic() + WEBHOOK_TIMEOUT + RETRY_SECONDS, []
     while not letters and time.monotonic() < deadline:
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
         letters = [json.loads(m["Body"]) for m in messages.get("Messages", [])]
@@ -219,6 +221,13 @@ def stream_sequence_of(stack: RunningStack, pk: str) -> str:
     raise AssertionError(f"{pk} is not in the stream")
 
 
+def test_the_banner_shows_how_to_make_aws_fail(stack: RunningStack) -> None:
+    banner = stack.log()  # printed once the stack is ready, before any request
+
+    assert f"curl -s -X POST {stack.api}/_local/faults -d " in banner
+    assert f"curl -s -X DELETE {stack.api}/_local/faults" in banner
+
+
 def test_unknown_routes_get_api_gateways_404(stack: RunningStack) -> None:
     assert call("GET", f"{stack.api}/api/v1/nothing-here") == (404, {"message": "Not Found"})
     assert call("PATCH", f"{stack.api}/api/v1/auths/signup", {})[0] == 404
@@ -227,6 +236,53 @@ def test_unknown_routes_get_api_gateways_404(stack: RunningStack) -> None:
 def test_a_body_over_api_gateways_limit_is_refused(stack: RunningStack) -> None:
     status, body = call("POST", f"{stack.api}/api/v1/auths/signup", b"x" * (10 * 1024 * 1024 + 1))
     assert (status, body) == (413, {"message": "Request Entity Too Large"})
+
+
+def test_clients_that_go_away_early_leave_no_traceback(stack: RunningStack) -> None:
+    address = ("127.0.0.1", int(stack.api.rsplit(":", 1)[1]))
+    signup = b"POST /api/v1/auths/signup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    # A client that sends the headers of a body, then closes
+    with socket.create_connection(address) as client:
+        client.sendall(signup + b"Content-Length: 100\r\n\r\n")
+    # A client that sends a whole request, then resets the connection before reading the answer
+    body = json.dumps({"name": "Gone", "email": f"{uuid.uuid4().hex[:12]}@example.com", "password": "x" * 12}).encode()
+    with socket.create_connection(address) as client:
+        client.sendall(signup + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        time.sleep(0.05)  # the server has read it
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    # A client that closes in the middle of a chunked body
+    with socket.create_connection(address) as client:
+        client.sendall(signup + b"Transfer-Encoding: chunked\r\n\r\n10\r\nabc")
+
+    # Then a request with a Content-Length that is not a number gets API Gateway's 400
+    assert call_raw(address, b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    # And the stack, still answering, printed no traceback
+    time.sleep(1.0)  # the reset request's answer is written (and fails) once its function returns
+    assert call("GET", f"{stack.api}/api/v1/nothing-here")[0] == 404
+    assert "Traceback" not in stack.log(), stack.log()[-3000:]
+
+
+def test_the_receiver_says_nothing_when_a_sender_hangs_up_early(capfd: pytest.CaptureFixture[str]) -> None:
+    receiver = Receiver().start()
+    receiver.respond_with(200, delay=0.3)  # the answer is written after the sender is gone
+    try:
+        address = ("127.0.0.1", int(receiver.url.split(":")[2].split("/")[0]))
+        with socket.create_connection(address) as sender:
+            sender.sendall(b"POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
+            time.sleep(0.1)
+            sender.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        receiver.wait_for(1, timeout=5)
+        time.sleep(0.5)
+    finally:
+        receiver.stop()
+
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def call_raw(address: tuple[str, int], request: bytes) -> bytes:
+    with socket.create_connection(address, timeout=5) as client:
+        client.sendall(request)
+        return client.recv(1 << 16)
 
 
 def test_a_port_in_use_gives_a_clear_error_without_traceback() -> None:
