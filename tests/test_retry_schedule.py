@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import time
 from typing import Any
 
 import pytest
-from signup_hooks import deliveries, schedule
+from signup_hooks import deliveries, notifications, schedule
 from signup_hooks.errors import ConfigError
 
 import conftest as sandbox
@@ -214,3 +215,25 @@ def test_the_health_moves_from_failing_to_healthy(aws, lambda_context, receiver,
     retry(next_retry(aws), lambda_context)
     healthy = deliveries.health(sandbox.DELIVERIES_TABLE_NAME, "default")
     assert healthy.status == "healthy" and healthy.consecutive_failures == 0 and healthy.last_failure_at
+
+
+def test_a_notification_another_invocation_holds_is_handed_to_the_retry_queue_not_the_stream(
+    aws, lambda_context, receiver, configure_both, monkeypatch
+):
+    # Given an invocation delivering to a slow receiver (its idempotency record is in progress)
+    monkeypatch.setattr(notifications, "IN_PROGRESS_WAIT_SECONDS", 1.0)  # the notifier's timeout, compressed
+    receiver.respond_with(200, delay=1.5, times=1)
+    configure_both(webhook_url_env=receiver.url)
+    first = threading.Thread(target=notify, args=(lambda_context,))
+    first.start()
+    time.sleep(0.5)
+    # When the stream hands the same record to a second invocation (a crash and retry look the same)
+    second = notify(lambda_context)
+    first.join()
+    # Then the second one reports success to the stream, and the retry function takes the notification over later
+    assert second["batchItemFailures"] == []
+    event = next_retry(aws)
+    assert json.loads(event["Records"][0]["body"])["user_id"] == USER_ID
+    # And when that retry comes, the notification was delivered meanwhile: nothing is sent twice
+    assert retry(event, lambda_context) == []
+    assert len(receiver.wait_for(2, timeout=1)) == 1

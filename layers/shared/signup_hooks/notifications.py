@@ -57,6 +57,9 @@ MAX_CONCURRENT_DELIVERIES = delivery.POOL_CONNECTIONS
 # at most, so that a failing receiver never holds the stream (and every later signup's notification) for long.
 FIRST_TRY_SECONDS = 10.0
 FIRST_TRY = settle.Next()
+# How long a notification another invocation holds (its idempotency record in progress) may stay held: at most that
+# invocation's timeout, the notifier's Timeout in template.yaml.
+IN_PROGRESS_WAIT_SECONDS = 60.0
 ONE_ATTEMPT = retry.RetryPolicy(max_attempts=1)  # a scheduled retry or a resend: the schedule spaces attempts
 
 
@@ -195,6 +198,13 @@ def notify_stream_batch(records: list[dict[str, Any]], config: Config, context: 
                 if user is not None:
                     with log_keys(user_id=user.id):
                         notify_new_user(user, event_id, config, deadline, context)
+            except (idempotency.InProgress, OutOfTime) as exc:
+                if user is None or not config.retry_queue_url:
+                    raise
+                # Another invocation holds the notification (or this one ran out of time): the retry function takes
+                # it over after that invocation's timeout, so that a crash mid-delivery never needs a human.
+                wait = IN_PROGRESS_WAIT_SECONDS if isinstance(exc, idempotency.InProgress) else 0.0
+                settle.hand_over(config, user, event_id, wait, type(exc).__name__)
             except Exception as exc:
                 detail = str(exc) if isinstance(exc, SignupHooksError) else ""  # our messages carry no secret
                 logger.warning(

@@ -24,6 +24,7 @@ from signup_hooks.config import Config
 from signup_hooks.deadletter import DeadLetter
 from signup_hooks.delivery import DeliveryResult, Reason
 from signup_hooks.errors import StorageUnavailable
+from signup_hooks.users import User
 
 if TYPE_CHECKING:  # notifications imports this module
     from signup_hooks.notifications import Outcome, Prepared
@@ -180,6 +181,21 @@ def _log(
             metrics.failing_minutes(health.failing_minutes())
     except StorageUnavailable as exc:
         logger.warning("the delivery log could not be written", extra={**prepared.log_fields, "detail": str(exc)})
+
+
+def hand_over(config: Config, user: User, event_id: str, wait: float, why: str) -> None:
+    """Queue a notification this invocation could not finish for the retry function, `wait` seconds from now."""
+    message = retry_queue.RetryMessage(
+        event_id=event_id,
+        user_id=user.id,
+        user_name=user.name,
+        user_role=user.role,
+        user_created_at=user.created_at,
+        retries_done=0,
+        due_at=time.time() + wait,
+    )
+    retry_queue.send(config.retry_queue_url, message)
+    logger.info("notification handed to the retry queue", extra={"user_id": user.id, "why": why, "wait_seconds": wait})
 
 
 def skipped(table: str, record: deliveries.Subject, reason: Reason) -> None:
