@@ -1,8 +1,8 @@
 """`python -m bench` (make bench): run the benchmark, print each figure, write docs/benchmarks.{json,md}.
 
-The defaults fit in about 7 minutes on 2 cores, where an Argon2id signup costs about 0.2 s and the local stack runs one
-execution environment per function; the outage scenario alone takes about 2 of them (a 60 s outage, then the
-recovery). The issue's sizes: `make bench ARGS="--signups 500 --burst 1000"`.
+The defaults fit in 5 minutes on 2 cores, where an Argon2id signup costs about 0.2 s and the local stack runs one
+execution environment per function, plus about 2 minutes for the outage scenario (a 60 s outage, then the recovery).
+The issue's sizes: `make bench ARGS="--signups 500 --burst 1000"`.
 """
 
 from __future__ import annotations

@@ -45,10 +45,10 @@ def markdown(results: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "The default sizes (150 signups per receiver, a burst of 300, a 60 s outage) keep a run to about 7 minutes on"
-        " 2 cores, where one Argon2id signup takes about 0.2 s and the local stack runs one execution environment per"
-        " function; the outage scenario takes about 2 of them. The issue's sizes:"
-        ' `make bench ARGS="--signups 500 --burst 1000"` (about 6 minutes on this machine without the outage).',
+        "The default sizes (150 signups per receiver, a burst of 300) keep figures 1-7 under 5 minutes on 2 cores,"
+        " where one Argon2id signup takes about 0.2 s and the local stack runs one execution environment per function;"
+        " the outage scenario (figure 8, a 60 s outage and its recovery) adds about 2 minutes. The issue's sizes:"
+        ' `make bench ARGS="--signups 500 --burst 1000"` (about 6 minutes on this machine, plus the outage).',
         "",
     ]
     if "latency" in figures:
