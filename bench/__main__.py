@@ -1,7 +1,8 @@
 """`python -m bench` (make bench): run the benchmark, print each figure, write docs/benchmarks.{json,md}.
 
 The defaults fit in 5 minutes on 2 cores, where an Argon2id signup costs about 0.2 s and the local stack runs one
-execution environment per function. The issue's sizes: `make bench ARGS="--signups 500 --burst 1000"`.
+execution environment per function, plus about 2 minutes for the outage scenario (a 60 s outage, then the recovery).
+The issue's sizes: `make bench ARGS="--signups 500 --burst 1000"`.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cost, flow, report, static
+from bench import cost, flow, outage, report, static
 from bench.stack import TimedReceiver, local_stack
 from local.template import ROOT
 
-FIGURES = ("cold_start", "memory", "batch", "latency", "burst")
+FIGURES = ("cold_start", "memory", "batch", "latency", "burst", "outage")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -36,10 +37,24 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--burst-concurrency", type=int, default=8, help="client threads for the burst (8)")
     parser.add_argument("--repeats", type=int, default=10, help="fresh processes per module for cold start (10)")
     parser.add_argument("--memory-records", type=int, default=100, help="records in the memory batch (100)")
+    parser.add_argument("--outage-seconds", type=float, default=60.0, help="seconds the receiver answers 503 (60)")
+    parser.add_argument("--outage-rate", type=float, default=2.0, help="signups a second during the outage (2)")
+    parser.add_argument(
+        "--outage-schedule",
+        default=outage.OUTAGE_SCHEDULE,
+        help=f"RETRY_SCHEDULE for the outage ({outage.OUTAGE_SCHEDULE})",
+    )
     parser.add_argument("--only", nargs="+", choices=FIGURES, help="run only these figures")
     parser.add_argument("--out", type=Path, help="where to write benchmarks.json and .md (docs/ for a full run)")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="with --only: replace these figures in --out's benchmarks.json (docs/ by default), keep the others",
+    )
     args = parser.parse_args(argv)
-    if args.out is None and not args.only:
+    if args.merge and not args.only:
+        parser.error("--merge needs --only: a full run writes every figure")
+    if args.out is None and (args.merge or not args.only):
         args.out = ROOT / "docs"
     return args
 
@@ -53,6 +68,10 @@ def commands(args: argparse.Namespace) -> dict[str, str]:
         "burst": f'make bench ARGS="--only burst --burst {args.burst} --burst-concurrency {args.burst_concurrency}"',
         "cold_start": f'make bench ARGS="--only cold_start --repeats {args.repeats}"',
         "memory": f'make bench ARGS="--only memory --memory-records {args.memory_records}"',
+        "outage": (
+            f'make bench ARGS="--only outage --outage-seconds {args.outage_seconds:g} --outage-rate'
+            f' {args.outage_rate:g} --outage-schedule {args.outage_schedule}"'
+        ),
     }
 
 
@@ -142,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     if "burst" in wanted:
         figures["burst"] = flow.burst(args.burst, args.burst_concurrency)
         show("4. burst", figures["burst"])
+    if "outage" in wanted:
+        figures["outage"] = outage.outage(args.outage_seconds, args.outage_rate, args.outage_schedule)
+        show("8. receiver outage", figures["outage"])
 
     seconds = round(time.monotonic() - started, 1)
     results = {
@@ -160,9 +182,28 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"\nbenchmark done in {seconds} s", flush=True)
     if args.out:
+        if args.merge:
+            results = merged(results, args.out / "benchmarks.json")
         for path in report.write(results, args.out):
             print(f"wrote {path}")
     return 0
+
+
+def merged(results: dict[str, Any], earlier_path: Path) -> dict[str, Any]:
+    """The earlier results with this run's figures in place of theirs, each noted with the run that measured it
+    (`figure_runs`), so a figure measured alone says when, on which commit and under which load."""
+    if not earlier_path.exists():
+        return results
+    earlier: dict[str, Any] = json.loads(earlier_path.read_text(encoding="utf-8"))
+    run = results["run"]
+    for name, figure in results["figures"].items():
+        earlier["figures"][name] = figure
+        if name in results["commands"]:  # cost and sizes come with latency and cold_start
+            earlier["commands"][name] = results["commands"][name]
+        earlier.setdefault("figure_runs", {})[name] = {
+            key: run[key] for key in ("date", "git", "command", "seconds", "load_before", "load_after")
+        }
+    return earlier
 
 
 if __name__ == "__main__":

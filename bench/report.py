@@ -36,10 +36,19 @@ def markdown(results: dict[str, Any]) -> str:
         f"- Machine: {machine['cpu']}, {machine['cores']} cores, Python {machine['python']} ({machine['platform']});"
         f" load average {run['load_before']} before, {run['load_after']} after",
         f"- Command: `{run['command']}` ({run['seconds']} s)",
+    ]
+    for name, measured in results.get("figure_runs", {}).items():
+        lines.append(
+            f"- Measured on its own afterwards, `{name}`: {measured['date']}; git {measured['git']}; load average"
+            f" {measured['load_before']} before, {measured['load_after']} after; `{measured['command']}`"
+            f" ({measured['seconds']} s)"
+        )
+    lines += [
         "",
-        "The default sizes (150 signups per receiver, a burst of 300) keep a run under 5 minutes on 2 cores, where one"
-        " Argon2id signup takes about 0.2 s and the local stack runs one execution environment per function. The"
-        ' issue\'s sizes: `make bench ARGS="--signups 500 --burst 1000"` (about 6 minutes on this machine).',
+        "The default sizes (150 signups per receiver, a burst of 300) keep figures 1-7 under 5 minutes on 2 cores,"
+        " where one Argon2id signup takes about 0.2 s and the local stack runs one execution environment per function;"
+        " the outage scenario (figure 8, a 60 s outage and its recovery) adds about 2 minutes. The issue's sizes:"
+        ' `make bench ARGS="--signups 500 --burst 1000"` (about 6 minutes on this machine, plus the outage).',
         "",
     ]
     if "latency" in figures:
@@ -179,4 +188,40 @@ def markdown(results: dict[str, Any]) -> str:
         ]
         lines += [f"| {name} | {value} |" for name, value in cost["prices"].items()]
         lines += ["", cost["note"], ""]
+    if "outage" in figures:
+        lines += _outage(figures["outage"], commands["outage"])
     return "\n".join(lines)
+
+
+def _outage(o: dict[str, Any], command: str) -> list[str]:
+    latency = o["latency_seconds"]
+    during, after = o["health_during"], o["health_after"]
+    return [
+        "## 8. Receiver outage",
+        "",
+        f"Reproduce: `{command}` (the scenario alone: {o['scenario_seconds']} s, a fresh stack included)",
+        "",
+        f"The receiver answers 503 for {o['outage_measured_seconds']} s while users sign up ({o['signup_rate']} a"
+        " second),"
+        f" then 200 again. Retry schedule `{o['retry_schedule']}` (RETRY_SCHEDULE; {o['schedule_total_seconds']:g} s"
+        " in all, after the notifier's quick first try): no redrive, no admin call.",
+        "",
+        "| Signups in the outage | Delivered | Lost | Duplicates (same id) | Duplicates (new id) | Dead letters"
+        " | Full recovery after return (s) | First after return (s) | Signup → delivered p50 / max (s) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| {o['signups']} | {o['delivered']} | {o['lost']} | {o['duplicates']} | {o['duplicates_new_id']} |"
+        f" {o['dead_letters']} | {o['recovery_seconds']} | {o['first_after_return_seconds']} |"
+        f" {latency['p50']} / {latency['max']} |",
+        "",
+        f"Lost: not delivered within {o['wait_bound_seconds']:g} s of the return (the schedule's longest wait plus a"
+        " margin). Duplicates: a webhook-id answered 2xx more than once; with a new id: one user delivered under two"
+        f" ids. The receiver answered {o['refused_by_receiver']} attempts with 503 ({o['receiver_requests']} requests"
+        f" in all, at most {o['attempts_per_notification_max']} for one notification). Health"
+        f" (`GET /api/v1/admin/webhook`) near the outage's end: {during.get('status')}, {during.get('retrying')}"
+        f" retrying, {during.get('consecutive_failures')} consecutive failures; after recovery:"
+        f" {after.get('status')}, {after.get('retrying')} retrying, {after.get('dead_letters')} dead letters.",
+        "",
+        "Full recovery is bounded by the schedule's wait that straddles the return: a notification whose retry fell"
+        " just before it waits one more step. A day-long schedule recovers the same way, in minutes to hours.",
+        "",
+    ]

@@ -51,10 +51,11 @@ class RunningStack(StackProcess):
 
 
 @contextlib.contextmanager
-def local_stack(webhook_url: str) -> Iterator[RunningStack]:
-    """`python -m local run` on a free port, sending to `webhook_url`, with the template's own settings."""
+def local_stack(webhook_url: str, retry_schedule: str | None = None) -> Iterator[RunningStack]:
+    """`python -m local run` on a free port, sending to `webhook_url`, with the template's own settings and the
+    local retry schedule unless `retry_schedule` (RETRY_SCHEDULE, e.g. "5s,10s") is given."""
     with tempfile.TemporaryDirectory(prefix="bench-stack-") as tmp:
-        started = start_local_stack(Path(tmp), webhook_url)
+        started = start_local_stack(Path(tmp), webhook_url, retry_schedule=retry_schedule)
         running = RunningStack(started.process, started.info, started.log_path)
         try:
             yield running

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,17 +12,30 @@ from bench import report
 from local.template import ROOT
 
 
-def test_a_tiny_benchmark_run_writes_its_figures(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "bench", "--only", "batch", "cold_start", "--batch-users", "3"]
-    command += ["--batch-delay", "0", "--repeats", "1", "--out", str(tmp_path)]
+def test_a_tiny_benchmark_run_merges_its_figures_into_the_earlier_results(tmp_path: Path) -> None:
+    # Given the committed results
+    shutil.copy(ROOT / "docs" / "benchmarks.json", tmp_path / "benchmarks.json")
+    # When a tiny run measures three figures (the outage: 3 s, with a schedule that outlasts it) and merges them
+    command = [sys.executable, "-m", "bench", "--only", "batch", "cold_start", "outage", "--batch-users", "3"]
+    command += ["--batch-delay", "0", "--repeats", "1", "--outage-seconds", "3", "--outage-schedule", "1s,2s"]
+    command += ["--merge", "--out", str(tmp_path)]
 
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
 
+    # Then its figures replace those, the others stay, and each new one says which run measured it
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     results = json.loads((tmp_path / "benchmarks.json").read_text(encoding="utf-8"))
-    assert results["figures"]["batch"]["not_delivered"] == 0
+    assert (results["figures"]["batch"]["users"], results["figures"]["batch"]["not_delivered"]) == (3, 0)
     assert "functions/notifier" in results["figures"]["cold_start"]["modules"]
-    assert "## 3. Batch delivery" in (tmp_path / "benchmarks.md").read_text(encoding="utf-8")
+    outage = results["figures"]["outage"]
+    assert outage["signups"] > 0
+    assert (outage["delivered"], outage["lost"], outage["duplicates"]) == (outage["signups"], 0, 0)
+    assert outage["refused_by_receiver"] > 0  # the outage was real: attempts were refused
+    assert "latency" in results["figures"]
+    assert set(results["figure_runs"]) >= {"batch", "cold_start", "outage"}
+    text = (tmp_path / "benchmarks.md").read_text(encoding="utf-8")
+    assert "## 3. Batch delivery" in text
+    assert "## 8. Receiver outage" in text
 
 
 def test_the_committed_results_render_every_figure() -> None:
@@ -29,5 +43,5 @@ def test_the_committed_results_render_every_figure() -> None:
 
     text = report.markdown(results)
 
-    for number in range(1, 8):
+    for number in range(1, 9):
         assert f"## {number}. " in text
