@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import pytest
 from signup_hooks import page
+from signup_hooks.deliveries import Health, Status, Trigger
 from signup_hooks.delivery import Reason
 from signup_hooks.messages import PLACEHOLDERS
 
@@ -156,3 +158,66 @@ def test_the_api_state_names_the_default_message_template(aws, lambda_context):
     # The page previews the template in force; a null message_template means the deployment's default
     response = admin.lambda_handler(load_event("admin_get_webhook"), lambda_context)
     assert '"message_template_default": "New user signed up: {name}"' in response["body"]
+
+
+def test_the_replay_form_and_the_log_have_their_errors_next_to_their_controls(lambda_context):
+    # Given the markup of the health, deliveries and replay sections
+    ids = {attrs.get("id"): attrs for _, attrs in parsed_page(lambda_context).tags}
+    # Then each control the page can report an error about names its own error element
+    for control, error in [
+        ("since", "since-error"),  # the fields the replay API names in {"field": ...}
+        ("until", "until-error"),
+        ("redrive", "redrive-error"),
+        ("delivery-status", "deliveries-error"),
+        ("deliveries-more", "deliveries-error"),
+    ]:
+        assert error in ids, error
+        assert error in (ids[control].get("aria-describedby") or ""), control
+    assert ids["since"]["type"] == ids["until"]["type"] == "datetime-local"
+    assert ids["redrive-result"]["aria-live"] == ids["replay-result"]["aria-live"] == "polite"
+
+
+def test_everything_that_needs_the_token_is_hidden_until_it_is_accepted(lambda_context):
+    tags = parsed_page(lambda_context).tags
+    sections = {attrs["id"]: attrs for tag, attrs in tags if tag == "section" and attrs.get("id")}
+    assert set(sections) == {"health", "settings", "deliveries", "replay"}
+    for name, attrs in sections.items():
+        assert "hidden" in attrs, name
+        assert "needs-token" in (attrs.get("class") or "").split(), name
+
+
+def script_table(script: str, start: str) -> set[str]:
+    """The keys of a `const NAME = {...};` table in the script, or the strings of a `const NAME = [...];` list."""
+    body = script.split(start, 1)[1].split(";", 1)[0]
+    return set(re.findall(r"^\s+(\w+):", body, re.MULTILINE)) or set(re.findall(r'"(\w+)"', body))
+
+
+def test_the_script_knows_every_delivery_status_trigger_and_health_status_of_the_api(lambda_context):
+    # Given the script's words for what the delivery log API sends
+    script = get("admin_page_script", lambda_context)["body"]
+    # Then they are exactly the API's vocabularies, so no status is shown as "unknown" and no trigger as a bare code
+    assert script_table(script, "const DELIVERY_STATUSES = ") == {status.value for status in Status}
+    assert script_table(script, "const TRIGGERS = {") == {trigger.value for trigger in Trigger}
+    assert script_table(script, "const HEALTH = {") == {"healthy", "failing", "unknown"}
+    assert {Health().status, Health(last_success_at="t").status, Health(consecutive_failures=1).status} == {
+        "healthy",
+        "failing",
+        "unknown",
+    }
+
+
+def test_the_script_calls_only_the_admin_routes_the_api_has(lambda_context):
+    # Given every path the script appends to the admin API's base
+    script = get("admin_page_script", lambda_context)["body"]
+    literals = re.findall(r'call\("(?:GET|PUT|POST|DELETE)", [`"]([^`"]*)', script)
+    paths = {re.sub(r"\$\{[^}]*\}", "<delivery_id>", literal.split("?")[0]) for literal in literals}
+    # Then each is a route of the admin function
+    routes = {route.removeprefix("/api/v1/admin/webhook") for route in admin_routes()}
+    assert paths == {"", "/test", "/redrive", "/replay", "/deliveries", "/deliveries/<delivery_id>/resend"}
+    assert paths <= routes
+    assert 'call("POST", `/deliveries/${encodeURIComponent(item.id)}/resend`' in script  # an id is never raw
+
+
+def admin_routes() -> set[str]:
+    """The paths the admin handler declares (`@app.get("/api/...")`)."""
+    return set(re.findall(r'^@app\.\w+\("([^"]+)"\)', Path(admin.__file__).read_text(encoding="utf-8"), re.MULTILINE))

@@ -4,13 +4,20 @@ Nothing is downloaded: the browser and its driver are Debian's `chromium` and `c
 them when it runs as root with apt-get), Selenium gets the driver's path and SE_OFFLINE keeps Selenium Manager off
 the network. Where no browser can be installed, the browser tests skip and say why.
 
-ADMIN_PAGE_SCREENSHOT=docs/admin-page.png keeps a screenshot of the page (the README's) after a test send.
+The stack runs a compressed retry schedule (RETRY_SCHEDULE) so a notification that failed can retry and recover
+within seconds, as the delivery log part of the page shows it. The browser runs in a time zone east of UTC so that
+a replay window typed in local time is proven to reach the API in UTC.
+
+ADMIN_PAGE_SCREENSHOT=docs/admin-page.png keeps a screenshot of the page (the README's) after a notification retried
+and recovered.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -19,8 +26,10 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -42,6 +51,12 @@ CHROMIUM_FLAGS = [
     "--window-size=1100,1000",
 ]
 WAIT = 10.0
+# Quick enough for a test, long enough (about 14 s in all) that the page can be read while a notification waits.
+RETRY_SCHEDULE = "2s,4s,8s"
+# East of UTC, and not by whole hours: a local time sent as if it were UTC would be hours in the future.
+BROWSER_TIME_ZONE = "Asia/Kolkata"
+REPLAY_COUNTS = r"(\d+) users? (?:was|were) created in the window: (\d+) queued for delivery, (\d+) already"
+SIGNING_SECRET = "whsec_" + base64.b64encode(b"admin-page-browser-test-key-32b!").decode()
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
@@ -108,7 +123,9 @@ def stack(
 ) -> Iterator[Stack]:
     # The notifier reads the settings on every notification, so a URL saved on the page applies to the next signup.
     env_vars = {"NotifierFunction": {"SETTINGS_CACHE_SECONDS": "0"}}
-    running = start_local_stack(tmp_path_factory.mktemp("admin-page-stack"), fallback_receiver.url, env_vars)
+    running = start_local_stack(
+        tmp_path_factory.mktemp("admin-page-stack"), fallback_receiver.url, env_vars, retry_schedule=RETRY_SCHEDULE
+    )
     yield Stack(running.api, running.token)
     running.stop()
     scan_function_output(running.log(), running.token)
@@ -118,6 +135,36 @@ def stack(
 def no_saved_url(stack: Stack) -> Iterator[None]:
     yield
     call("DELETE", f"{stack.api}/api/v1/admin/webhook", token=stack.token)
+    call("PUT", f"{stack.api}/api/v1/admin/webhook", {"signing_secret": None}, stack.token)
+
+
+def save_url(stack: Stack, receiver: Receiver, **more: Any) -> None:
+    status, _headers, body = call(
+        "PUT", f"{stack.api}/api/v1/admin/webhook", {"url": receiver.url, **more}, stack.token
+    )
+    assert status == 200, body
+
+
+def sign_up(stack: Stack, prefix: str) -> str:
+    """A new user with a name no other test uses; its name."""
+    name = f"{prefix} {uuid.uuid4().hex[:6]}"
+    form = {"name": name, "email": f"{uuid.uuid4().hex[:12]}@example.com", "password": "correct horse battery"}
+    status, _headers, body = call("POST", f"{stack.api}/api/v1/auths/signup", form)
+    assert status == 200, body
+    return name
+
+
+def wait_for_delivery(stack: Stack, name: str, status: str, timeout: float = WAIT) -> dict[str, Any]:
+    """The delivery log's record of the notification about `name`, once it has `status`."""
+    deadline, seen = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        code, _headers, body = call("GET", f"{stack.api}/api/v1/admin/webhook/deliveries?limit=50", token=stack.token)
+        assert code == 200, body
+        seen = next((item for item in json.loads(body)["items"] if item["user"]["name"] == name), None)
+        if seen and seen["status"] == status:
+            return dict(seen)
+        time.sleep(0.2)
+    raise AssertionError(f"the notification about {name} never became {status} within {timeout} s: {seen}")
 
 
 def test_the_local_stack_serves_the_page_files_with_their_types_and_headers(stack: Stack) -> None:
@@ -161,7 +208,8 @@ def browser() -> Iterator[Any]:
     for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    service = Service(executable_path=str(CHROMEDRIVER), env={**os.environ, "TZ": BROWSER_TIME_ZONE})
+    driver = webdriver.Chrome(options=options, service=service)
     try:
         yield driver
     finally:
@@ -179,9 +227,9 @@ class Page:
     def __init__(self, driver: Any, stack: Stack) -> None:
         from selenium.webdriver.common.by import By
         from selenium.webdriver.common.keys import Keys
-        from selenium.webdriver.support.ui import WebDriverWait
+        from selenium.webdriver.support.ui import Select, WebDriverWait
 
-        self.driver, self.stack, self._by, self.keys = driver, stack, By, Keys
+        self.driver, self.stack, self._by, self.keys, self._select = driver, stack, By, Keys, Select
         self._wait = WebDriverWait(driver, WAIT)
 
     def open(self) -> Page:
@@ -189,10 +237,14 @@ class Page:
         self.driver.execute_script("sessionStorage.clear()")  # a fresh tab
         self.driver.get(self.stack.page)
         self.until(lambda: self.driver.switch_to.active_element.get_attribute("id") == "token")
+        self.driver.get_log("browser")  # drained: console_errors() then reports this test's errors only
         return self
 
     def el(self, element_id: str) -> Any:
         return self.driver.find_element(self._by.ID, element_id)
+
+    def select(self, element_id: str, value: str) -> None:
+        self._select(self.el(element_id)).select_by_value(value)
 
     def until(self, condition: Callable[[], Any], message: str = "") -> Any:
         return self._wait.until(lambda _driver: condition(), message or "the page did not get there")
@@ -220,10 +272,28 @@ class Page:
     def token_in_storage(self) -> Any:
         return self.driver.execute_script("return sessionStorage.getItem('signup-webhooks-admin-token')")
 
+    def row(self, name: str) -> Any:
+        """The delivery log's entry about the user `name`, once the page shows it."""
+
+        def find() -> Any:
+            for row in self.driver.find_elements(self._by.CSS_SELECTOR, "#delivery-list li.delivery"):
+                if row.find_element(self._by.CLASS_NAME, "delivery-user").text == name:
+                    return row
+            return None
+
+        return self.until(find, f"no delivery about {name} on the page")
+
+    def facts(self, row: Any) -> dict[str, str]:
+        """A delivery entry's terms and values: Attempts, Last reason, Next attempt, ..."""
+        terms = row.find_elements(self._by.CSS_SELECTOR, "dl dt")
+        values = row.find_elements(self._by.CSS_SELECTOR, "dl dd")
+        return {term.text: value.text for term, value in zip(terms, values, strict=True)}
+
     def screenshot(self, path: Path) -> None:
         """The whole page, from the top, at a desktop size."""
         size = self.driver.get_window_size()
-        self.driver.set_window_size(900, 1400)
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.driver.set_window_size(900, min(max(int(height) + 200, 1400), 4000))  # + the window's own frame
         self.driver.execute_script("window.scrollTo(0, 0)")
         self.driver.save_screenshot(str(path))
         self.driver.set_window_size(size["width"], size["height"])
@@ -263,8 +333,6 @@ def test_save_test_signup_and_clear_from_the_page(page: Page, stack: Stack, rece
     result = page.wait_status("Test delivered")
     assert "HTTP 200" in result and " ms" in result
     wait_for_text(receiver, "New user signed up: Webhook test")
-    if os.environ.get("ADMIN_PAGE_SCREENSHOT"):
-        page.screenshot(ROOT / os.environ["ADMIN_PAGE_SCREENSHOT"])
 
     # When a user signs up, the receiver gets the notification
     form = {"name": "Grace", "email": f"{uuid.uuid4().hex[:12]}@example.com", "password": "correct horse battery"}
@@ -336,8 +404,162 @@ def test_the_page_is_readable_at_320_pixels(page: Page, stack: Stack) -> None:
     page.driver.set_window_size(320, 900)
     page.log_in(stack.token)
     page.wait_status("Token accepted")
+    page.until(lambda: page.el("deliveries-count").text, "the delivery log never loaded")  # its rows count too
     width = page.driver.execute_script("return window.innerWidth")
     assert width <= 360
     # Nothing is wider than the viewport: no sideways scrolling
     assert page.driver.execute_script("return document.documentElement.scrollWidth") <= width
     assert page.el("clear").is_displayed()
+    assert page.el("replay-since").is_displayed()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Health, the delivery log and replays
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_the_page_shows_a_notification_retrying_while_the_receiver_fails_then_delivered(
+    page: Page, stack: Stack, receiver: Receiver
+) -> None:
+    # Given a saved URL whose receiver answers 500 to everything
+    save_url(stack, receiver)
+    receiver.respond_with(500)
+    # When a user signs up, and the quick first try has handed the notification to the retry schedule
+    name = sign_up(stack, "Ada")
+    wait_for_delivery(stack, name, "retrying")
+    page.log_in(stack.token)
+    page.wait_status("Token accepted")
+    # Then the page shows the endpoint failing, and the notification waiting, with its reason and next attempt
+    page.until(lambda: page.el("health-badge").text == "failing", "the health never said failing")
+    assert page.el("health-failing-since").text != "not failing"
+    assert page.el("health-consecutive").text != "0"
+    row = page.row(name)
+    assert row.find_element(page._by.CLASS_NAME, "badge").text == "retrying"
+    facts = page.facts(row)
+    assert facts["Last reason"] == "server error (HTTP 500)"
+    # And the next attempt is a readable local time with how far off it is, carrying the API's instant for tools
+    next_attempt = row.find_element(page._by.XPATH, ".//dt[.='Next attempt']/following-sibling::dd[1]/time")
+    iso = next_attempt.get_attribute("datetime")
+    assert datetime.fromisoformat(iso).tzinfo is not None
+    assert iso[:16] not in next_attempt.text
+    assert re.search(r"\((in \d+ seconds?|now|\d+ seconds? ago)\)$", next_attempt.text), next_attempt.text
+    assert "temporarily unavailable" in row.text  # the reason in the troubleshooting guide's words
+
+    # When the receiver recovers, the schedule delivers with no admin action, and the admin presses Refresh
+    receiver.respond_with(200)
+    delivered = wait_for_delivery(stack, name, "delivered", timeout=15)
+    page.el("refresh").send_keys(page.keys.ENTER)
+    page.wait_status("refreshed")
+    # Then the page shows the endpoint healthy and the notification delivered after its failed attempts
+    page.until(lambda: page.el("health-badge").text == "healthy", "the health never said healthy")
+    assert page.el("health-failing-since").text == "not failing"
+    assert page.el("health-retrying").text == "0 notifications"
+    row = page.row(name)
+    assert row.find_element(page._by.CLASS_NAME, "badge").text == "delivered"
+    facts = page.facts(row)
+    assert facts["Attempts"] == str(delivered["attempt_count"]) and delivered["attempt_count"] > 3
+    assert facts["Next attempt"] == "none"
+    assert facts["Last reason"] == "none"
+    # And the attempt history names each attempt's trigger, the schedule's ones included
+    row.find_element(page._by.TAG_NAME, "summary").click()
+    history = row.find_element(page._by.CSS_SELECTOR, "ol.attempts").text
+    assert "first try" in history and "retry schedule" in history and "HTTP 200, delivered" in history
+    if os.environ.get("ADMIN_PAGE_SCREENSHOT"):
+        page.screenshot(ROOT / os.environ["ADMIN_PAGE_SCREENSHOT"])
+    # And the filter shows the notification among the delivered ones only
+    page.select("delivery-status", "retrying")
+    page.until(lambda: name not in page.el("delivery-list").text, "a delivered notification was listed as retrying")
+    page.select("delivery-status", "delivered")
+    page.row(name)
+    assert page.console_errors() == []
+
+
+def test_a_resend_button_sends_the_notification_again_with_the_same_webhook_id(
+    page: Page, stack: Stack, receiver: Receiver
+) -> None:
+    # Given a notification delivered to a receiver (signed, so it carries a webhook-id)
+    save_url(stack, receiver, signing_secret=SIGNING_SECRET)
+    name = sign_up(stack, "Grace")
+    first = wait_for_text(receiver, f"New user signed up: {name}")
+    wait_for_delivery(stack, name, "delivered")
+    page.log_in(stack.token)
+    page.wait_status("Token accepted")
+    row = page.row(name)
+    assert page.facts(row)["Attempts"] == "1"
+    # When the admin presses its Resend button (keyboard: Enter on the focused button)
+    row.find_element(page._by.CSS_SELECTOR, "button.resend").send_keys(page.keys.ENTER)
+    # Then the receiver gets the same notification a second time, with the same webhook-id
+    page.wait_status("Resent the notification about", name, "delivered")
+    again = [r for r in receiver.wait_for(2) if r.text == f"New user signed up: {name}"]
+    assert len(again) == 2
+    ids = [{k.lower(): v for k, v in r.headers.items()}["webhook-id"] for r in again]
+    assert ids[0] == ids[1] == {k.lower(): v for k, v in first.headers.items()}["webhook-id"]
+    # And the row shows the resend as an attempt of its own, and keeps the focus on its button
+    row = page.row(name)
+    assert page.facts(row)["Attempts"] == "2"
+    assert page.driver.switch_to.active_element.get_attribute("class") == "secondary resend"
+    row.find_element(page._by.TAG_NAME, "summary").click()
+    assert "resend" in row.find_element(page._by.CSS_SELECTOR, "ol.attempts").text
+    assert page.el("health-badge").text == "healthy"
+    assert SIGNING_SECRET.removeprefix("whsec_") not in page.driver.page_source
+
+
+def test_replay_dead_letters_delivers_a_notification_the_receiver_refused_and_shows_the_counts(
+    page: Page, stack: Stack, receiver: Receiver
+) -> None:
+    # Given a notification in the dead-letter queue: the receiver answered 404, a failure no retry fixes
+    save_url(stack, receiver)
+    receiver.respond_with(404)
+    name = sign_up(stack, "Linus")
+    wait_for_delivery(stack, name, "failed")
+    page.log_in(stack.token)
+    page.wait_status("Token accepted")
+    assert page.el("health-dead-letters").text != "0 notifications (approximate)"
+    assert page.row(name).find_element(page._by.CLASS_NAME, "badge").text == "failed"
+    # When the receiver is fixed and the admin presses Replay dead letters
+    receiver.respond_with(200)
+    page.el("redrive").send_keys(page.keys.ENTER)
+    # Then the page says how many were delivered, and the notification arrives and shows as delivered
+    page.until(lambda: "Dead letters replayed" in page.el("redrive-result").text, "no redrive result")
+    assert re.search(r"[1-9]\d* delivered, 0 already delivered, 0 still failing", page.el("redrive-result").text)
+    wait_for_text(receiver, f"New user signed up: {name}")
+    page.until(lambda: page.row(name).find_element(page._by.CLASS_NAME, "badge").text == "delivered")
+    assert page.el("health-dead-letters").text == "0 notifications (approximate)"
+
+
+def test_replay_since_sends_a_local_time_as_utc_and_shows_the_counts(
+    page: Page, stack: Stack, receiver: Receiver
+) -> None:
+    # Given a user whose notification was delivered a moment ago
+    save_url(stack, receiver)
+    name = sign_up(stack, "Barbara")
+    wait_for_delivery(stack, name, "delivered")
+    page.log_in(stack.token)
+    page.wait_status("Token accepted")
+    local_now = datetime.now(ZoneInfo(BROWSER_TIME_ZONE))
+
+    def replay(since: datetime, until: datetime | None = None) -> None:
+        for field, moment in (("since", since), ("until", until)):
+            value = moment.strftime("%Y-%m-%dT%H:%M:%S") if moment else ""
+            page.driver.execute_script("document.getElementById(arguments[0]).value = arguments[1]", field, value)
+        page.el("replay-since").click()
+
+    # When "until" is before "since", the page says so next to "until" and sends nothing
+    replay(local_now, local_now - timedelta(hours=1))
+    page.until(lambda: page.el("until-error").is_displayed())
+    assert "before since" in page.el("until-error").text
+    assert page.el("until").get_attribute("aria-invalid") == "true"
+    # When "since" is in the future (as a local time read as UTC would be here), the API refuses it: until (now)
+    # would be before since, and its message shows next to "until"
+    replay(local_now + timedelta(hours=2))
+    page.until(lambda: page.el("until-error").text == "until must not be before since", "no API error under until")
+    # When the admin replays since ten minutes ago, in the browser's local time
+    replay(local_now - timedelta(minutes=10))
+    # Then the window reaches the API as the same instant in UTC: the user is in it, already delivered
+    page.until(lambda: "created in the window" in page.el("replay-result").text, "no replay result")
+    counts = re.search(REPLAY_COUNTS, page.el("replay-result").text)
+    assert counts, page.el("replay-result").text
+    assert int(counts[1]) >= 1 and int(counts[3]) >= 1
+    assert not page.el("since-error").is_displayed() and not page.el("until-error").is_displayed()
+    # And the only console error is the browser's note of the one refusal the test asked for
+    assert [e for e in page.console_errors() if "/replay - Failed to load resource" not in e] == []

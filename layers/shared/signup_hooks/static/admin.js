@@ -1,4 +1,5 @@
-// The admin settings page. Plain JS, no framework: it calls the admin API with the token from session storage.
+// The admin settings page: settings, health, delivery log and replays. Plain JS, no framework: it calls the admin
+// API with the token from session storage, and shows what comes back as text only.
 "use strict";
 
 const API = "/api/v1/admin/webhook";
@@ -27,6 +28,20 @@ const REASONS = {
   client_error: "The receiver rejected the request. Check that the format matches the receiving service.",
   server_error: "The receiver had an error: it is temporarily unavailable. This usually passes.",
 };
+const HEALTH = {
+  healthy: "The last delivery succeeded.",
+  failing: "The last delivery failed. Notifications wait in the retry schedule, then as dead letters: nothing is dropped.",
+  unknown: "No delivery has succeeded yet.",
+};
+const DELIVERY_STATUSES = ["delivered", "retrying", "failed", "skipped"];
+const TRIGGERS = {
+  stream: "first try",
+  schedule: "retry schedule",
+  resend: "resend",
+  replay: "replay",
+  redrive: "dead-letter replay",
+};
+const PAGE_SIZE = 20;
 const SOURCES = {
   parameter: "saved by an administrator",
   environment: "the WEBHOOK_URL fallback of the deployment",
@@ -35,6 +50,8 @@ const SOURCES = {
 
 const $ = (id) => document.getElementById(id);
 let state = null; // the last answer of GET/PUT/DELETE
+let deliveriesCursor = null; // where the next page of the delivery log starts
+let replayNext = null; // the window and cursor a "Continue replay" sends
 
 class ApiError extends Error {
   constructor(status, body) {
@@ -97,6 +114,17 @@ function explain(error) {
   if (error.status === 401) return "No admin token was sent. Enter the token.";
   if (error.status === 403) return "The admin token was refused. Check it and try again; nothing was changed.";
   return `${error.message} (HTTP ${error.status || "error"}). Nothing was changed.`;
+}
+
+// An error of one control (a row's Resend, a replay) goes next to that control; a refused token is the page's.
+function showError(element, message) {
+  element.textContent = message;
+  element.hidden = !message;
+}
+
+function failNextTo(element, error) {
+  if (error.status === 401 || error.status === 403) fail(error);
+  else showError(element, `${error.message} (HTTP ${error.status || "error"}).`);
 }
 
 function fail(error) {
@@ -174,7 +202,7 @@ function showState(data) {
 }
 
 function showSettings(visible) {
-  $("settings").hidden = !visible;
+  document.querySelectorAll(".needs-token").forEach((section) => { section.hidden = !visible; });
   $("token-forget").hidden = !visible;
 }
 
@@ -202,6 +230,319 @@ async function busy(button, action) {
   }
 }
 
+// ---- times ---------------------------------------------------------------------------------------------------------
+
+const TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+const UNITS = [["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+
+function relative(date) {
+  const seconds = Math.round((date.getTime() - Date.now()) / 1000);
+  const [unit, size] = UNITS.find(([, length]) => Math.abs(seconds) >= length) || ["second", 1];
+  return RELATIVE.format(Math.round(seconds / size), unit);
+}
+
+// An API time (ISO 8601) as "31 Jan 2026, 09:00:00 (5 minutes ago)" in the browser's time zone; `none` when null.
+function timeNode(iso, none = "–") {
+  const date = iso ? new Date(iso) : null;
+  if (!date || Number.isNaN(date.getTime())) return document.createTextNode(iso || none);
+  const node = document.createElement("time");
+  node.dateTime = iso;
+  node.textContent = `${TIME.format(date)} (${relative(date)})`;
+  return node;
+}
+
+function showTime(id, iso, none) {
+  $(id).replaceChildren(timeNode(iso, none));
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function plural(count, one, many) {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+// ---- health ---------------------------------------------------------------------------------------------------------
+
+function showHealth(health) {
+  if (!health) return;
+  const status = Object.hasOwn(HEALTH, health.status) ? health.status : "unknown";
+  $("health-badge").className = `badge ${status}`;
+  $("health-badge").textContent = status;
+  $("health-summary").textContent = HEALTH[status];
+  showTime("health-last-success", health.last_success_at, "never");
+  showTime("health-last-failure", health.last_failure_at, "never");
+  showTime("health-failing-since", health.failing_since, "not failing");
+  $("health-consecutive").textContent = String(health.consecutive_failures ?? 0);
+  $("health-retrying").textContent = plural(health.retrying ?? 0, "notification", "notifications");
+  $("health-dead-letters").textContent = `${plural(health.dead_letters ?? 0, "notification", "notifications")} (approximate)`;
+}
+
+async function refreshHealth() {
+  showHealth((await call("GET", "", token())).health);
+}
+
+// ---- the delivery log -----------------------------------------------------------------------------------------------
+
+function words(code) {
+  return String(code).replaceAll("_", " ");
+}
+
+function lastReason(item) {
+  if (!item.last_reason) return "none";
+  const attempt = [...(item.attempts || [])].reverse().find((a) => a.reason === item.last_reason);
+  return attempt && attempt.status ? `${words(item.last_reason)} (HTTP ${attempt.status})` : words(item.last_reason);
+}
+
+function attemptLine(attempt) {
+  const li = element("li");
+  const answer = attempt.status ? `HTTP ${attempt.status}` : "no HTTP answer";
+  const outcome = attempt.reason ? `${answer}, ${words(attempt.reason)}` : `${answer}, delivered`;
+  li.append(
+    timeNode(attempt.at),
+    ` · ${TRIGGERS[attempt.trigger] || words(attempt.trigger)} · ${outcome} · ${attempt.latency_ms} ms`,
+  );
+  return li;
+}
+
+function facts(pairs) {
+  const dl = element("dl", "state");
+  for (const [term, value] of pairs) {
+    const dd = element("dd");
+    dd.append(value);
+    dl.append(element("dt", "", term), dd);
+  }
+  return dl;
+}
+
+function deliveryRow(item) {
+  const status = DELIVERY_STATUSES.includes(item.status) ? item.status : "unknown";
+  const name = (item.user && item.user.name) || "(no name)";
+  const row = element("li", "delivery");
+  row.dataset.deliveryId = item.id;
+  const head = element("p", "delivery-head");
+  head.append(element("span", `badge ${status}`, item.status), " ", element("span", "delivery-user", name));
+  const next = item.next_attempt_at ? timeNode(item.next_attempt_at) : document.createTextNode("none");
+  row.append(
+    head,
+    facts([
+      ["Attempts", String(item.attempt_count ?? 0)],
+      ["Last reason", lastReason(item)],
+      ["Next attempt", next],
+      ["Logged", timeNode(item.created_at)],
+      ["Receiver", `${item.target_host || "–"} (${item.format || "–"})`],
+    ]),
+  );
+  if (item.last_reason && item.status !== "delivered" && REASONS[item.last_reason]) {
+    row.append(element("p", "help", REASONS[item.last_reason]));
+  }
+  if (item.attempts && item.attempts.length) {
+    const details = element("details");
+    const list = element("ol", "attempts");
+    list.append(...item.attempts.map(attemptLine));
+    details.append(element("summary", "", `Attempt history (webhook id ${item.webhook_id})`), list);
+    row.append(details);
+  }
+  const buttons = element("div", "buttons");
+  const button = element("button", "secondary resend", "Resend");
+  button.type = "button";
+  button.setAttribute("aria-label", `Resend the notification about ${name}`);
+  const error = element("p", "error");
+  error.hidden = true;
+  error.id = `resend-error-${item.id}`;
+  button.setAttribute("aria-describedby", error.id);
+  button.addEventListener("click", () => resend(item, row, button, error));
+  buttons.append(button);
+  row.append(buttons, error);
+  return row;
+}
+
+function showCount() {
+  const shown = $("delivery-list").children.length;
+  const more = deliveriesCursor ? ", more with the More button" : "";
+  $("deliveries-count").textContent = shown
+    ? `${plural(shown, "delivery", "deliveries")} shown${more}.`
+    : "No deliveries to show.";
+}
+
+async function loadDeliveries(append = false) {
+  const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if ($("delivery-status").value) params.set("status", $("delivery-status").value);
+  if (append && deliveriesCursor) params.set("cursor", deliveriesCursor);
+  const data = await call("GET", `/deliveries?${params}`, token());
+  const rows = data.items.map(deliveryRow);
+  if (append) $("delivery-list").append(...rows);
+  else $("delivery-list").replaceChildren(...rows);
+  deliveriesCursor = data.cursor || null;
+  $("deliveries-more").hidden = !deliveriesCursor;
+  showError($("deliveries-error"), "");
+  showCount();
+  return rows;
+}
+
+// One button at work: disabled meanwhile, and what goes wrong is shown next to it.
+async function working(button, errorElement, action) {
+  showError(errorElement, "");
+  const focused = document.activeElement === button;
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try { await action(); } catch (error) { failNextTo(errorElement, error); } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+    // A disabled button loses the focus: a keyboard user gets it back where they were (unless the row was replaced).
+    if (focused && button.isConnected && !button.closest("[hidden]") && document.activeElement === document.body) {
+      button.focus();
+    }
+  }
+}
+
+// The filter is never disabled while the list loads, so it keeps the focus for the next arrow key.
+async function showDeliveries() {
+  try { await loadDeliveries(false); } catch (error) { failNextTo($("deliveries-error"), error); }
+}
+
+async function moreDeliveries() {
+  await working($("deliveries-more"), $("deliveries-error"), async () => {
+    const rows = await loadDeliveries(true);
+    if (!deliveriesCursor && rows.length) rows[0].querySelector("button").focus(); // More is gone: go to the new rows
+  });
+}
+
+async function refresh() {
+  await working($("refresh"), $("deliveries-error"), async () => {
+    await refreshHealth();
+    await loadDeliveries(false);
+    say("ok", "Health and deliveries refreshed.");
+  });
+}
+
+// Health and the first page of the log once the token is accepted; an error here leaves the settings usable.
+async function loadLog() {
+  await working($("refresh"), $("deliveries-error"), () => loadDeliveries(false));
+}
+
+async function resend(item, row, button, error) {
+  await working(button, error, async () => {
+    const updated = await call("POST", `/deliveries/${encodeURIComponent(item.id)}/resend`, token());
+    const fresh = deliveryRow(updated);
+    row.replaceWith(fresh);
+    fresh.querySelector("button.resend").focus();
+    const name = (updated.user && updated.user.name) || "the user";
+    const last = updated.attempts && updated.attempts[updated.attempts.length - 1];
+    if (last && !last.reason) {
+      say("ok", `Resent the notification about ${name}: delivered.`);
+    } else {
+      say("bad", `Resent the notification about ${name}: not delivered (${lastReason(updated)}).`,
+        REASONS[updated.last_reason] || "");
+    }
+    await refreshHealth();
+  });
+}
+
+// ---- replays --------------------------------------------------------------------------------------------------------
+
+async function redriveDeadLetters() {
+  $("redrive-result").textContent = "";
+  await working($("redrive"), $("redrive-error"), async () => {
+    const r = await call("POST", "/redrive", token());
+    const lines = r.messages === 0 && !r.unreadable
+      ? ["There were no dead letters to replay."]
+      : [
+        `Dead letters replayed: ${r.delivered} delivered, ${r.already_delivered} already delivered, ${r.still_failing} still failing.`,
+        r.unreadable ? `${plural(r.unreadable, "message was", "messages were")} unreadable and kept.` : "",
+        r.more ? "More dead letters remain: press the button again." : "",
+      ];
+    $("redrive-result").textContent = lines.filter(Boolean).join(" ");
+    await refreshHealth();
+    await loadDeliveries(false);
+  });
+}
+
+class FieldError extends Error {
+  constructor(field, message) {
+    super(message);
+    this.field = field;
+  }
+}
+
+// A datetime-local value is the browser's local time; the API takes ISO 8601, sent in UTC.
+function isoOf(field) {
+  const value = $(field).value;
+  if (!value) return null;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new FieldError(field, `${field} is not a date and time`);
+  return date.toISOString();
+}
+
+function replayWindow() {
+  const since = isoOf("since");
+  if (!since) throw new FieldError("since", "Enter the time to replay from.");
+  const until = isoOf("until");
+  if (until && until < since) throw new FieldError("until", "Until must not be before since.");
+  return until ? { since, until } : { since };
+}
+
+function clearReplayErrors() {
+  for (const field of ["since", "until"]) showFieldError(field, "");
+  showError($("replay-error"), "");
+}
+
+async function sendReplay(button, body) {
+  clearReplayErrors();
+  $("replay-result").textContent = "";
+  const focused = document.activeElement === button;
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    const r = await call("POST", "/replay", token(), body);
+    replayNext = r.cursor ? { ...body, cursor: r.cursor } : null;
+    $("replay-continue").hidden = !replayNext;
+    $("replay-result").textContent = [
+      `${plural(r.users, "user was", "users were")} created in the window: ${r.queued} queued for delivery,`,
+      `${r.already_delivered} already delivered, ${r.skipped} skipped (already waiting in the retry schedule).`,
+      r.cursor ? "More users remain: press Continue replay." : "",
+    ].filter(Boolean).join(" ");
+    await refreshHealth();
+    await loadDeliveries(false);
+  } catch (error) {
+    if (error.field === "since" || error.field === "until") {
+      showFieldError(error.field, error.message);
+      $(error.field).focus();
+    } else {
+      failNextTo($("replay-error"), error);
+    }
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+    if (focused && !button.hidden && document.activeElement === document.body) button.focus();
+  }
+}
+
+async function replaySince(event) {
+  event.preventDefault();
+  clearReplayErrors();
+  let body;
+  try {
+    body = replayWindow();
+  } catch (error) {
+    showFieldError(error.field, error.message);
+    $(error.field).focus();
+    return;
+  }
+  await sendReplay($("replay-since"), body);
+}
+
+async function continueReplay() {
+  if (replayNext) await sendReplay($("replay-continue"), replayNext);
+}
+
+// ---- the token ------------------------------------------------------------------------------------------------------
+
 async function useToken(event) {
   event.preventDefault();
   clearErrors();
@@ -212,8 +553,10 @@ async function useToken(event) {
     sessionStorage.setItem(TOKEN_KEY, candidate); // kept only once the API accepted it
     $("token").value = "";
     showState(data);
+    showHealth(data.health);
     showSettings(true);
     say("ok", "Token accepted. Settings loaded.");
+    await loadLog();
   } catch (error) {
     showTokenError(explain(error));
     say("bad", explain(error));
@@ -225,6 +568,7 @@ function forgetToken() {
   sessionStorage.removeItem(TOKEN_KEY);
   state = null;
   showSettings(false);
+  $("delivery-list").replaceChildren(); // nothing of the log stays in the page without a token
   say("ok", "The token was removed from this tab.");
   $("token").focus();
 }
@@ -286,13 +630,23 @@ async function start() {
   $("clear").addEventListener("click", clearUrl);
   $("message_template").addEventListener("input", updatePreview);
   $("sample-name").addEventListener("input", updatePreview);
+  $("refresh").addEventListener("click", refresh);
+  $("delivery-status").addEventListener("change", showDeliveries);
+  $("deliveries-more").addEventListener("click", moreDeliveries);
+  $("redrive").addEventListener("click", redriveDeadLetters);
+  $("replay-form").addEventListener("submit", replaySince);
+  $("replay-continue").addEventListener("click", continueReplay);
   if (!token()) { $("token").focus(); return; }
   try {
-    showState(await call("GET", "", token()));
+    const data = await call("GET", "", token());
+    showState(data);
+    showHealth(data.health);
     showSettings(true);
   } catch (error) {
     fail(error);
+    return;
   }
+  await loadLog();
 }
 
 document.addEventListener("DOMContentLoaded", start);
