@@ -75,6 +75,14 @@ class Aws:
         )
         return [json.loads(message["Body"]) for message in response.get("Messages", [])]
 
+    def settings_document(self) -> dict[str, Any] | None:
+        """The webhook settings document the admin API writes (decrypted), or None when there is none."""
+        try:
+            stored = self.ssm.get_parameter(Name=sandbox.SETTINGS_PARAMETER, WithDecryption=True)["Parameter"]
+        except self.ssm.exceptions.ParameterNotFound:
+            return None
+        return {"Type": stored["Type"], **json.loads(stored["Value"])}
+
     def items(self) -> list[dict[str, Any]]:
         return self.dynamodb.scan(TableName=sandbox.TABLE_NAME)["Items"]
 

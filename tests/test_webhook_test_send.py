@@ -14,7 +14,7 @@ from signup_hooks import targets
 from functions.admin import app as admin
 from tests.conftest import load_event
 
-ANSWER_KEYS = {"delivered", "status", "latency_ms", "reason", "target", "format", "detail"}
+ANSWER_KEYS = {"delivered", "status", "latency_ms", "reason", "target", "format", "detail", "credentials"}
 
 
 def send_test(context: Any, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:

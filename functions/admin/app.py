@@ -14,7 +14,7 @@ from signup_hooks import admin, api, metrics, page, redrive
 from signup_hooks.config import load_config
 
 logger = Logger()
-config = load_config().require("webhook_url_parameter")
+config = load_config().require("webhook_settings_parameter")
 app = APIGatewayHttpResolver()
 api.register_error_handlers(app)
 
@@ -36,7 +36,7 @@ def delete_webhook() -> Response[str]:
 
 @app.post("/api/v1/admin/webhook/test")
 def test_webhook() -> Response[str]:
-    return api.json_response(200, admin.send_test(config, api.request_body(app)))
+    return api.json_response(200, admin.send_test(config, api.request_body(app), app.lambda_context))
 
 
 @app.post("/api/v1/admin/webhook/redrive")
