@@ -12,9 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-from botocore.exceptions import ClientError
-from signup_hooks import notifications, retry, settings
+from signup_hooks import notifications, retry
 from signup_hooks.delivery import DeliveryResult, Reason
 
 import conftest as sandbox
@@ -386,66 +384,3 @@ def test_a_429_holds_every_delivery_to_that_webhook(aws, lambda_context, receive
     assert len(arrivals) == 4
     assert time.monotonic() - started >= 1.0
     assert aws.dead_letters() == []
-
-
-# ---- SSM outages ---------------------------------------------------------------------------------------------------
-
-
-def throttled(*_args: Any, **_kwargs: Any) -> Any:
-    error = ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "GetParameter")
-    try:
-        raise error
-    except ClientError as exc:
-        raise GetParameterError("throttled") from exc
-
-
-def test_ssm_throttled_keeps_the_last_good_url(aws, lambda_context, receiver, configure, monkeypatch, logs):
-    # Given the parameter read once successfully
-    configure(webhook_url_env=closed_port_url(), settings_max_age=0)
-    aws.ssm.put_parameter(Name=sandbox.PARAMETER_NAME, Value=receiver.url, Type="SecureString", Overwrite=True)
-    assert handle(batch_of(1), lambda_context) == []
-    # When SSM starts throttling
-    monkeypatch.setattr(settings.parameters, "get_parameter", throttled)
-    assert handle({"Records": batch_of(2)["Records"][1:]}, lambda_context) == []
-    # Then the last good URL is still used, and the log says so
-    assert len(receiver.wait_for(2)) == 2
-    assert "SSM unavailable: using the last good value" in logs.getvalue()
-
-
-def test_ssm_unavailable_without_a_recent_value_falls_back_to_webhook_url(
-    aws, lambda_context, receiver, configure, monkeypatch, logs
-):
-    # Given a cold start (nothing read yet) while SSM throttles the URL's parameter
-    configure(webhook_url_env=receiver.url, settings_max_age=0)
-    read = settings.parameters.get_parameter
-
-    def url_throttled(name: str, *args: Any, **kwargs: Any) -> Any:
-        return throttled() if name == sandbox.PARAMETER_NAME else read(name, *args, **kwargs)
-
-    monkeypatch.setattr(settings.parameters, "get_parameter", url_throttled)
-    # When a new user arrives, it goes to WEBHOOK_URL, and the log says why
-    assert handle(batch_of(1), lambda_context) == []
-    assert len(receiver.wait_for(1)) == 1
-    assert "falling back to WEBHOOK_URL" in logs.getvalue()
-
-
-def test_an_unreadable_signing_secret_never_sends_unsigned_but_leaves_the_record_to_the_stream(
-    aws, lambda_context, receiver, configure, monkeypatch
-):
-    # Given SSM down with nothing read before: the signing secret and custom header cannot be known
-    configure(webhook_url_env=receiver.url, settings_max_age=0)
-    monkeypatch.setattr(settings.parameters, "get_parameter", throttled)
-    event = batch_of(1)
-    # Then nothing is sent (not unsigned, not without its header); the stream retries the record later
-    assert handle(event, lambda_context) == [event["Records"][0]["dynamodb"]["SequenceNumber"]]
-    assert receiver.wait_for(1, timeout=0.3) == []
-
-
-def test_a_stale_value_is_used_only_for_a_bounded_time(aws, monkeypatch):
-    monkeypatch.setattr(settings.parameters, "get_parameter", lambda *_a, **_k: "https://example.com/hook")
-    assert settings._get("/x", 0) == "https://example.com/hook"
-    monkeypatch.setattr(settings.parameters, "get_parameter", throttled)
-    assert settings._get("/x", 0) == "https://example.com/hook"
-    monkeypatch.setattr(settings, "STALE_VALUE_MAX_SECONDS", -1.0)
-    with pytest.raises(settings.StorageUnavailable):
-        settings._get("/x", 0)
