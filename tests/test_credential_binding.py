@@ -63,7 +63,7 @@ def test_a_test_send_to_the_saved_origin_carries_the_credentials(aws, lambda_con
     assert (body["delivered"], body["credentials"]) == (True, "sent")
     [request] = receiver.wait_for(1)
     assert request.headers["Authorization"] == HEADER["value"]
-    assert SIGNATURE_HEADERS <= header_names(request)
+    assert header_names(request) >= SIGNATURE_HEADERS
 
 
 def test_a_test_send_to_another_origin_carries_neither_and_says_so(aws, lambda_context, receiver, other, saved):
@@ -101,7 +101,7 @@ def test_saving_a_url_with_another_origin_clears_the_header_and_rebinds_the_secr
     assert notifier.lambda_handler(load_event("notifier_new_user"), lambda_context) == {"batchItemFailures": []}
     [request] = other.wait_for(1)
     assert "authorization" not in header_names(request)
-    assert SIGNATURE_HEADERS <= header_names(request)
+    assert header_names(request) >= SIGNATURE_HEADERS
 
 
 def test_saving_a_url_with_another_origin_keeps_a_header_set_in_the_same_request(aws, lambda_context, other, saved):
