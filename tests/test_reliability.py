@@ -456,13 +456,11 @@ def test_redrive_long_polls_so_a_message_arriving_during_the_wait_is_replayed(aw
     aws.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     configure(webhook_url_env=receiver.url)
     waits: list[int] = []
+    late = threading.Timer(0.3, lambda: aws.sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"]))
 
     def arrive_during_the_wait(params: dict[str, Any], **_kwargs: Any) -> None:
         waits.append(params["WaitTimeSeconds"])
         if len(waits) == 1:
-            late = threading.Timer(
-                0.3, lambda: boto3.client("sqs").send_message(QueueUrl=queue_url, MessageBody=message["Body"])
-            )
             late.start()
 
     sqs = aws_clients.client("sqs")
@@ -471,6 +469,7 @@ def test_redrive_long_polls_so_a_message_arriving_during_the_wait_is_replayed(aw
         report = redrive(lambda_context)
     finally:
         sqs.meta.events.unregister("provide-client-params.sqs.ReceiveMessage", unique_id="late")
+        late.join(timeout=5)
     # Then the first receive waited (long polling) and the message that arrived meanwhile was delivered
     assert waits and all(0 < wait <= lambda_context.remaining_ms / 1000 for wait in waits)
     assert report["delivered"] == 1

@@ -240,7 +240,8 @@ async function save(event) {
   await busy($("save"), async () => {
     showState(await call("PUT", "", token(), body));
     $("url").value = "";
-    say("ok", `Saved. Notifications go to ${state.url} (${SOURCES[state.source]}).`);
+    const cleared = state.custom_header_cleared ? " The custom header was cleared: it was saved for another origin." : "";
+    say("ok", `Saved. Notifications go to ${state.url} (${SOURCES[state.source]}).${cleared}`);
   });
 }
 
