@@ -20,7 +20,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.ssm.models import SimpleSystemManagerBackend
 from moto.ssm.responses import SimpleSystemManagerResponse
 from signup_hooks import aws as aws_clients
-from signup_hooks import settings, settings_store
+from signup_hooks import settings, settings_cache, settings_store
 from signup_hooks.errors import StorageUnavailable
 
 import conftest as sandbox
@@ -197,7 +197,7 @@ class FakeClock:
 
 def test_the_reader_serves_its_cache_for_max_age_then_reads_again():
     clock, calls = FakeClock(), []
-    reader = settings.SettingsReader(fetch=lambda names: calls.append(names) or {"/a": "1"}, clock=clock)
+    reader = settings_cache.SettingsReader(fetch=lambda names: calls.append(names) or {"/a": "1"}, clock=clock)
     assert reader.read(("/a",), max_age=10) == {"/a": "1"}
     clock.now += 9
     reader.read(("/a",), max_age=10)
@@ -215,9 +215,9 @@ def test_the_reader_uses_the_last_good_value_for_300_seconds_then_fails():
             raise StorageUnavailable("SSM could not be read: ThrottlingException")
         return answers.pop()
 
-    reader = settings.SettingsReader(fetch=fetch, clock=clock)
+    reader = settings_cache.SettingsReader(fetch=fetch, clock=clock)
     assert reader.read(("/a",), max_age=0) == {"/a": "good"}
-    clock.now += settings.STALE_VALUE_MAX_SECONDS
+    clock.now += settings_cache.STALE_VALUE_MAX_SECONDS
     assert reader.read(("/a",), max_age=0) == {"/a": "good"}
     with pytest.raises(StorageUnavailable):
         reader.read(("/a",), max_age=0, stale_ok=False)  # the admin API never builds on a stale copy
@@ -227,7 +227,7 @@ def test_the_reader_uses_the_last_good_value_for_300_seconds_then_fails():
 
 
 def test_a_parameter_that_does_not_exist_is_remembered_as_absent_not_as_an_error():
-    reader = settings.SettingsReader(fetch=lambda _names: {}, clock=FakeClock())
+    reader = settings_cache.SettingsReader(fetch=lambda _names: {}, clock=FakeClock())
     assert reader.read(("/a",), max_age=10) == {}
 
 
@@ -239,7 +239,7 @@ def test_threads_that_need_the_settings_at_once_share_one_read():
         time.sleep(0.2)
         return {"/a": "1"}
 
-    reader = settings.SettingsReader(fetch=slow_fetch)
+    reader = settings_cache.SettingsReader(fetch=slow_fetch)
     results: list[dict[str, str]] = []
     threads = [threading.Thread(target=lambda: results.append(reader.read(("/a",), max_age=10))) for _ in range(8)]
     for thread in threads:

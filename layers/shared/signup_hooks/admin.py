@@ -16,6 +16,7 @@ from signup_hooks import bodies, formats, notifications, retry, settings, settin
 from signup_hooks.config import Config
 from signup_hooks.delivery import DeliveryResult, Reason
 from signup_hooks.errors import InvalidInput
+from signup_hooks.formats import Format
 from signup_hooks.users import User
 
 logger = Logger(child=True)
@@ -40,7 +41,7 @@ def set_webhook(config: Config, body: str | None) -> dict[str, Any]:
     data = bodies.json_object(body, MAX_BODY_BYTES)
     change = settings_input.parse_change(data, lambda url: check_at_save(url, config))
     current = _current(config)
-    updated, header_cleared = settings.with_change(current.stored, change, config.webhook_url_env, _now())
+    updated, header_cleared = with_change(current.stored, change, config.webhook_url_env, _now())
     _save(config, current, updated)
     changed = sorted(change.fields)  # names only: values may be secrets
     extra: dict[str, Any] = {"fields": changed, "custom_header_cleared": header_cleared}
@@ -88,6 +89,38 @@ def _state(config: Config, stored: settings.StoredSettings) -> dict[str, Any]:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def with_change(
+    stored: settings.StoredSettings, change: settings_input.SettingsChange, environment_url: str, now: str
+) -> tuple[settings.StoredSettings, bool]:
+    """The settings after an admin change, and whether the custom header was cleared.
+
+    A change of URL, or a credential set, binds the credentials to the origin of the URL they will go to (the new
+    URL, else the current one, else WEBHOOK_URL). When that origin is another one, the custom header is cleared
+    unless the same change sets one, and the signing secret goes with the new origin.
+    """
+    fields = change.fields
+    url = change.url if "url" in fields else stored.url
+    header = change.custom_header if "custom_header" in fields else stored.custom_header
+    origin = stored.credentials_origin
+    cleared = False
+    if "url" in fields or change.sets("custom_header") or change.sets("signing_secret"):
+        new_origin = settings.origin_of(url or environment_url)
+        if new_origin != origin:
+            if header is not None and not change.sets("custom_header"):
+                header, cleared = None, True
+            origin = new_origin
+    updated = settings.StoredSettings(
+        url=url,
+        format=(change.format or Format.AUTO) if "format" in fields else stored.format,
+        message_template=change.message_template if "message_template" in fields else stored.message_template,
+        signing_secret=change.signing_secret if "signing_secret" in fields else stored.signing_secret,
+        custom_header=header,
+        credentials_origin=origin,
+        updated_at=now,
+    )
+    return updated, cleared
 
 
 def check_at_save(url: str, config: Config) -> None:

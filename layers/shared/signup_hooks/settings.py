@@ -22,9 +22,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-import threading
-import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,15 +32,14 @@ from signup_hooks import settings_store, signing
 from signup_hooks.errors import ConfigError, InvalidInput, StorageUnavailable
 from signup_hooks.formats import Format
 from signup_hooks.messages import validate_template
-from signup_hooks.settings_input import CustomHeader, SettingsChange, validate_custom_header, validate_webhook_url
+from signup_hooks.settings_cache import SettingsReader
+from signup_hooks.settings_input import CustomHeader, validate_custom_header, validate_webhook_url
 
 __all__ = ["CustomHeader", "validate_webhook_url"]  # re-exported: the notifier checks URLs set some other way
 
 logger = Logger(child=True)
 
 DEFAULT_ENDPOINT = "default"
-# When SSM fails, settings read successfully this recently are used instead; after that, reads fail.
-STALE_VALUE_MAX_SECONDS = 300.0
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -196,47 +192,6 @@ class Effective:
 # ---- reading ---------------------------------------------------------------------------------------------------------
 
 
-class SettingsReader:
-    """Reads parameters with a per-process cache; one read at a time, which the waiting threads then share."""
-
-    def __init__(
-        self,
-        fetch: Callable[[Sequence[str]], dict[str, str]] = settings_store.read,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._fetch = fetch
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._last: dict[tuple[str, ...], tuple[dict[str, str], float]] = {}
-
-    def read(self, names: tuple[str, ...], max_age: float, stale_ok: bool = True) -> dict[str, str]:
-        with self._lock:
-            remembered = self._last.get(names)
-            now = self._clock()
-            if remembered is not None and now - remembered[1] < max_age:
-                return remembered[0]
-            try:
-                values = self._fetch(names)
-            except StorageUnavailable as exc:
-                age = now - remembered[1] if remembered is not None else None
-                if not stale_ok or remembered is None or age is None or age > STALE_VALUE_MAX_SECONDS:
-                    raise
-                logger.warning(
-                    "SSM unavailable: using the last good settings",
-                    extra={"age_seconds": round(age, 1), "error": str(exc)},
-                )
-                return remembered[0]
-            self._last[names] = (values, self._clock())
-            return values
-
-    def forget(self, names: tuple[str, ...] | None = None) -> None:
-        with self._lock:
-            if names is None:
-                self._last.clear()
-            else:
-                self._last.pop(names, None)
-
-
 _reader = SettingsReader()
 
 
@@ -341,38 +296,6 @@ def delivery_for(stored: StoredSettings, url: str | None) -> tuple[DeliverySetti
 
 
 # ---- writing ---------------------------------------------------------------------------------------------------------
-
-
-def with_change(
-    stored: StoredSettings, change: SettingsChange, environment_url: str, now: str
-) -> tuple[StoredSettings, bool]:
-    """The settings after an admin change, and whether the custom header was cleared.
-
-    A change of URL, or a credential set, binds the credentials to the origin of the URL they will go to (the new
-    URL, else the current one, else WEBHOOK_URL). When that origin is another one, the custom header is cleared
-    unless the same change sets one, and the signing secret goes with the new origin.
-    """
-    fields = change.fields
-    url = change.url if "url" in fields else stored.url
-    header = change.custom_header if "custom_header" in fields else stored.custom_header
-    origin = stored.credentials_origin
-    cleared = False
-    if "url" in fields or change.sets("custom_header") or change.sets("signing_secret"):
-        new_origin = origin_of(url or environment_url)
-        if new_origin != origin:
-            if header is not None and not change.sets("custom_header"):
-                header, cleared = None, True
-            origin = new_origin
-    updated = StoredSettings(
-        url=url,
-        format=(change.format or Format.AUTO) if "format" in fields else stored.format,
-        message_template=change.message_template if "message_template" in fields else stored.message_template,
-        signing_secret=change.signing_secret if "signing_secret" in fields else stored.signing_secret,
-        custom_header=header,
-        credentials_origin=origin,
-        updated_at=now,
-    )
-    return updated, cleared
 
 
 def save(names: SettingsNames, stored: StoredSettings) -> None:
