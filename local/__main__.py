@@ -22,7 +22,7 @@ from typing import Any
 
 from local import redrive
 from local.api import PortInUse
-from local.stack import Options, Stack
+from local.stack import LOCAL_RETRY_SCHEDULE, Options, Stack
 
 DEMO_TIMEOUT_SECONDS = 20.0
 SAMPLE_SIGNUP = {"name": "Tim", "email": "tim@example.com", "password": "correct horse battery staple"}
@@ -47,7 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "redrive":
         return redrive.main(args.stack, args.api, args.ready_file)
     env_vars = json.loads(args.env_vars.read_text(encoding="utf-8")) if args.env_vars else {}
-    options = Options(api_port=args.port, webhook_url=os.environ.get("WEBHOOK_URL") or None, env_vars=env_vars)
+    options = Options(
+        api_port=args.port,
+        webhook_url=os.environ.get("WEBHOOK_URL") or None,
+        env_vars=env_vars,
+        retry_schedule=os.environ.get("RETRY_SCHEDULE") or LOCAL_RETRY_SCHEDULE,
+    )
     return serve(options, args.ready_file)
 
 
@@ -103,6 +108,7 @@ signup-webhooks is running locally (ready in {stack.startup_seconds:.1f} s). Ctr
   Admin page    {api}/admin   (paste the admin token there)
   Admin token   {token}
   Webhook URL   {stack.webhook_url}{receiver}
+  Retries       {stack.options.retry_schedule} after the first try, then the dead-letter queue (RETRY_SCHEDULE=...)
   AWS (moto)    {stack.aws_endpoint}   region us-east-1, credentials testing/testing
 
 Sign up a user (the webhook follows within about a second):

@@ -72,6 +72,7 @@ def start_local_stack(
     webhook_url: str,
     env_vars: dict[str, dict[str, str]] | None = None,
     timeout: float = START_TIMEOUT,
+    retry_schedule: str | None = None,
 ) -> StackProcess:
     """Start `python -m local run` on free ports, keeping its files in `folder`; return once it is ready."""
     ready, log_path = folder / "ready.json", folder / "stack.log"
@@ -81,6 +82,8 @@ def start_local_stack(
         env_file.write_text(json.dumps(env_vars), encoding="utf-8")
         command += ["--env-vars", str(env_file)]
     env = {**os.environ, "WEBHOOK_URL": webhook_url}
+    if retry_schedule:
+        env["RETRY_SCHEDULE"] = retry_schedule
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     deadline = time.monotonic() + timeout

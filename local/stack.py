@@ -29,6 +29,7 @@ from local.functions import LocalFunction, function_specs
 from local.poller import StreamPoller
 from local.receiver import ReceivedRequest, Receiver
 from local.resolve import ACCOUNT_ID, REGION, Resolver
+from local.sqs_poller import QueueMappingSettings, QueuePoller
 from local.template import load_template, table_definition
 
 STACK_NAME = "signup-webhooks-local"
@@ -37,6 +38,8 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 LOCAL_PARAMETERS = {"AllowHttpTargets": "true", "AllowPrivateTargets": "true"}
 LOCAL_VARIABLES = {"ALLOW_HTTP_TARGETS": "true", "ALLOW_PRIVATE_TARGETS": "true"}
 QUEUE_ATTRIBUTES = ("DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "VisibilityTimeout")
+# The local default: seconds rather than hours, so that `make run` shows the whole schedule in under a minute.
+LOCAL_RETRY_SCHEDULE = "2s,4s,8s"
 
 
 class Printer:
@@ -59,6 +62,7 @@ class Options:
     webhook_url: str | None = None  # None: start the demo receiver and use it
     env_vars: dict[str, dict[str, str]] = field(default_factory=dict)  # as `sam local --env-vars`
     stack_name: str = STACK_NAME
+    retry_schedule: str = LOCAL_RETRY_SCHEDULE  # RETRY_SCHEDULE; the template's RetrySchedule parameter
 
 
 class Stack:
@@ -73,6 +77,7 @@ class Stack:
         self._moto: ThreadedMotoServer | None = None
         self._api: ApiServer | None = None
         self._poller: StreamPoller | None = None
+        self._queue_pollers: list[QueuePoller] = []
 
     # ---- life cycle ---------------------------------------------------------------------------------------------
 
@@ -99,6 +104,7 @@ class Stack:
 
         overrides = {name: value for name, value in LOCAL_PARAMETERS.items() if name in self.template["Parameters"]}
         overrides["WebhookUrl"] = self.webhook_url
+        overrides["RetrySchedule"] = self.options.retry_schedule
         overrides.update(self.options.env_vars.get("Parameters", {}))
         self.resolver = Resolver(self.template, self.options.stack_name, overrides)
         self._create_resources()
@@ -124,6 +130,9 @@ class Stack:
         if self._poller:
             self._poller.stop()
             self._poller = None
+        for poller in self._queue_pollers:
+            poller.stop()
+        self._queue_pollers = []
         for function in self.functions.values():
             function.stop()
         if self.receiver:
@@ -200,6 +209,8 @@ class Stack:
     def _create_queue(self, logical_id: str, props: dict[str, Any]) -> None:
         name = props.get("QueueName") or self.resolver.physical_name(logical_id)
         attributes = {key: str(props[key]) for key in QUEUE_ATTRIBUTES if key in props}
+        if "RedrivePolicy" in props:  # the dead-letter queue it names is made first (template order)
+            attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
         sqs = self.client("sqs")
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -257,22 +268,39 @@ class Stack:
 
     def _start_stream_mappings(self) -> None:
         mappings = [i for i, r in self.template["Resources"].items() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
-        for mapping_id in mappings:  # the template has one; a second would need its own poller
-            settings = MappingSettings.from_template(self.template, mapping_id, self.resolver)
-            if ":dynamodb:" not in settings.stream_arn:
-                continue
-            self.stream_settings = settings
+        for mapping_id in mappings:
+            source = self.template["Resources"][mapping_id]["Properties"]["EventSourceArn"]
+            if "Fn::GetAtt" in source and source["Fn::GetAtt"][1] == "Arn":  # a queue of the template
+                self._start_queue_mapping(mapping_id)
+            else:
+                self._start_stream_mapping(mapping_id)
 
-            def mapping_for(shard_id: str, settings: MappingSettings = settings) -> EventSourceMapping:
-                return EventSourceMapping(
-                    settings, self._stream_invoke(settings), self._send_on_failure, shard_id, sleep=time.sleep
-                )
+    def _start_stream_mapping(self, mapping_id: str) -> None:
+        settings = MappingSettings.from_template(self.template, mapping_id, self.resolver)
+        if self._poller is not None:  # one stream mapping: a second would need its own poller
+            raise RuntimeError(f"{mapping_id}: the local stack runs one stream mapping")
+        self.stream_settings = settings
 
-            self._poller = StreamPoller(
-                self.client("dynamodbstreams"), settings, mapping_for, lambda line: self.print("stream", line)
+        def mapping_for(shard_id: str, settings: MappingSettings = settings) -> EventSourceMapping:
+            return EventSourceMapping(
+                settings, self._stream_invoke(settings), self._send_on_failure, shard_id, sleep=time.sleep
             )
-            self._poller.start()
-            return
+
+        self._poller = StreamPoller(
+            self.client("dynamodbstreams"), settings, mapping_for, lambda line: self.print("stream", line)
+        )
+        self._poller.start()
+
+    def _start_queue_mapping(self, mapping_id: str) -> None:
+        settings = QueueMappingSettings.from_template(self.template, mapping_id, self.resolver)
+        poller = QueuePoller(
+            self.client("sqs"),
+            settings,
+            lambda event: self._invoke(settings.function_id, event),
+            lambda line: self.print("queue", line),
+        )
+        self._queue_pollers.append(poller)
+        poller.start()
 
     def _stream_invoke(self, settings: MappingSettings) -> Callable[[dict[str, Any]], Invocation]:
         def invoke(event: dict[str, Any]) -> Invocation:

@@ -50,7 +50,7 @@ def stream_filters(template: dict[str, Any], mapping_id: str = "NotifierStreamMa
 def table_definition(template: dict[str, Any], logical_id: str = "UsersTable") -> dict[str, Any]:
     """CreateTable arguments for a table, taken from its template definition (name aside)."""
     props = resource(template, logical_id)["Properties"]
-    return {
+    definition = {
         "KeySchema": props["KeySchema"],
         "AttributeDefinitions": props["AttributeDefinitions"],
         "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
@@ -58,3 +58,6 @@ def table_definition(template: dict[str, Any], logical_id: str = "UsersTable") -
         if "StreamSpecification" in props
         else {"StreamEnabled": False},
     }
+    if "GlobalSecondaryIndexes" in props:
+        definition["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    return definition

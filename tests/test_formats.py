@@ -257,6 +257,32 @@ def test_a_name_with_line_breaks_cannot_forge_a_second_line():
     assert body == "New user signed up: Tim  New user signed up: Admin"
 
 
+LINE_BREAKING = {
+    "line_separator": "\u2028",
+    "paragraph_separator": "\u2029",
+    "next_line": "\x85",
+    "vertical_tab": "\x0b",
+    "form_feed": "\x0c",
+    "file_separator": "\x1c",
+    "group_separator": "\x1d",
+    "record_separator": "\x1e",
+}
+
+
+@pytest.mark.parametrize("character", list(LINE_BREAKING.values()), ids=list(LINE_BREAKING))
+def test_every_line_breaking_character_in_a_name_becomes_a_space(character):
+    assert formats.clean_value(f"Tim{character}New user signed up: Admin") == "Tim New user signed up: Admin"
+
+
+@pytest.mark.parametrize("shape", list(Shape))
+@pytest.mark.parametrize("character", list(LINE_BREAKING.values()), ids=list(LINE_BREAKING))
+def test_no_payload_carries_a_line_breaking_character_from_a_name(shape, character):
+    payload, _ = build(shape, hostile(f"Tim{character}Admin"))
+    text = payload.body.decode("utf-8")
+    decoded = text if shape is Shape.TEXT else json.dumps(json.loads(text), ensure_ascii=False)
+    assert not any(len(f"a{ch}b".splitlines()) > 1 for ch in decoded)
+
+
 def test_the_right_to_left_override_is_removed():
     _, body = build(Shape.TEXT, hostile(HOSTILE_NAMES["rtl_override"]))
     assert body == "New user signed up: Timgnp.exe"

@@ -132,6 +132,38 @@ def test_loopback_private_and_shared_are_allowed_only_by_the_setting(host, kind)
     assert targets.classify(targets.parse_host(checked.address)) is kind  # type: ignore[arg-type]
 
 
+# An IPv6 zone id, as a URL writes it (`%25` then the zone) or raw: the address is what it is without it
+ZONE_SPELLINGS = [
+    ("[fd00:ec2::254%25eth0]", AddressClass.METADATA),
+    ("[fd00:ec2::254%eth0]", AddressClass.METADATA),
+    ("[FD00:EC2::254%25ETH0]", AddressClass.METADATA),
+    ("[fd00:ec2:0:0:0:0:0:254%251]", AddressClass.METADATA),
+    ("[fd00:ec2::23%25eth0]", AddressClass.METADATA),
+    ("[::ffff:169.254.169.254%25eth0]", AddressClass.METADATA),
+    ("[fe80::1%25eth0]", AddressClass.LINK_LOCAL),
+]
+
+
+@pytest.mark.parametrize(("host", "kind"), ZONE_SPELLINGS)
+def test_an_address_with_a_zone_id_is_classified_as_the_address_it_is(host, kind):
+    address = targets.parse_host(host.strip("[]"))
+    assert address is not None
+    assert targets.classify(address) is kind
+
+
+@pytest.mark.parametrize(("host", "kind"), ZONE_SPELLINGS)
+def test_metadata_with_a_zone_id_stays_refused_when_private_targets_are_allowed(host, kind):
+    with pytest.raises(targets.BlockedTarget, match=kind.value.replace("_", "-")):
+        targets.check(f"http://{host}/latest/meta-data/", LOCAL_STACK)
+
+
+def test_a_private_address_with_a_zone_id_is_checked_and_connected_to_without_it():
+    checked = targets.check("http://[fd12:3456::1%25eth0]:8080/hook", LOCAL_STACK)
+    assert (checked.address, checked.host_header) == ("fd12:3456::1", "[fd12:3456::1]:8080")
+    with pytest.raises(targets.BlockedTarget, match="private"):
+        targets.check("https://[fd12:3456::1%25eth0]/hook", STRICT)
+
+
 def test_plain_http_is_refused_unless_allowed():
     with pytest.raises(targets.BlockedTarget, match="http"):
         targets.check("http://93.184.216.34/hook", STRICT)
@@ -216,6 +248,13 @@ def test_admin_put_refuses_metadata_even_in_the_local_stack(aws, lambda_context)
     assert (status, body["field"], body["code"]) == (422, "url", "blocked_target")
 
 
+@pytest.mark.parametrize(("host", "kind"), ZONE_SPELLINGS)
+def test_admin_put_refuses_metadata_with_a_zone_id_even_in_the_local_stack(aws, lambda_context, host, kind):
+    status, body = put_url(f"http://{host}/latest/meta-data/", lambda_context)
+    assert (status, body["field"], body["code"]) == (422, "url", "blocked_target")
+    assert aws.ssm.describe_parameters()["Parameters"] == []
+
+
 def test_admin_put_accepts_a_name_that_does_not_resolve_yet(aws, lambda_context, monkeypatch, fake_dns):
     strict(admin, monkeypatch)
     assert put_url("https://not-yet-created.example.com/hook", lambda_context)[0] == 200
@@ -234,6 +273,27 @@ def test_notifier_dead_letters_each_blocked_target(aws, lambda_context, monkeypa
     [letter] = aws.dead_letters()
     assert letter["reason"] == "blocked_target"
     assert letter["http_status"] is None
+
+
+@pytest.mark.parametrize(("host", "kind"), ZONE_SPELLINGS)
+def test_notifier_dead_letters_metadata_with_a_zone_id_even_in_the_local_stack(
+    aws, lambda_context, configure, host, kind
+):
+    configure(webhook_url_env=f"http://{host}/latest/meta-data/")
+    response = notifier.lambda_handler(load_event("notifier_new_user"), lambda_context)
+    assert response["batchItemFailures"] == []
+    [letter] = aws.dead_letters()
+    assert letter["reason"] == "blocked_target"
+
+
+@pytest.mark.parametrize(("host", "kind"), ZONE_SPELLINGS)
+def test_a_test_send_to_metadata_with_a_zone_id_is_refused_without_sending(aws, lambda_context, host, kind):
+    event = load_event("admin_test_webhook")
+    event["body"] = json.dumps({"url": f"http://{host}/latest/meta-data/"})
+    response = admin.lambda_handler(event, lambda_context)
+    assert response["statusCode"] in (200, 422)
+    body = json.loads(response["body"])
+    assert body.get("reason", body.get("code")) == "blocked_target"
 
 
 def test_notifier_checks_a_url_saved_before_the_rules_changed(aws, lambda_context, monkeypatch, receiver):

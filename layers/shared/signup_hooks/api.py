@@ -6,6 +6,8 @@ field is at fault. An unexpected error never shows its text or traceback to the 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from http import HTTPStatus
 from typing import Any
@@ -38,10 +40,15 @@ def error_response(status: int, code: str, detail: str, field: str | None = None
 
 
 def request_body(app: APIGatewayHttpResolver) -> str:
-    """The raw body, decoded when API Gateway base64-encoded it."""
+    """The raw body, decoded when API Gateway base64-encoded it. A body that is not UTF-8 text cannot be JSON:
+    InvalidJson (a 400), never a decoding error (a 500)."""
     event = app.current_event
-    body = event.decoded_body if event.is_base64_encoded else event.body
-    return body or ""
+    if not event.is_base64_encoded:
+        return event.body or ""
+    try:
+        return base64.b64decode(event.body or "", validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
+        raise InvalidJson("the request body is not valid UTF-8 JSON") from None
 
 
 def register_error_handlers(app: APIGatewayHttpResolver) -> None:

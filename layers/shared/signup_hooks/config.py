@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from signup_hooks import schedule
 from signup_hooks.errors import ConfigError
 from signup_hooks.messages import DEFAULT_TEMPLATE, validate_template
 from signup_hooks.retry import RetryPolicy
@@ -50,8 +51,12 @@ class Config:
     idempotency_table: str = ""
     users_stream_arn: str = ""  # the admin redrive reads Lambda's OnFailure records back from this stream
     # Retries inside one invocation (retry.py): attempts per notification and the first backoff.
-    max_attempts: int = 5
+    max_attempts: int = 3  # the quick first try; then the retry schedule
     retry_base_delay: float = 0.5
+    # The retry schedule after the quick first try (schedule.py), its queue, and the delivery log.
+    retry_schedule: tuple[float, ...] = schedule.parse(schedule.DEFAULT_SCHEDULE)
+    retry_queue_url: str = ""
+    deliveries_table: str = ""
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -108,6 +113,9 @@ _ENV_NAMES = {
     "users_stream_arn": "USERS_STREAM_ARN",
     "max_attempts": "WEBHOOK_MAX_ATTEMPTS",
     "retry_base_delay": "WEBHOOK_RETRY_BASE_DELAY",
+    "retry_schedule": "RETRY_SCHEDULE",
+    "retry_queue_url": "RETRY_QUEUE_URL",
+    "deliveries_table": "DELIVERIES_TABLE",
 }
 
 
@@ -167,6 +175,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             MAX_RETRY_BASE_DELAY_SECONDS,
             minimum=0.01,
         ),
+        retry_schedule=schedule.parse(raw["retry_schedule"]),
+        retry_queue_url=raw["retry_queue_url"],
+        deliveries_table=raw["deliveries_table"],
     )
 
 

@@ -7,7 +7,7 @@ The queue also receives the OnFailure records that Lambda itself sends for a str
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +34,7 @@ class DeadLetter:
     attempts: int = 0
     first_attempt_at: str | None = None
     last_attempt_at: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)  # every attempt: time, status, reason, latency
 
     def to_json(self) -> str:
         parts = urlsplit(self.url)
@@ -57,6 +58,7 @@ class DeadLetter:
             "attempts": self.attempts,
             "first_attempt_at": self.first_attempt_at,
             "last_attempt_at": self.last_attempt_at,
+            "attempt_history": self.history,
             "latency_ms": self.result.latency_ms,
             "response_excerpt": self.result.excerpt,
             "detail": self.result.detail,

@@ -1,5 +1,12 @@
 """Posting a notification to a checked address (see targets.py): pooled connections, bounded timeouts, no redirects,
-and every failure named by a reason from a fixed vocabulary (the seed's troubleshooting list)."""
+and every failure named by a reason from a fixed vocabulary (the seed's troubleshooting list).
+
+An attempt has a wall-clock limit of connect timeout + read timeout (time_limit.py), not only urllib3's timeouts per
+socket operation; a connection cut short by it is closed, never put back in the pool.
+
+A 2xx status is a delivery even if reading the rest of the answer then fails: the receiver has accepted the
+notification, and sending it again would deliver it twice.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ from urllib3.exceptions import (
 )
 
 from signup_hooks.targets import CheckedTarget
+from signup_hooks.time_limit import TimeLimit, WatchedConnection, WatchedHTTPSConnection
 
 USER_AGENT = "signup-webhooks/0.1"
 MAX_RESPONSE_BYTES = 1024  # what we read of a receiver's answer, at most
@@ -70,39 +78,69 @@ _pools: OrderedDict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = Ord
 _pools_lock = threading.Lock()
 
 
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = WatchedConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = WatchedHTTPSConnection
+
+
 def send(
     target: CheckedTarget, body: bytes, headers: dict[str, str], connect_timeout: float, read_timeout: float
 ) -> DeliveryResult:
-    """POST to the checked address of `target`: Host header and TLS name from the URL, no redirects, no retries."""
+    """POST to the checked addresses of `target`, in order, the next one only when one cannot be connected to:
+    Host header and TLS name from the URL, no redirects, no retries, at most connect + read timeout in all."""
     started = time.monotonic()
+    limit = TimeLimit(connect_timeout + read_timeout)
+    limit.start()
     try:
-        pool = _pool_for(target)
-        response = pool.urlopen(
-            "POST",
-            target.path,
-            body=body,
-            headers={"User-Agent": USER_AGENT, **headers, "Host": target.host_header},
-            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-            redirect=False,
-            retries=False,
-            preload_content=False,
-            assert_same_host=False,
-        )
-    except Exception as exc:  # every transport failure becomes a reason; nothing here may crash a batch
-        return DeliveryResult(False, None, classify_exception(exc), _elapsed_ms(started))
-    return _finish(response, started)
+        return _post(target, body, headers, urllib3.Timeout(connect=connect_timeout, read=read_timeout), limit, started)
+    finally:
+        limit.stop()
 
 
-def _pool_for(target: CheckedTarget) -> urllib3.HTTPConnectionPool:
-    key = (target.scheme, target.address, target.port, target.host)
+def _post(
+    target: CheckedTarget,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: urllib3.Timeout,
+    limit: TimeLimit,
+    started: float,
+) -> DeliveryResult:
+    for index, address in enumerate(target.addresses):
+        try:
+            pool = _pool_for(target, address)
+            response = pool.urlopen(
+                "POST",
+                target.path,
+                body=body,
+                headers={"User-Agent": USER_AGENT, **headers, "Host": target.host_header},
+                timeout=timeout,
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                assert_same_host=False,
+            )
+        except Exception as exc:  # every transport failure becomes a reason; nothing here may crash a batch
+            if isinstance(exc, NewConnectionError) and index + 1 < len(target.addresses) and not limit.expired:
+                continue  # refused or unreachable: nothing was sent there, the next checked address may answer
+            reason = Reason.READ_TIMEOUT if limit.expired else classify_exception(exc)
+            return DeliveryResult(False, None, reason, _elapsed_ms(started))
+        return _finish(response, limit, started)
+    return DeliveryResult(False, None, Reason.INVALID_URL, _elapsed_ms(started), detail="url has no checked address")
+
+
+def _pool_for(target: CheckedTarget, address: str) -> urllib3.HTTPConnectionPool:
+    key = (target.scheme, address, target.port, target.host)
     with _pools_lock:
         pool = _pools.get(key)
         if pool is not None:
             _pools.move_to_end(key)
             return pool
         if target.scheme == "https":
-            pool = urllib3.HTTPSConnectionPool(
-                target.address,
+            pool = _HTTPSPool(
+                address,
                 target.port,
                 maxsize=POOL_CONNECTIONS,
                 retries=False,
@@ -111,28 +149,31 @@ def _pool_for(target: CheckedTarget) -> urllib3.HTTPConnectionPool:
                 assert_hostname=target.host,
             )
         else:
-            pool = urllib3.HTTPConnectionPool(target.address, target.port, maxsize=POOL_CONNECTIONS, retries=False)
+            pool = _HTTPPool(address, target.port, maxsize=POOL_CONNECTIONS, retries=False)
         _pools[key] = pool
         while len(_pools) > MAX_POOLS:
             _pools.popitem(last=False)[1].close()
         return pool
 
 
-def _finish(response: urllib3.BaseHTTPResponse, started: float) -> DeliveryResult:
+def _finish(response: urllib3.BaseHTTPResponse, limit: TimeLimit, started: float) -> DeliveryResult:
+    status = response.status
+    head, failure = b"", None
     try:
         head = response.read(MAX_RESPONSE_BYTES + 1)
-        complete = len(head) <= MAX_RESPONSE_BYTES
-    except HTTPError as exc:
-        response.close()
-        return DeliveryResult(False, response.status, classify_exception(exc), _elapsed_ms(started))
-    if complete:
-        response.release_conn()  # fully read: the connection can be reused
+    except Exception as exc:  # a broken answer: what its status says still stands
+        failure = exc
+    expired = limit.stop()  # from here on the watchdog leaves the connection alone
+    if failure is None and not expired and len(head) <= MAX_RESPONSE_BYTES:
+        response.release_conn()  # fully read in time: the connection can be reused
     else:
-        response.close()  # an oversized answer: drop the connection rather than read the rest
-    status = response.status
+        response.close()  # broken, interrupted or oversized: never reuse it
     latency = _elapsed_ms(started)
     if 200 <= status < 300:
-        return DeliveryResult(True, status, None, latency)
+        return DeliveryResult(True, status, None, latency)  # accepted, even if the rest of its answer was lost
+    if failure is not None:
+        reason = Reason.READ_TIMEOUT if expired else classify_exception(failure)
+        return DeliveryResult(False, status, reason, latency)
     retry_after = response.headers.get("Retry-After")
     return DeliveryResult(False, status, classify_status(status), latency, _excerpt(head), retry_after=retry_after)
 

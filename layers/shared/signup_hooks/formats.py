@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from signup_hooks.users import User
+from signup_hooks.users import LINE_BREAKING_CATEGORIES, User
 
 MAX_VALUE_CHARS = 256  # one placeholder value (a name, an email) in a message
 MAX_MESSAGE_CHARS = 4000  # the rendered message, for every format but Discord
@@ -70,12 +70,13 @@ class Payload:
 
 
 def clean_value(value: str, limit: int = MAX_VALUE_CHARS) -> str:
-    """One line of visible text: control characters become spaces, bidi controls go, at most `limit` characters."""
+    """One line of visible text: control characters and line or paragraph separators become spaces, bidi controls
+    go, at most `limit` characters."""
     out = []
     for ch in value:
         if ch in _BIDI_CONTROLS:
             continue
-        out.append(" " if unicodedata.category(ch) == "Cc" else ch)
+        out.append(" " if unicodedata.category(ch) in LINE_BREAKING_CATEGORIES else ch)
     return truncate("".join(out).strip(), limit)
 
 

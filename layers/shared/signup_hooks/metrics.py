@@ -34,6 +34,10 @@ DELIVERY_FAILURES = "DeliveryFailures"
 DELIVERY_LATENCY = "DeliveryLatency"
 DEAD_LETTERED = "DeadLettered"
 REDRIVEN = "Redriven"
+RETRIES_SCHEDULED = "RetriesScheduled"  # a notification handed to the retry schedule
+RECOVERED = "Recovered"  # delivered by a scheduled retry
+RETRIES_EXHAUSTED = "RetriesExhausted"  # the schedule ended without a delivery (then the dead-letter queue)
+ENDPOINT_FAILING_MINUTES = "EndpointFailingMinutes"  # since the receiver's first failure in a row; 0 when healthy
 
 metrics = Metrics()
 if not metrics.provider.namespace:
@@ -46,6 +50,7 @@ _lock = threading.Lock()
 _counts: Counter[str] = Counter()
 _latencies: list[float] = []
 _failures: Counter[str] = Counter()  # by reason
+_failing_minutes: list[float] = []
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -69,17 +74,27 @@ def failure(reason: str) -> None:
         _failures[reason] += 1
 
 
+def failing_minutes(minutes: float) -> None:
+    """How long the receiver has been failing, at one attempt's outcome (the EndpointFailing alarm's metric)."""
+    with _lock:
+        _failing_minutes.append(round(minutes, 2))
+
+
 def publish() -> None:
     """Move the tally into Powertools' metric set and write one document per failure reason. Handler thread only."""
     with _lock:
         counts, latencies, failures = dict(_counts), list(_latencies), dict(_failures)
+        failing = list(_failing_minutes)
         _counts.clear()
         _latencies.clear()
         _failures.clear()
+        _failing_minutes.clear()
     for name, value in counts.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     for milliseconds in latencies:
         metrics.add_metric(name=DELIVERY_LATENCY, unit=MetricUnit.Milliseconds, value=milliseconds)
+    for minutes in failing:
+        metrics.add_metric(name=ENDPOINT_FAILING_MINUTES, unit=MetricUnit.Count, value=minutes)
     for reason, failed in sorted(failures.items()):
         with single_metric(
             name=DELIVERY_FAILURES,
@@ -110,4 +125,5 @@ def discard() -> None:
         _counts.clear()
         _latencies.clear()
         _failures.clear()
+        _failing_minutes.clear()
     metrics.provider.clear_metrics()

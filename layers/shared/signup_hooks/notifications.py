@@ -16,6 +16,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import itertools
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signup_hooks import (
-    deadletter,
+    deliveries,
     delivery,
     formats,
     idempotency,
@@ -36,11 +37,11 @@ from signup_hooks import (
     pacing,
     retry,
     settings,
+    settle,
     signing,
     targets,
 )
 from signup_hooks.config import Config
-from signup_hooks.deadletter import DeadLetter
 from signup_hooks.delivery import DeliveryResult, Reason
 from signup_hooks.errors import InvalidInput, SignupHooksError
 from signup_hooks.settings import DeliverySettings
@@ -52,6 +53,10 @@ logger = Logger(child=True)
 DEADLINE_MARGIN_SECONDS = 2.0
 # Delivery threads per batch: as many as the connections kept per address (delivery.POOL_CONNECTIONS).
 MAX_CONCURRENT_DELIVERIES = delivery.POOL_CONNECTIONS
+# The quick first try on the stream: a failure the receiver may get over goes to the retry schedule after this long
+# at most, so that a failing receiver never holds the stream (and every later signup's notification) for long.
+FIRST_TRY_SECONDS = 10.0
+FIRST_TRY = settle.Next()
 
 
 class OutOfTime(SignupHooksError):
@@ -89,7 +94,12 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A notification ready to post: rendered, its target checked, its payload built. `failure` when it cannot be."""
+    """A notification ready to post: rendered, its target checked, its payload built. `failure` when it cannot be.
+
+    A target whose name could not be resolved for now (the resolver failed temporarily or was too slow) has neither
+    `checked` nor `failure`: each attempt checks it again, with `policy`, and a failed lookup is retried like a
+    connection error.
+    """
 
     url: str
     message: str
@@ -101,6 +111,7 @@ class Prepared:
     headers: dict[str, str] = field(default_factory=dict)
     signing_secret: str | None = field(default=None, repr=False)
     failure: DeliveryResult | None = None
+    policy: targets.Policy | None = None  # to check the target at each attempt, when it could not be checked yet
 
     @property
     def log_fields(self) -> dict[str, str]:
@@ -115,12 +126,27 @@ class Prepared:
 
     def send(self, connect_timeout: float, read_timeout: float) -> DeliveryResult:
         """One attempt. The webhook-id is the same on every attempt; the signature's timestamp is fresh."""
-        if self.failure is not None or self.checked is None:
-            return self.failure or DeliveryResult(False, None, Reason.INVALID_URL, 0)
+        if self.failure is not None:
+            return self.failure
+        checked = self.checked
+        if checked is None:
+            if self.policy is None:
+                return DeliveryResult(False, None, Reason.INVALID_URL, 0)
+            started = time.monotonic()
+            try:  # the lookup is part of the attempt: it comes out of the connect timeout
+                checked = targets.check(self.url, self.policy, lookup_timeout=connect_timeout)
+            except targets.TargetError as exc:
+                return target_failure(exc, int((time.monotonic() - started) * 1000))
+            connect_timeout = max(0.05, connect_timeout - (time.monotonic() - started))
         headers = dict(self.headers)
         if self.signing_secret:
             headers.update(signing.headers(self.signing_secret, self.event_id, self.body))
-        return delivery.send(self.checked, self.body, headers, connect_timeout, read_timeout)
+        return delivery.send(checked, self.body, headers, connect_timeout, read_timeout)
+
+
+def target_failure(exc: targets.TargetError, latency_ms: int = 0) -> DeliveryResult:
+    """A target that failed its check, as a result: nothing was sent. Its reason says whether a retry may help."""
+    return DeliveryResult(False, None, Reason(exc.reason), latency_ms, detail=exc.message)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -208,6 +234,8 @@ def notify_new_user(
             "webhook not configured: set it with the admin API or WEBHOOK_URL",
             extra={"event_id": event_id, "user_id": user.id, "reason": str(Reason.NOT_CONFIGURED)},
         )
+        skipped = deliveries.Subject(user.id, user.name, event_id, signing.webhook_id(event_id))
+        settle.skipped(config.deliveries_table, skipped, Reason.NOT_CONFIGURED)
         return None
     if deadline.remaining() < retry.MIN_ATTEMPT_SECONDS:
         raise OutOfTime(f"{deadline.remaining():.1f}s left before the invocation's deadline")
@@ -216,9 +244,10 @@ def notify_new_user(
             "custom header and signing secret withheld: they were saved for another origin",
             extra={"event_id": event_id, "target_host": _host(target.url)},
         )
-    prepared = prepare(target.url, user, event_id, config, current.delivery)
+    first_try = retry.Deadline(min(deadline.remaining(), FIRST_TRY_SECONDS), 0.0)
+    prepared = prepare(target.url, user, event_id, config, current.delivery, deadline)
     with log_keys(url_source=target.source.value):  # parameter or environment: where a wrong URL was set
-        return deliver_once(prepared, config, deadline, context)
+        return deliver_once(prepared, config, first_try, context)
 
 
 def deliver_once(
@@ -226,22 +255,23 @@ def deliver_once(
     config: Config,
     deadline: retry.Deadline,
     context: LambdaContext,
-    dead_letter: bool = True,
+    after: settle.Next = FIRST_TRY,
     policy: retry.RetryPolicy | None = None,
 ) -> Outcome:
-    """Post with retries, at most once per event (idempotency table); dead-letter a failure when `dead_letter`.
+    """Post with retries, at most once per event (idempotency table), then settle it (settle.py): the retry
+    schedule, the dead-letter queue or, for an administrator's replay (`after.schedule_failures` False), nothing.
 
     Raises OutOfTime when no attempt could start before the deadline, idempotency.InProgress when another invocation
     is delivering the same event now.
     """
-    times: dict[str, str | None] = {}
+    attempts: list[deliveries.Attempt] = []
     if prepared.failure is not None:  # a refused or invalid target: nothing was sent, nothing to remember
         outcome = Outcome(False, result=prepared.failure)
+        attempts.append(_attempt(prepared.failure, after.trigger))
     else:
-        outcome = _deliver_idempotently(prepared, config, deadline, context, policy, times)
+        outcome = _deliver_idempotently(prepared, config, deadline, context, policy, attempts, after.trigger)
     _log_outcome(prepared, outcome)
-    if not outcome.delivered and dead_letter:
-        _dead_letter(prepared, outcome, times.get("first"), times.get("last"), config)
+    settle.settle(prepared, outcome, attempts, config, after)
     return outcome
 
 
@@ -251,17 +281,17 @@ def _deliver_idempotently(
     deadline: retry.Deadline,
     context: LambdaContext,
     policy: retry.RetryPolicy | None,
-    times: dict[str, str | None],
+    attempts: list[deliveries.Attempt],
+    trigger: deliveries.Trigger,
 ) -> Outcome:
     def attempt() -> dict[str, Any]:
-        attempts = send_with_retries(prepared, config, deadline, policy)
-        times.update(first=attempts.first_at, last=attempts.last_at)
-        if attempts.count == 0:
+        made = send_with_retries(prepared, config, deadline, policy, attempts, trigger)
+        if made.count == 0:
             raise OutOfTime("no time left for an attempt before the invocation's deadline")
-        if not attempts.result.delivered:
-            raise idempotency.NotDelivered(Outcome(False, result=attempts.result, attempts=attempts.count))
-        result = attempts.result
-        return {"delivered": True, "status": result.status, "attempts": attempts.count, "latency_ms": result.latency_ms}
+        if not made.result.delivered:
+            raise idempotency.NotDelivered(Outcome(False, result=made.result, attempts=made.count))
+        result = made.result
+        return {"delivered": True, "status": result.status, "attempts": made.count, "latency_ms": result.latency_ms}
 
     try:
         done = idempotency.once(config.idempotency_table, prepared.event_id, attempt, context)
@@ -269,6 +299,16 @@ def _deliver_idempotently(
         return failed.outcome  # type: ignore[no-any-return]
     result = DeliveryResult(True, done.get("status"), None, int(done.get("latency_ms", 0)))
     return Outcome(True, bool(done.get(idempotency.ALREADY_DELIVERED)), result, int(done.get("attempts", 0)))
+
+
+def _attempt(result: DeliveryResult, trigger: deliveries.Trigger) -> deliveries.Attempt:
+    return deliveries.Attempt(
+        at=deliveries.now_iso(),
+        status=result.status,
+        reason=str(result.reason) if result.reason and not result.delivered else None,
+        latency_ms=result.latency_ms,
+        trigger=trigger,
+    )
 
 
 def _log_outcome(prepared: Prepared, outcome: Outcome) -> None:
@@ -294,9 +334,15 @@ def _log_outcome(prepared: Prepared, outcome: Outcome) -> None:
 
 
 def send_with_retries(
-    prepared: Prepared, config: Config, deadline: retry.Deadline, policy: retry.RetryPolicy | None = None
+    prepared: Prepared,
+    config: Config,
+    deadline: retry.Deadline,
+    policy: retry.RetryPolicy | None = None,
+    attempts: list[deliveries.Attempt] | None = None,
+    trigger: deliveries.Trigger = deliveries.Trigger.STREAM,
 ) -> retry.Attempts:
-    """Attempts paced to the target's rate limit (one slot at a time per webhook), within the deadline."""
+    """Attempts paced to the target's rate limit (one slot at a time per webhook), within the deadline. Each attempt
+    is added to `attempts`, for the delivery log."""
     interval = pacing.INTERVALS.get(prepared.shape, 0.0)
     pace: Callable[[float], bool] | None = None
     if interval:
@@ -309,6 +355,8 @@ def send_with_retries(
     def send(connect_timeout: float, read_timeout: float) -> DeliveryResult:
         result = prepared.send(connect_timeout, read_timeout)
         metrics.latency(result.latency_ms)
+        if attempts is not None:
+            attempts.append(_attempt(result, trigger))
         logger.info(
             "webhook delivery attempt",
             extra={
@@ -337,54 +385,60 @@ def send_with_retries(
     )
 
 
-def _dead_letter(prepared: Prepared, outcome: Outcome, first: str | None, last: str | None, config: Config) -> None:
-    result = outcome.result or DeliveryResult(False, None, Reason.NETWORK_ERROR, 0)
-    letter = DeadLetter(
-        prepared.event_id,
-        prepared.user,
-        prepared.message,
-        prepared.url,
-        result,
-        format=prepared.shape.value,
-        attempts=outcome.attempts,
-        first_attempt_at=first,
-        last_attempt_at=last,
-    )
-    deadletter.send(config.dead_letter_queue_url, letter)
-    logger.info(
-        "notification dead-lettered",
-        extra={**prepared.log_fields, "reason": str(result.reason), "attempts": outcome.attempts},
-    )
-    metrics.count(metrics.DEAD_LETTERED)
-
-
-def prepare(url: str, user: User, event_id: str, config: Config, delivery_settings: DeliverySettings) -> Prepared:
+def prepare(
+    url: str,
+    user: User,
+    event_id: str,
+    config: Config,
+    delivery_settings: DeliverySettings,
+    deadline: retry.Deadline | None = None,
+) -> Prepared:
     """Render, check the target, build the payload for its receiver, and the headers that do not change per attempt."""
     template = delivery_settings.message_template or config.message_template
     return prepare_message(
-        url, user, event_id, messages.render(template, _placeholders(user)), config, delivery_settings
+        url, user, event_id, messages.render(template, _placeholders(user)), config, delivery_settings, deadline
     )
 
 
 def prepare_message(
-    url: str, user: User, event_id: str, message: str, config: Config, delivery_settings: DeliverySettings
+    url: str,
+    user: User,
+    event_id: str,
+    message: str,
+    config: Config,
+    delivery_settings: DeliverySettings,
+    deadline: retry.Deadline | None = None,
 ) -> Prepared:
-    """As `prepare`, for a message rendered already (a replay keeps the text it was dead-lettered with)."""
+    """As `prepare`, for a message rendered already (a replay keeps the text it was dead-lettered with).
+
+    The target's lookup waits at most the connect timeout, and never past `deadline`. A refused, invalid or
+    non-existent target is a failure for good; one whose name could not be resolved for now is checked again at
+    each attempt.
+    """
     shape = formats.shape_for(delivery_settings.format, url) if _is_valid_url(url) else formats.Shape.TEXT
     base: dict[str, Any] = {"url": url, "message": message, "shape": shape, "event_id": event_id, "user": user}
     if not _is_valid_url(url):
         failure = DeliveryResult(False, None, Reason.INVALID_URL, 0, detail="url is not a valid webhook URL")
         return Prepared(**base, failure=failure)
+    lookup_timeout = config.connect_timeout if deadline is None else min(config.connect_timeout, deadline.remaining())
+    checked: targets.CheckedTarget | None = None
     try:
-        checked = targets.check(url, config.target_policy)
+        checked = targets.check(url, config.target_policy, lookup_timeout=lookup_timeout)
+    except targets.ResolutionUnavailable:
+        pass  # checked again at each attempt, which the retries and the deadline bound
     except targets.TargetError as exc:
-        return Prepared(**base, failure=DeliveryResult(False, None, Reason(exc.reason), 0, detail=exc.message))
+        return Prepared(**base, failure=target_failure(exc))
     payload = formats.build(shape, message, user, signing.webhook_id(event_id))
     headers = {"Content-Type": payload.content_type}
     if delivery_settings.custom_header:
         headers[delivery_settings.custom_header.name] = delivery_settings.custom_header.value
     return Prepared(
-        **base, checked=checked, body=payload.body, headers=headers, signing_secret=delivery_settings.signing_secret
+        **base,
+        checked=checked,
+        body=payload.body,
+        headers=headers,
+        signing_secret=delivery_settings.signing_secret,
+        policy=config.target_policy,
     )
 
 

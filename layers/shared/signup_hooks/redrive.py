@@ -27,7 +27,18 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from signup_hooks import aws, bodies, deadletter, idempotency, metrics, notifications, retry, settings
+from signup_hooks import (
+    aws,
+    bodies,
+    deadletter,
+    deliveries,
+    idempotency,
+    metrics,
+    notifications,
+    retry,
+    settings,
+    settle,
+)
 from signup_hooks.config import Config
 from signup_hooks.errors import InvalidInput, StorageUnavailable
 from signup_hooks.settings import DeliverySettings
@@ -46,6 +57,8 @@ MAX_STREAM_PAGES = 20  # GetRecords calls per OnFailure record: its batch holds 
 POLICY = retry.RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=2.0, retry_after_cap=5.0)
 
 DELIVERED, ALREADY, FAILING = "delivered", "already_delivered", "still_failing"
+# A failed replay leaves the message in the dead-letter queue: no new dead letter, no retry schedule.
+REPLAY = settle.Next(schedule_failures=False, trigger=deliveries.Trigger.REDRIVE)
 
 
 @dataclass
@@ -170,7 +183,7 @@ def _deliver(
     # The admin request's correlation id stays; each replayed notification's lines add its event and user ids.
     with notifications.log_keys(event_id=prepared.event_id, user_id=prepared.user.id):
         try:
-            outcome = notifications.deliver_once(prepared, config, deadline, context, dead_letter=False, policy=POLICY)
+            outcome = notifications.deliver_once(prepared, config, deadline, context, REPLAY, policy=POLICY)
         except notifications.OutOfTime:
             report.still_failing += 1
             report.reasons["out_of_time"] += 1

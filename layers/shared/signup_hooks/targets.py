@@ -9,7 +9,13 @@ addresses, multicast, reserved, unspecified and broadcast addresses. Refused unl
 loopback, private (RFC 1918, fc00::/7), shared (100.64/10) and every other non-global range.
 Plain http is refused unless http targets are allowed. IPv4-mapped and other IPv6 spellings of an IPv4 address
 are checked as that IPv4 address; numeric host spellings (`2130706433`, `0x7f.1`, `017700000001`) are read
-the way the C resolver reads them, so that they are checked as what they really are.
+the way the C resolver reads them, so that they are checked as what they really are. An IPv6 zone id
+(`[fd00:ec2::254%25eth0]`) is dropped: the address is checked and connected to as itself (a zone only matters for
+link-local addresses, which are refused anyway).
+
+A lookup runs on its own thread and the caller stops waiting at its time limit (getaddrinfo has no timeout of its
+own). A temporary resolution failure (EAI_AGAIN, or a lookup that outlives its limit) is told apart from a name that
+does not exist, so that a delivery can retry the first and fail the second for good.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import enum
 import ipaddress
 import re
 import socket
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -42,6 +49,7 @@ SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
 THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # Linux connects 0.x.x.x to the local host
 NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
 MAX_ADDRESSES = 16  # of one name's answer, checked and kept
+DEFAULT_LOOKUP_SECONDS = 5.0  # how long a caller that names no limit waits for a lookup
 
 
 class AddressClass(enum.StrEnum):
@@ -91,6 +99,10 @@ class UnresolvableTarget(TargetError):
     reason = "dns_failure"
 
 
+class ResolutionUnavailable(UnresolvableTarget):
+    """The name could not be resolved now (the resolver failed or was too slow): another try may succeed."""
+
+
 @dataclass(frozen=True)
 class Policy:
     allow_http: bool = False
@@ -105,7 +117,12 @@ class CheckedTarget:
     host: str  # the name from the URL (an IP literal stays a literal), lower-case, no brackets
     port: int
     path: str  # path and query, as sent in the request line
-    address: str  # the checked IP address to connect to
+    addresses: tuple[str, ...]  # every checked IP address of the host, in the resolver's order: connect to these
+
+    @property
+    def address(self) -> str:
+        """The first checked address: the one tried first."""
+        return self.addresses[0]
 
     @property
     def host_header(self) -> str:
@@ -149,7 +166,13 @@ def is_allowed(address_class: AddressClass, policy: Policy) -> bool:
 
 
 def parse_host(host: str) -> IpAddress | None:
-    """The IP address a host spelling stands for, or None for a name. Raises InvalidTarget for a broken number."""
+    """The IP address a host spelling stands for, or None for a name. Raises InvalidTarget for a broken number.
+
+    An IPv6 zone id, raw (`%eth0`) or percent-encoded as in a URL (`%25eth0`), is dropped: `fd00:ec2::254%eth0` is
+    the metadata address, and an address with a zone would otherwise compare unequal to every address we know.
+    """
+    if ":" in host and "%" in host:
+        host = host.split("%", 1)[0]
     try:
         return ipaddress.ip_address(host)
     except ValueError:
@@ -168,21 +191,49 @@ def resolve(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-def check(url: str, policy: Policy) -> CheckedTarget:
-    """Check a URL and pin it to one checked address (at send time)."""
-    checked = _check(url, policy, resolve_names=True)
+def lookup(host: str, port: int, timeout: float) -> list[str]:
+    """`resolve`, waited for at most `timeout` seconds. Raises ResolutionUnavailable when the resolver fails
+    temporarily or is too slow, UnresolvableTarget when the name does not resolve."""
+    answer: list[list[str]] = []
+    error: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            answer.append(resolve(host, port))
+        except BaseException as exc:  # handed to the caller, which decides what it means
+            error.append(exc)
+
+    # A daemon thread per lookup: one the resolver holds past its limit is left behind, not waited for.
+    worker = threading.Thread(target=run, name="dns-lookup", daemon=True)
+    worker.start()
+    worker.join(max(0.0, timeout))
+    if worker.is_alive():
+        raise ResolutionUnavailable("the host name of url did not resolve in time")
+    if error:
+        exc = error[0]
+        if isinstance(exc, socket.gaierror) and exc.errno == socket.EAI_AGAIN:
+            raise ResolutionUnavailable("the host name of url could not be resolved for now") from None
+        if isinstance(exc, OSError | UnicodeError):
+            raise UnresolvableTarget("the host name of url does not resolve") from None
+        raise exc
+    return answer[0]
+
+
+def check(url: str, policy: Policy, lookup_timeout: float = DEFAULT_LOOKUP_SECONDS) -> CheckedTarget:
+    """Check a URL and pin it to its checked addresses (at send time). A name's lookup waits `lookup_timeout`."""
+    checked = _check(url, policy, resolve_names=True, lookup_timeout=lookup_timeout)
     if checked is None:  # cannot happen when names are resolved; kept for the type checker
         raise UnresolvableTarget("the host name of url does not resolve")
     return checked
 
 
-def check_saved(url: str, policy: Policy) -> None:
+def check_saved(url: str, policy: Policy, lookup_timeout: float = DEFAULT_LOOKUP_SECONDS) -> None:
     """The same check at save time, except that a name that does not resolve is accepted: the receiver's DNS
     may not exist yet, and every send checks again. An IP literal or a name that resolves is checked fully."""
-    _check(url, policy, resolve_names=False)
+    _check(url, policy, resolve_names=False, lookup_timeout=lookup_timeout)
 
 
-def _check(url: str, policy: Policy, *, resolve_names: bool) -> CheckedTarget | None:
+def _check(url: str, policy: Policy, *, resolve_names: bool, lookup_timeout: float) -> CheckedTarget | None:
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -206,17 +257,19 @@ def _check(url: str, policy: Policy, *, resolve_names: bool) -> CheckedTarget | 
         addresses: list[IpAddress] = [literal]
     else:
         try:
-            answers = resolve(host, port)
-        except (OSError, UnicodeError):
+            answers = lookup(host, port, lookup_timeout)
+        except UnresolvableTarget:
             if resolve_names:
-                raise UnresolvableTarget("the host name of url does not resolve") from None
+                raise
             return None
         addresses = []
         for answer in answers[:MAX_ADDRESSES]:
             try:
-                addresses.append(ipaddress.ip_address(answer.split("%", 1)[0]))
+                address = ipaddress.ip_address(answer.split("%", 1)[0])
             except ValueError:
                 continue
+            if address not in addresses:
+                addresses.append(address)
         if not addresses:
             raise UnresolvableTarget("the host name of url resolves to no usable address")
 
@@ -226,7 +279,9 @@ def _check(url: str, policy: Policy, *, resolve_names: bool) -> CheckedTarget | 
             kind = address_class.value.replace("_", "-")
             raise BlockedTarget(f"url points to a {kind} address, which is not allowed")
     name = str(literal) if literal is not None else host
-    return CheckedTarget(scheme=scheme, host=name, port=port, path=path, address=str(addresses[0]))
+    return CheckedTarget(
+        scheme=scheme, host=name, port=port, path=path, addresses=tuple(str(address) for address in addresses)
+    )
 
 
 def _embedded_ipv4(address: IpAddress) -> ipaddress.IPv4Address | None:

@@ -33,6 +33,9 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
 MAX_PROFILE_IMAGE_URL_LENGTH = 2048
 DEFAULT_PROFILE_IMAGE_URL = "/user.png"  # Open WebUI's default avatar
+# Characters that can start a new line in a receiver's text: controls (line feed, vertical tab, form feed, NEL,
+# U+001C..U+001E, ...) and the line and paragraph separators U+2028 and U+2029.
+LINE_BREAKING_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 
 USER_ENTITY = "user"
 AUTH_ENTITY = "auth"
@@ -107,7 +110,7 @@ def parse_signup(body: str | None) -> SignupForm:
     name = _string_field(data, "name").strip()
     if not 1 <= len(name) <= MAX_NAME_LENGTH:
         raise InvalidInput("name", f"name must have 1 to {MAX_NAME_LENGTH} characters")
-    if any(unicodedata.category(ch) == "Cc" for ch in name):
+    if any(unicodedata.category(ch) in LINE_BREAKING_CATEGORIES for ch in name):
         raise InvalidInput("name", "name must not contain control characters such as line breaks")
 
     email = _string_field(data, "email").strip().lower()
@@ -195,3 +198,49 @@ def _email_condition_failed(exc: ClientError) -> bool:
     reasons = exc.response.get("CancellationReasons") or []
     # The credential item is first in the transaction; its condition failing means the email is taken.
     return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
+
+
+def get_user(table: str, user_id: str) -> User | None:
+    """A user's profile by id, or None when it no longer exists."""
+    try:
+        answer = aws.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": f"USER#{user_id}"}})
+    except ClientError as exc:
+        raise StorageUnavailable(f"DynamoDB refused the read: {exc.response['Error'].get('Code')}") from exc
+    except BotoCoreError as exc:
+        raise StorageUnavailable(f"DynamoDB could not be reached: {type(exc).__name__}") from exc
+    item = answer.get("Item")
+    if not item or item.get("entity", {}).get("S") != USER_ENTITY:
+        return None
+    return User.from_item({name: next(iter(value.values())) for name, value in item.items()})
+
+
+CREATED_INDEX = "ByCreated"  # template.yaml: users by creation time
+
+
+def created_between(
+    table: str, since: int, until: int, limit: int, start: dict[str, Any] | None = None
+) -> tuple[list[User], dict[str, Any] | None]:
+    """Users created in [since, until] (epoch seconds), oldest first, through the index: never a scan.
+
+    Returns the page and the index key to continue from (None at the end)."""
+    request: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": CREATED_INDEX,
+        "KeyConditionExpression": "entity = :entity AND created_at BETWEEN :since AND :until",
+        "ExpressionAttributeValues": {
+            ":entity": {"S": USER_ENTITY},
+            ":since": {"N": str(since)},
+            ":until": {"N": str(until)},
+        },
+        "Limit": limit,
+    }
+    if start:
+        request["ExclusiveStartKey"] = start
+    try:
+        answer = aws.client("dynamodb").query(**request)
+    except ClientError as exc:
+        raise StorageUnavailable(f"DynamoDB refused the query: {exc.response['Error'].get('Code')}") from exc
+    except BotoCoreError as exc:
+        raise StorageUnavailable(f"DynamoDB could not be reached: {type(exc).__name__}") from exc
+    found = [User.from_item({k: next(iter(v.values())) for k, v in item.items()}) for item in answer.get("Items", [])]
+    return found, answer.get("LastEvaluatedKey")

@@ -1,0 +1,105 @@
+"""The retry consumer: one scheduled attempt per retry-queue message, with the current URL and settings.
+
+A message that arrives before it is due (a wait longer than SQS's 15-minute delay) is hidden until then and
+reported as not done. A due one gets one attempt, exactly once across the schedule (the same idempotency record and
+webhook-id as the stream's first try, so a resend or a replay that delivered meanwhile makes it a no-op), then is
+settled (settle.py): delivered, the next retry, or the dead-letter queue when the schedule is used up.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from signup_hooks import deliveries, metrics, notifications, retry, retry_queue, settings, settle, signing, users
+from signup_hooks.config import Config
+from signup_hooks.delivery import Reason
+from signup_hooks.errors import SignupHooksError
+from signup_hooks.users import User
+
+logger = Logger(child=True)
+
+# One attempt per message: the schedule spaces the attempts, not this function.
+ONE_ATTEMPT = retry.RetryPolicy(max_attempts=1)
+EARLY_TOLERANCE_SECONDS = 1.0  # SQS delays are whole seconds
+
+
+class NotDue(SignupHooksError):
+    """The message came before its time; it was hidden until then and comes back."""
+
+
+class Unreadable(SignupHooksError):
+    """Not a retry message of ours: left for the queue's redrive policy to move to the dead-letter queue."""
+
+
+def process_batch(
+    records: list[dict[str, Any]], config: Config, context: LambdaContext
+) -> dict[str, BaseException | None]:
+    """Each message's error (None: done), by message id, for the batch processor to report."""
+    deadline = retry.Deadline(context.get_remaining_time_in_millis() / 1000, notifications.DEADLINE_MARGIN_SECONDS)
+    parsed = [SQSRecord(raw) for raw in records]
+    workers = max(1, min(notifications.MAX_CONCURRENT_DELIVERIES, len(parsed)))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retry") as pool:
+        futures = {record.message_id: pool.submit(_one, record, config, deadline, context) for record in parsed}
+    return {message_id: future.exception() for message_id, future in futures.items()}
+
+
+def _one(record: SQSRecord, config: Config, deadline: retry.Deadline, context: LambdaContext) -> None:
+    message = retry_queue.parse(record.body)
+    if message is None:
+        logger.warning("ignored a message that is not a scheduled retry", extra={"message_id": record.message_id})
+        raise Unreadable("not a retry message")
+    with notifications.log_keys(correlation_id=message.event_id, event_id=message.event_id, user_id=message.user_id):
+        wait = message.due_at - time.time()
+        if wait > EARLY_TOLERANCE_SECONDS:
+            retry_queue.hold(config.retry_queue_url, record.receipt_handle, wait)
+            raise NotDue(f"due in {wait:.0f}s")
+        try:
+            retry_one(message, config, deadline, context)
+        except Exception as exc:
+            detail = str(exc) if isinstance(exc, SignupHooksError) else ""
+            logger.warning("scheduled retry left in the queue", extra={"error": type(exc).__name__, "detail": detail})
+            raise
+
+
+def retry_one(
+    message: retry_queue.RetryMessage, config: Config, deadline: retry.Deadline, context: LambdaContext
+) -> notifications.Outcome | None:
+    """One attempt to the URL configured now. None when no URL is configured any more (logged as skipped)."""
+    user = users.get_user(config.users_table, message.user_id) or _user_of(message)
+    current = settings.resolve(config.settings_names(), config.webhook_url_env, config.settings_max_age)
+    target = current.target
+    if target.url is None:
+        logger.info("webhook not configured any more: scheduled retry skipped", extra={"reason": "not_configured"})
+        subject = deliveries.Subject(user.id, user.name, message.event_id, signing.webhook_id(message.event_id))
+        settle.skipped(config.deliveries_table, subject, Reason.NOT_CONFIGURED)
+        return None
+    # The credentials come only for the origin they were saved for.
+    prepared = notifications.prepare(target.url, user, message.event_id, config, current.delivery, deadline)
+    trigger = deliveries.Trigger.REPLAY if message.replay else deliveries.Trigger.SCHEDULE
+    after = settle.Next(
+        retries_done=message.retries_done + (0 if message.replay else 1),
+        first_attempt_at=message.first_attempt_at,
+        trigger=trigger,
+    )
+    outcome = notifications.deliver_once(prepared, config, deadline, context, after, policy=ONE_ATTEMPT)
+    if outcome.delivered and not outcome.already_delivered and not message.replay:
+        metrics.count(metrics.RECOVERED)
+    return outcome
+
+
+def _user_of(message: retry_queue.RetryMessage) -> User:
+    """The user as the message knows it, when the profile is gone (no e-mail: the queue never holds one)."""
+    return User(
+        id=message.user_id,
+        name=message.user_name,
+        email="",
+        role=message.user_role,
+        created_at=message.user_created_at,
+        profile_image_url="",
+    )

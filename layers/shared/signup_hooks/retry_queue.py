@@ -1,0 +1,109 @@
+"""The retry queue (SQS): notifications waiting for their next scheduled attempt. The only module that touches it.
+
+A message says which notification to try (the user, the stream event id that keys its idempotency record and
+webhook-id, the endpoint) and when: `due_at`. It holds no URL, no rendered text and no e-mail: each retry reads the
+current settings and the user, so fixing the URL or the template fixes everything waiting.
+
+SQS delays a new message by at most 15 minutes. A longer wait is made of that delay and then, when the message
+arrives early, a visibility timeout until it is due (`hold`, at most 12 hours): the consumer reports it as not done
+and it comes back when due. A message therefore arrives at most twice per scheduled attempt, which the queue's
+redrive policy (maxReceiveCount) allows for while still catching a message the consumer keeps crashing on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from signup_hooks import aws
+from signup_hooks.errors import StorageUnavailable
+from signup_hooks.schedule import MAX_DELAY_SECONDS, SQS_MAX_DELAY_SECONDS
+
+MESSAGE_KIND = "signup-retry"
+MESSAGE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RetryMessage:
+    event_id: str
+    user_id: str
+    user_name: str
+    user_role: str
+    user_created_at: int
+    retries_done: int  # scheduled retries made before this one (0 for the first)
+    due_at: float  # epoch seconds
+    first_attempt_at: str | None = None
+    endpoint: str = "default"
+    replay: bool = False  # queued by an administrator's replay rather than by the schedule
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": MESSAGE_KIND, "version": MESSAGE_VERSION, **asdict(self)}, ensure_ascii=False)
+
+
+def parse(body: str) -> RetryMessage | None:
+    """A message of ours, or None (it then goes to the dead-letter queue through the redrive policy)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("kind") != MESSAGE_KIND:
+        return None
+    try:
+        return RetryMessage(
+            event_id=str(data["event_id"]),
+            user_id=str(data["user_id"]),
+            user_name=str(data.get("user_name", "")),
+            user_role=str(data.get("user_role", "")),
+            user_created_at=int(data.get("user_created_at") or 0),
+            retries_done=int(data.get("retries_done") or 0),
+            due_at=float(data["due_at"]),
+            first_attempt_at=data.get("first_attempt_at"),
+            endpoint=str(data.get("endpoint") or "default"),
+            replay=bool(data.get("replay", False)),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def send(queue_url: str, message: RetryMessage, now: float | None = None) -> None:
+    """Queue the message, delayed until it is due (or for SQS's longest delay, when it is due later)."""
+    wait = max(0.0, message.due_at - (time.time() if now is None else now))
+    try:
+        aws.client("sqs").send_message(
+            QueueUrl=queue_url,
+            MessageBody=message.to_json(),
+            DelaySeconds=int(min(wait, SQS_MAX_DELAY_SECONDS)),
+            MessageAttributes={"kind": {"DataType": "String", "StringValue": MESSAGE_KIND}},
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageUnavailable(f"the retry queue refused the message: {type(exc).__name__}") from exc
+
+
+def hold(queue_url: str, receipt: str, seconds: float) -> None:
+    """Hide a message that came early until it is due."""
+    try:
+        aws.client("sqs").change_message_visibility(
+            QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=int(max(1, min(seconds, MAX_DELAY_SECONDS)))
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageUnavailable(f"the retry queue refused a visibility change: {type(exc).__name__}") from exc
+
+
+def approximate_count(queue_url: str) -> int:
+    """Messages waiting, visible or not (an approximation, as SQS gives it)."""
+    try:
+        attributes: dict[str, Any] = aws.client("sqs").get_queue_attributes(
+            QueueUrl=queue_url,
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        )["Attributes"]
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageUnavailable(f"the queue could not be read: {type(exc).__name__}") from exc
+    return sum(int(value) for value in attributes.values())

@@ -1,0 +1,191 @@
+"""What follows a notification's attempts: the retry schedule or the dead-letter queue, the delivery log, the health.
+
+- Delivered: the record says so; the endpoint is healthy.
+- Failed for a reason the receiver can get over (retry.is_retryable), with schedule left: a message on the retry
+  queue, due after the schedule's next wait (or the receiver's longer Retry-After). The stream is not held.
+- Failed for good, or the schedule is used up: the dead-letter queue, with every attempt the log holds.
+
+The queues are where a notification lives; the delivery log is what an administrator reads. So the queue send comes
+first and its failure propagates (the stream or the retry queue tries the whole notification again), while a failed
+log write is only logged: it never loses or duplicates a notification.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+
+from signup_hooks import deadletter, deliveries, metrics, retry, retry_queue, schedule
+from signup_hooks.config import Config
+from signup_hooks.deadletter import DeadLetter
+from signup_hooks.delivery import DeliveryResult, Reason
+from signup_hooks.errors import StorageUnavailable
+
+if TYPE_CHECKING:  # notifications imports this module
+    from signup_hooks.notifications import Outcome, Prepared
+
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class Next:
+    """Where a notification goes after this round of attempts."""
+
+    schedule_failures: bool = True  # False: an administrator's replay, whose failure stays where it was
+    retries_done: int = 0  # scheduled retries made before this round
+    first_attempt_at: str | None = None
+    trigger: deliveries.Trigger = deliveries.Trigger.STREAM
+
+
+def subject(prepared: Prepared) -> deliveries.Subject:
+    return deliveries.Subject(
+        user_id=prepared.user.id,
+        user_name=prepared.user.name,
+        event_id=prepared.event_id,
+        webhook_id=prepared.log_fields["webhook_id"],
+    )
+
+
+def settle(
+    prepared: Prepared, outcome: Outcome, attempts: list[deliveries.Attempt], config: Config, after: Next
+) -> deliveries.Status:
+    """Schedule, dead-letter or close the notification, then log it. Returns the status it now has."""
+    if outcome.already_delivered:
+        return deliveries.Status.DELIVERED
+    result = outcome.result or DeliveryResult(
+        outcome.delivered, None, None if outcome.delivered else Reason.NETWORK_ERROR, 0
+    )
+    reason = str(result.reason) if result.reason and not outcome.delivered else None
+    next_at: str | None = None
+    if outcome.delivered:
+        status = deliveries.Status.DELIVERED
+    elif not after.schedule_failures:
+        status = deliveries.Status.FAILED
+    else:
+        delay = _next_delay(result, config, after.retries_done)
+        if delay is not None:
+            next_at = _schedule(prepared, config, after, attempts, delay)
+            status = deliveries.Status.RETRYING
+        else:
+            _dead_letter(prepared, outcome, attempts, config, after)
+            status = deliveries.Status.FAILED
+    _log(prepared, status, attempts, config, next_at, reason)
+    return status
+
+
+def _next_delay(result: DeliveryResult, config: Config, retries_done: int) -> float | None:
+    if not retry.is_retryable(result) or not config.retry_queue_url:
+        return None
+    return schedule.next_delay(config.retry_schedule, retries_done, retry.retry_after_seconds(result.retry_after))
+
+
+def _schedule(prepared: Prepared, config: Config, after: Next, attempts: list[deliveries.Attempt], delay: float) -> str:
+    due = time.time() + delay
+    message = retry_queue.RetryMessage(
+        event_id=prepared.event_id,
+        user_id=prepared.user.id,
+        user_name=prepared.user.name,
+        user_role=prepared.user.role,
+        user_created_at=prepared.user.created_at,
+        retries_done=after.retries_done,
+        due_at=due,
+        first_attempt_at=after.first_attempt_at or (attempts[0].at if attempts else None),
+    )
+    retry_queue.send(config.retry_queue_url, message)
+    next_at = datetime.fromtimestamp(due, UTC).isoformat(timespec="seconds")
+    logger.info(
+        "webhook retry scheduled",
+        extra={
+            **prepared.log_fields,
+            "retry": after.retries_done + 1,
+            "of": len(config.retry_schedule),
+            "next_attempt_at": next_at,
+            "reason": str(attempts[-1].reason) if attempts else None,
+        },
+    )
+    metrics.count(metrics.RETRIES_SCHEDULED)
+    return next_at
+
+
+def _dead_letter(
+    prepared: Prepared, outcome: Outcome, attempts: list[deliveries.Attempt], config: Config, after: Next
+) -> None:
+    result = outcome.result or DeliveryResult(False, None, Reason.NETWORK_ERROR, 0)
+    history = _history(prepared, attempts, config)
+    letter = DeadLetter(
+        prepared.event_id,
+        prepared.user,
+        prepared.message,
+        prepared.url,
+        result,
+        format=prepared.shape.value,
+        attempts=len(history) or outcome.attempts,
+        first_attempt_at=after.first_attempt_at or (history[0]["at"] if history else None),
+        last_attempt_at=history[-1]["at"] if history else None,
+        history=history,
+    )
+    deadletter.send(config.dead_letter_queue_url, letter)
+    logger.info(
+        "notification dead-lettered",
+        extra={**prepared.log_fields, "reason": str(result.reason), "attempts": letter.attempts},
+    )
+    metrics.count(metrics.DEAD_LETTERED)
+    if after.retries_done > 0:
+        metrics.count(metrics.RETRIES_EXHAUSTED)
+
+
+def _history(prepared: Prepared, attempts: list[deliveries.Attempt], config: Config) -> list[dict[str, Any]]:
+    """Every attempt of the notification: the log's earlier ones and this round's (bounded as the log is)."""
+    earlier: list[deliveries.Attempt] = []
+    if config.deliveries_table:
+        try:
+            found = deliveries.get(config.deliveries_table, subject(prepared).id)
+        except StorageUnavailable:
+            logger.warning("the delivery log could not be read: the dead letter has this round's attempts only")
+            found = None
+        earlier = found.attempts if found else []
+    return [attempt.to_dict() for attempt in [*earlier, *attempts][-deliveries.MAX_ATTEMPTS :]]
+
+
+def _log(
+    prepared: Prepared,
+    status: deliveries.Status,
+    attempts: list[deliveries.Attempt],
+    config: Config,
+    next_at: str | None,
+    reason: str | None,
+) -> None:
+    if not config.deliveries_table:
+        return
+    try:
+        deliveries.record(
+            config.deliveries_table,
+            subject(prepared),
+            status,
+            target_host=prepared.log_fields["target_host"],
+            format=prepared.shape.value,
+            attempts=attempts,
+            next_attempt_at=next_at,
+            reason=reason,
+        )
+        if attempts:
+            health = deliveries.record_health(
+                config.deliveries_table, deliveries.DEFAULT_ENDPOINT, attempts[-1].reason is None
+            )
+            metrics.failing_minutes(health.failing_minutes())
+    except StorageUnavailable as exc:
+        logger.warning("the delivery log could not be written", extra={**prepared.log_fields, "detail": str(exc)})
+
+
+def skipped(table: str, record: deliveries.Subject, reason: Reason) -> None:
+    """Log a notification that was not sent (no URL configured)."""
+    if not table:
+        return
+    try:
+        deliveries.record(table, record, deliveries.Status.SKIPPED, target_host="", format="", reason=str(reason))
+    except StorageUnavailable as exc:
+        logger.warning("the delivery log could not be written", extra={"user_id": record.user_id, "detail": str(exc)})
