@@ -4,13 +4,15 @@ in a test send, after the URL changes, and at send time when WEBHOOK_URL takes o
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from signup_hooks import settings
+from signup_hooks import admin as admin_logic
+from signup_hooks import settings, settings_input
 
 from functions.admin import app as admin
 from functions.notifier import app as notifier
@@ -128,3 +130,37 @@ def test_after_the_url_is_cleared_webhook_url_of_another_origin_gets_no_credenti
     assert not SIGNATURE_HEADERS & header_names(request)
     assert "saved for another origin" in logs.getvalue()
     assert receiver.wait_for(1, timeout=0.2) == []
+
+
+# ---- the rule itself, with plain values ------------------------------------------------------------------------------
+
+BOUND = settings.StoredSettings(
+    url="https://a.example.com/hook",
+    signing_secret=SECRET,
+    custom_header=settings.CustomHeader("X-Key", "v"),
+    credentials_origin="https://a.example.com:443",
+)
+
+
+def change(**fields: Any) -> settings_input.SettingsChange:
+    return settings_input.SettingsChange(fields=frozenset(fields), **fields)
+
+
+def test_a_change_that_touches_no_url_or_credential_keeps_the_binding_even_when_webhook_url_differs():
+    updated, cleared = admin_logic.with_change(
+        dataclasses.replace(BOUND, url=None), change(format=None), "https://b.example.com/x", "now"
+    )
+    assert (updated.credentials_origin, updated.custom_header, cleared) == (
+        BOUND.credentials_origin,
+        BOUND.custom_header,
+        False,
+    )
+
+
+def test_setting_a_secret_binds_both_credentials_to_the_url_in_use():
+    updated, cleared = admin_logic.with_change(BOUND, change(signing_secret=SECRET), "", "now")
+    assert (updated.credentials_origin, cleared) == ("https://a.example.com:443", False)
+    moved, cleared = admin_logic.with_change(
+        dataclasses.replace(BOUND, url=None), change(signing_secret=SECRET), "https://b.example.com/x", "now"
+    )
+    assert (moved.credentials_origin, moved.custom_header, cleared) == ("https://b.example.com:443", None, True)

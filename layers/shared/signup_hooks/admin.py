@@ -75,11 +75,13 @@ def _save(config: Config, current: settings.Snapshot, updated: settings.StoredSe
 
 
 def _state(config: Config, stored: settings.StoredSettings) -> dict[str, Any]:
-    target = settings.effective(settings.Snapshot(stored, settings.SettingsSource.DOCUMENT), config.webhook_url_env)
+    target = settings.effective(
+        settings.Snapshot(stored, settings.SettingsSource.DOCUMENT), config.webhook_url_env
+    ).target
     return {
-        "url": target.target.redacted,
-        "source": target.target.source.value,
-        "configured": target.target.url is not None,
+        "url": target.redacted,
+        "source": target.source.value,
+        "configured": target.url is not None,
         "parameter": config.webhook_settings_parameter,
         "environment_fallback": config.webhook_url_env != "",
         **stored.public(),
