@@ -6,13 +6,15 @@ SHELL := /bin/bash
 PYTHON ?= $(or $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13)),$(shell command -v python3.13),python3)
 VENV := .venv
 TOOLS_VENV := .venv-tools
+# checkov in a virtualenv of its own too: installed beside boto3, it downgrades it.
+CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 SAM := $(TOOLS_VENV)/bin/sam
 PIP_FLAGS := --quiet --disable-pip-version-check
 # `sam build` runs the python3.13 workflow with the python3.13 it finds on PATH.
 SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 
-.PHONY: help test pytest lint format typecheck build validate deploy clean browser run demo redrive bench
+.PHONY: help test pytest lint format typecheck checkov build validate deploy clean browser run demo redrive bench invoke
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,7 +29,12 @@ $(TOOLS_VENV)/.installed: requirements/tools.txt
 	$(TOOLS_VENV)/bin/pip install $(PIP_FLAGS) -r requirements/tools.txt
 	touch $@
 
-test: lint typecheck browser pytest build ## Run every check and test, then validate and build the template (what CI runs)
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install $(PIP_FLAGS) -r requirements/checkov.txt
+	touch $@
+
+test: lint typecheck checkov browser pytest build ## Run every check and test, then validate and build the template (what CI runs)
 
 pytest: $(VENV)/.installed ## Run the test suite only
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -42,6 +49,10 @@ format: $(VENV)/.installed ## Format the code
 
 typecheck: $(VENV)/.installed ## Type-check the shared package
 	$(BIN)/mypy
+
+checkov: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## checkov on the template as SAM translates it; any failed check fails
+	$(BIN)/python scripts/sam_translate.py .aws-sam/translated.json
+	$(CHECKOV_VENV)/bin/checkov --file .aws-sam/translated.json --framework cloudformation --skip-download --compact --quiet
 
 validate: $(TOOLS_VENV)/.installed ## sam validate
 	$(SAM_ENV) $(SAM) validate
@@ -64,8 +75,11 @@ demo: $(VENV)/.installed ## Start the local stack, sign up Tim, show the webhook
 redrive: $(VENV)/.installed ## Replay the dead-letter queue: the running local stack, or STACK=<name> (deployed)
 	$(BIN)/python -m local redrive $(if $(STACK),--stack $(STACK))
 
+invoke: $(VENV)/.installed ## Run one function once on a sample event, no Docker (FUNCTION=SignupFunction EVENT=events/signup_valid.json)
+	$(BIN)/python -m local invoke $(FUNCTION) --event $(EVENT)
+
 clean: ## Remove the virtualenvs and build output
-	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
 bench: $(VENV)/.installed ## Benchmark on the local stack, write docs/benchmarks.md (ARGS="--signups 500 --burst 1000")
 	@test -d .aws-sam/build || $(MAKE) build || echo "sam build failed: built sizes will read 'not built'"

@@ -4,10 +4,11 @@ Set before any handler is imported, because handlers read their configuration on
 """
 
 import os
+import tempfile
 
 from moto.server import ThreadedMotoServer
 
-from local import moto_fixes
+from local import aws_calls, moto_fixes
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -20,6 +21,8 @@ MOTO_ENDPOINT = f"http://127.0.0.1:{_moto.get_host_and_port()[1]}"
 TABLE_NAME = "signup-webhooks-test-users"
 IDEMPOTENCY_TABLE_NAME = "signup-webhooks-test-idempotency"
 QUEUE_NAME = "signup-webhooks-test-dead-letters"
+RETRY_QUEUE_NAME = "signup-webhooks-test-retries"
+DELIVERIES_TABLE_NAME = "signup-webhooks-test-deliveries"
 SETTINGS_PARAMETER = "/signup-webhooks-test/webhooks/default"
 PARAMETER_NAME = "/signup-webhooks-test/webhook-url"  # the older parameters, read until the first admin save
 FORMAT_PARAMETER = "/signup-webhooks-test/webhook-format"
@@ -58,11 +61,24 @@ os.environ.update(
         "ALLOW_HTTP_TARGETS": "true",
         "ALLOW_PRIVATE_TARGETS": "true",
         "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE_NAME,
+        "RETRY_QUEUE_URL": f"{MOTO_ENDPOINT}/{ACCOUNT_ID}/{RETRY_QUEUE_NAME}",
+        "DELIVERIES_TABLE": DELIVERIES_TABLE_NAME,
+        # The retry schedule compressed to seconds; tests that follow it drive the retry function themselves.
+        "RETRY_SCHEDULE": "1s,2s,3s",
         # Retries as in production, with short backoffs so that a test with failures stays fast.
         "WEBHOOK_RETRY_BASE_DELAY": "0.02",
     }
 )
 
 
+# Every AWS call a function makes during the session, in one file: in-process handlers and the local stack's workers
+# (which inherit the variable) append to it; tests/test_permissions_proven.py reads it at the end.
+_calls = tempfile.NamedTemporaryFile(prefix="aws-calls-", suffix=".jsonl", delete=False)  # noqa: SIM115
+_calls.close()
+os.environ[aws_calls.LOG_VARIABLE] = _calls.name
+aws_calls.install()
+
+
 def pytest_unconfigure(config: object) -> None:
+    os.unlink(_calls.name)
     _moto.stop()

@@ -5,6 +5,7 @@ run   starts the stack in the foreground on 127.0.0.1 and prints a banner; Ctrl-
       the demo one; --env-vars takes a `sam local` style JSON file of variable overrides.
 demo  starts the stack on free ports, signs up Tim, waits for the webhook, prints it and stops:
       exit 0 only if the notification arrived.
+invoke runs one function once on one event (make invoke), as `sam local invoke` does, without Docker.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from local import redrive
+from local import invoke, redrive
 from local.api import PortInUse
 from local.stack import LOCAL_RETRY_SCHEDULE, Options, Stack
 
@@ -40,12 +41,17 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--stack", help="a deployed stack's name (AWS credentials needed)")
     replay.add_argument("--api", help="an API URL (token in ADMIN_TOKEN)")
     replay.add_argument("--ready-file", type=Path, help="a local stack's ready file (default .local-stack.json)")
+    once = commands.add_parser("invoke", help="run one function once on one event, as sam local invoke (make invoke)")
+    once.add_argument("function", nargs="?", help="the function's logical id, e.g. SignupFunction")
+    once.add_argument("--event", type=Path, help="the event file, e.g. events/signup_valid.json")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
         return demo()
     if args.command == "redrive":
         return redrive.main(args.stack, args.api, args.ready_file)
+    if args.command == "invoke":
+        return invoke.main(args.function, args.event)
     env_vars = json.loads(args.env_vars.read_text(encoding="utf-8")) if args.env_vars else {}
     options = Options(
         api_port=args.port,

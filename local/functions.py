@@ -106,6 +106,7 @@ class LocalFunction:
         request_read, request_write = os.pipe()
         answer_read, answer_write = os.pipe()
         worker_spec = {
+            "logical_id": self.spec.logical_id,
             "function_name": self.spec.name,
             "function_arn": self.spec.arn,
             "memory": self.spec.memory,

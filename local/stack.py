@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import string
 import sys
@@ -176,6 +177,7 @@ class Stack:
             "resources": {**self.resolver.refs},
             "startup_seconds": round(self.startup_seconds, 2),
             "functions": {name: f.spec.name for name, f in self.functions.items()},
+            "environments": {name: f.environment for name, f in self.functions.items()},  # for `make invoke`
         }
 
     # ---- resources from the template ----------------------------------------------------------------------------
@@ -261,7 +263,8 @@ class Stack:
             "AWS_LAMBDA_LOG_STREAM_NAME": "local",
             "LAMBDA_TASK_ROOT": str(spec.code_dir),
         }
-        return {**base, **declared, **local, **overrides}
+        recording = {k: v for k, v in os.environ.items() if k == "AWS_CALL_LOG"}  # the test suite's (aws_calls.py)
+        return {**base, **declared, **local, **overrides, **recording}
 
     def _invoke(self, function_id: str, event: dict[str, Any]) -> Invocation:
         return self.functions[function_id].invoke(event)

@@ -53,6 +53,11 @@ def main(argv: list[str]) -> int:
         answers.write(json.dumps(message) + "\n")
         answers.flush()
 
+    if os.environ.get("AWS_CALL_LOG"):  # the test suite records this function's AWS calls (local/aws_calls.py)
+        import aws_calls  # from this script's folder, before the function's own path replaces it
+
+        aws_calls.install(spec.get("logical_id"))
+
     # As on Lambda: the code directory first, then the layers (/opt/python there); this script's folder is not visible.
     sys.path[0:1] = [spec["code_dir"], *spec["layers"]]
     os.chdir(spec["code_dir"])

@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import secrets
+import sys
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from aws_lambda_powertools.utilities import parameters
 from signup_hooks import pacing, settings
 
 import conftest as sandbox
+from local import aws_calls
 from local.receiver import Receiver
 from local.template import load_template, table_definition
 from tests import secret_scan
@@ -83,6 +85,16 @@ class Aws:
             return None
         return {"Type": stored["Type"], **json.loads(stored["Value"])}
 
+    def scheduled_retries(self) -> list[dict[str, Any]]:
+        """The retry queue's messages, delays ignored (they stay in the queue)."""
+        response = self.sqs.receive_message(
+            QueueUrl=sandbox.os.environ["RETRY_QUEUE_URL"],
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=0,
+            VisibilityTimeout=0,
+        )
+        return [json.loads(message["Body"]) for message in response.get("Messages", [])]
+
     def items(self) -> list[dict[str, Any]]:
         return self.dynamodb.scan(TableName=sandbox.TABLE_NAME)["Items"]
 
@@ -95,9 +107,16 @@ def aws() -> Iterator[Aws]:
     boto3.client("dynamodb").create_table(
         TableName=sandbox.IDEMPOTENCY_TABLE_NAME, **table_definition(load_template(), "IdempotencyTable")
     )
+    boto3.client("dynamodb").create_table(
+        TableName=sandbox.DELIVERIES_TABLE_NAME, **table_definition(load_template(), "DeliveriesTable")
+    )
     settings.forget_last_good()
     pacing.pacer.forget()
-    boto3.client("sqs").create_queue(QueueName=sandbox.QUEUE_NAME)
+    sqs = boto3.client("sqs")
+    dead_letters = sqs.create_queue(QueueName=sandbox.QUEUE_NAME)["QueueUrl"]
+    dead_letters_arn = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["QueueArn"])["Attributes"]
+    redrive = {"deadLetterTargetArn": dead_letters_arn["QueueArn"], "maxReceiveCount": 5}
+    sqs.create_queue(QueueName=sandbox.RETRY_QUEUE_NAME, Attributes={"RedrivePolicy": json.dumps(redrive)})
     token = secrets.token_urlsafe(32)
     _scan.secret(token, "the admin token")
     boto3.client("secretsmanager").create_secret(Name=sandbox.SECRET_NAME, SecretString=token)
@@ -119,6 +138,13 @@ def configure(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
 
 @pytest.fixture
+def without_retry_schedule(configure: Callable[..., None]) -> None:
+    """The notifier with no retry queue: what its quick first try cannot deliver goes straight to the dead-letter
+    queue. For tests of that try and of dead letters; tests/test_retry_schedule.py covers the schedule itself."""
+    configure(retry_queue_url="")
+
+
+@pytest.fixture
 def receiver() -> Iterator[Receiver]:
     running = Receiver().start()
     yield running
@@ -137,7 +163,7 @@ def logs() -> Iterator[io.StringIO]:
         handler.setStream(stream)
 
 
-# ---- the secret scan: every line logged during the session, checked at its end ---------------------------------------
+# ---- the secret scan: every line logged during the session, checked at its end --------------------------------------
 
 _scan = secret_scan.Collector()
 _root_handler = secret_scan.LineHandler(_scan, ours=False)
@@ -197,3 +223,59 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         else:
             print(line)
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# ---- AWS calls per function, for tests/test_permissions_proven.py ---------------------------------------------------
+
+PERMISSIONS_TEST = "test_permissions_proven.py"
+FULL_SUITE = pytest.StashKey[bool]()
+HANDLER_MODULES = {  # functions.<folder>.app -> the template's logical id (CodeUri functions/<folder>/)
+    f"functions.{body['Properties']['CodeUri'].strip('/').split('/')[-1]}.app": name
+    for name, body in load_template()["Resources"].items()
+    if body["Type"] == "AWS::Serverless::Function"
+}
+
+
+def _attribute_handler_calls() -> None:
+    """Wrap each imported handler so that AWS calls made while it runs (its threads too) count as its function's."""
+    for module_name, function_id in HANDLER_MODULES.items():
+        module = sys.modules.get(module_name)
+        handler = getattr(module, "lambda_handler", None)
+        if handler is None or getattr(handler, "records_aws_calls", False):
+            continue
+
+        def recorded(event: Any, context: Any, _handler: Any = handler, _function: str = function_id) -> Any:
+            previous, aws_calls.active = aws_calls.active, _function
+            try:
+                return _handler(event, context)
+            finally:
+                aws_calls.active = previous
+
+        recorded.records_aws_calls = True  # type: ignore[attr-defined]
+        module.lambda_handler = recorded  # type: ignore[union-attr]
+
+
+def pytest_runtest_call(item: pytest.Item) -> None:
+    _attribute_handler_calls()  # after the fixtures, which may import a handler
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The permissions test reads what the whole session recorded: it runs last."""
+    items.sort(key=lambda item: item.path.name == PERMISSIONS_TEST)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Whether every test of tests/ runs in this session: only then may an unused permission mean untested code."""
+    collected = {item.path.name for item in session.items}
+    every_file = {path.name for path in Path(__file__).parent.glob("test_*.py")}
+    option = session.config.option
+    narrowed = any(getattr(option, name, None) for name in ("keyword", "markexpr", "lf", "deselect"))
+    session.config.stash[FULL_SUITE] = collected == every_file and not narrowed and _deselected == 0
+
+
+_deselected = 0
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    global _deselected
+    _deselected += len(items)

@@ -17,6 +17,9 @@ from signup_hooks.delivery import Reason
 from functions.notifier import app as notifier
 from tests.conftest import load_event
 
+# The quick first try and the dead-letter queue, without the retry schedule (tests/test_retry_schedule.py has it).
+pytestmark = pytest.mark.usefixtures("without_retry_schedule")
+
 LOCAL = targets.Policy(allow_http=True, allow_private=True)
 
 

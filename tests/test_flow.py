@@ -18,6 +18,9 @@ from local.filters import passes
 from local.template import load_template, stream_filters
 from tests.conftest import load_event
 
+# The quick first try and the dead-letter queue, without the retry schedule (tests/test_retry_schedule.py has it).
+pytestmark = pytest.mark.usefixtures("without_retry_schedule")
+
 
 def stream_batch() -> dict[str, Any]:
     """Every record on the users table's stream so far, shaped as Lambda delivers them."""

@@ -11,6 +11,9 @@ import pytest
 from functions.notifier import app as notifier
 from tests.conftest import load_event
 
+# The quick first try and the dead-letter queue, without the retry schedule (tests/test_retry_schedule.py has it).
+pytestmark = pytest.mark.usefixtures("without_retry_schedule")
+
 SEED_EXAMPLE = "Nuevo usuario registrado: Tim"
 
 

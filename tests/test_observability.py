@@ -22,6 +22,9 @@ from local.receiver import Receiver
 from tests.conftest import load_event
 from tests.test_reliability import batch_of, closed_port_url
 
+# The quick first try and the dead-letter queue, without the retry schedule (tests/test_retry_schedule.py has it).
+pytestmark = pytest.mark.usefixtures("without_retry_schedule")
+
 NAMESPACE = "SignupWebhooks"
 SERVICE = "signup-webhooks"
 

@@ -71,13 +71,14 @@ def test_every_log_group_has_a_retention(translated: Template) -> None:
         assert resolve(body["Properties"]["RetentionInDays"]) == "<LogRetentionDays>", name
 
 
-def test_every_function_logs_to_its_own_explicit_group(translated: Template) -> None:
+def test_every_function_logs_to_its_own_explicit_group_and_the_api_to_another(translated: Template) -> None:
     groups = set(resources(translated, "AWS::Logs::LogGroup"))
     used = [
         resolve(body["Properties"]["LoggingConfig"]["LogGroup"])
         for body in resources(translated, "AWS::Lambda::Function").values()
     ]
-    assert sorted(used) == sorted(f"<{name}>" for name in groups)
+    assert len(set(used)) == len(used)
+    assert sorted(used) == sorted(f"<{name}>" for name in groups - {"ApiAccessLogGroup"})
 
 
 def test_the_dashboard_body_is_json_with_the_pipeline_widgets(translated: Template) -> None:

@@ -25,6 +25,9 @@ from local.receiver import Receiver
 from tests.conftest import load_event
 from tests.test_flow import filtered, sign_up, stream_batch
 
+# The quick first try and the dead-letter queue, without the retry schedule (tests/test_retry_schedule.py has it).
+pytestmark = pytest.mark.usefixtures("without_retry_schedule")
+
 
 def handle(event: dict[str, Any], context: Any) -> list[str]:
     return [f["itemIdentifier"] for f in notifier.lambda_handler(event, context)["batchItemFailures"]]

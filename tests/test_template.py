@@ -14,17 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from cfnlint.api import lint_file
 from cfnlint.config import ManualArgs
 from cfnlint.match import Match
-from samtranslator.parser.parser import Parser
-from samtranslator.translator.translator import Translator
-from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
 
 from local.filters import passes
 from local.template import TEMPLATE, load_template, stream_filters
+from scripts.sam_translate import translate
 from tests.conftest import load_event
 
 Template = dict[str, Any]
@@ -41,15 +38,6 @@ PARAMETER_NAME = "/signup-webhooks/webhooks/default"  # the settings document
 PARAMETER_ARN = f"arn:aws:ssm:us-east-1:123456789012:parameter{PARAMETER_NAME}"
 FUNCTIONS = {"SignupFunction", "NotifierFunction", "AdminFunction", "AuthorizerFunction"}
 
-# The AWS managed policies SAM may look up by name; a stub, so that translating never calls IAM.
-MANAGED_POLICIES = {
-    "AWSLambdaBasicExecutionRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-    "AWSLambdaDynamoDBExecutionRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole",
-    "AWSLambdaSQSQueueExecutionRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
-}
-# The only managed policy a role may carry: CloudWatch Logs writes (it is SAM's default for every function).
-ALLOWED_MANAGED_POLICIES = {MANAGED_POLICIES["AWSLambdaBasicExecutionRole"]}
-
 # Actions IAM cannot scope to one resource, so a statement holding only these may use Resource "*".
 UNSCOPABLE_ACTIONS = {
     # Lambda's stream poller lists the table's streams before it reads one; ListStreams has no resource type in IAM.
@@ -60,22 +48,6 @@ UNSCOPABLE_ACTIONS = {
 # ---------------------------------------------------------------------------------------------------------------------
 # Translating, linting and reading templates
 # ---------------------------------------------------------------------------------------------------------------------
-
-
-def translate(sam_template: Template) -> Template:
-    """CloudFormation for a SAM template, as the AWS::Serverless transform makes it, without network access."""
-    template = copy.deepcopy(sam_template)
-    for definition in template["Resources"].values():
-        properties = definition.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
-            if isinstance(properties.get(key), str):
-                # What `sam package` does: local folders become S3 objects.
-                properties[key] = f"s3://artifacts/{properties[key].strip('/')}.zip"
-    parameter_values: dict[str, Any] = {}
-    to_py27_compatible_template(template, parameter_values)
-    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=REGION))
-    translated = translator.translate(template, parameter_values, get_managed_policy_map=lambda: MANAGED_POLICIES)
-    return dict(undo_mark_unicode_str_in_template(translated))
 
 
 def lint_errors(path: Path) -> list[Match]:
@@ -112,6 +84,59 @@ def resolve(value: Any) -> Any:
     return {key: resolve(item) for key, item in value.items()}
 
 
+def deployed(template: Template, **parameters: str) -> Template:
+    """The template as CloudFormation deploys it with these parameter values (defaults for the rest): conditions
+    evaluated, Fn::If picked, AWS::NoValue dropped, resources whose condition is false left out."""
+    values = {name: str(body.get("Default", "")) for name, body in template.get("Parameters", {}).items()}
+    values.update(parameters)
+    conditions: dict[str, bool] = {}
+
+    def condition(name: str) -> bool:
+        if name not in conditions:
+            conditions[name] = truth(template["Conditions"][name])
+        return conditions[name]
+
+    def truth(expression: Any) -> bool:
+        ((function, argument),) = expression.items()
+        if function == "Condition":
+            return condition(argument)
+        if function == "Fn::Equals":
+            left, right = (
+                str(values.get(side["Ref"], side)) if isinstance(side, dict) else str(side) for side in argument
+            )
+            return left == right
+        if function == "Fn::Not":
+            return not truth(argument[0])
+        if function == "Fn::And":
+            return all(truth(item) for item in argument)
+        if function == "Fn::Or":
+            return any(truth(item) for item in argument)
+        raise ValueError(f"deployed() does not know {function}")
+
+    def pick(value: Any) -> Any:
+        if isinstance(value, list):
+            return [item for item in (pick(item) for item in value) if item is not _NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {"Fn::If"}:
+            name, when_true, when_false = value["Fn::If"]
+            return pick(when_true if condition(name) else when_false)
+        if value == {"Ref": "AWS::NoValue"}:
+            return _NO_VALUE
+        return {key: item for key, item in ((key, pick(item)) for key, item in value.items()) if item is not _NO_VALUE}
+
+    result = pick(copy.deepcopy(template))
+    result["Resources"] = {
+        name: body
+        for name, body in result["Resources"].items()
+        if "Condition" not in body or condition(body["Condition"])
+    }
+    return dict(result)
+
+
+_NO_VALUE = object()
+
+
 def _substitute(name: str, known: dict[str, str]) -> str:
     if name.startswith("!"):
         return "${" + name[1:] + "}"
@@ -133,8 +158,15 @@ def role_of(template: Template, function_id: str) -> str:
 
 
 def statements(template: Template, role_id: str) -> Iterator[dict[str, Any]]:
-    for policy in properties(template, role_id).get("Policies", []):
-        statement = policy["PolicyDocument"]["Statement"]
+    """Every statement a role holds: its inline policies, and the policies (AWS::IAM::Policy) attached to it."""
+    documents = [policy["PolicyDocument"] for policy in properties(template, role_id).get("Policies", [])]
+    documents += [
+        body["Properties"]["PolicyDocument"]
+        for body in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in body["Properties"].get("Roles", [])
+    ]
+    for document in documents:
+        statement = document["Statement"]
         yield from statement if isinstance(statement, list) else [statement]
 
 
@@ -286,8 +318,8 @@ def test_users_table_is_kept_when_the_stack_is_deleted_or_the_table_replaced(tra
 
 
 def test_dead_letter_queue_keeps_messages_14_days_encrypted(translated: Template) -> None:
-    # Given the dead-letter queue
-    queue = properties(translated, "DeadLetterQueue")
+    # Given the dead-letter queue, deployed without a customer managed key
+    queue = properties(deployed(translated), "DeadLetterQueue")
     # Then messages stay 14 days, the maximum, and are encrypted with SQS-managed keys
     assert queue["MessageRetentionPeriod"] == 1_209_600
     assert queue["SqsManagedSseEnabled"] is True
@@ -603,16 +635,13 @@ def test_every_inline_allow_is_scoped_to_one_resource(translated: Template) -> N
     assert broad == []
 
 
-def test_roles_carry_no_managed_policy_but_basic_logging(translated: Template) -> None:
+def test_roles_carry_no_managed_policy(translated: Template) -> None:
     # Given every IAM role
     roles = resources(translated, "AWS::IAM::Role")
-    # When their managed policies are listed
-    extra = {
-        role_id: set(body["Properties"].get("ManagedPolicyArns", [])) - ALLOWED_MANAGED_POLICIES
-        for role_id, body in roles.items()
-    }
-    # Then none has a managed policy beyond CloudWatch Logs writes
-    assert {role_id: arns for role_id, arns in extra.items() if arns} == {}
+    # When their managed policies are listed (AWSLambdaBasicExecutionRole would let a function write any log group)
+    managed = {role_id: body["Properties"].get("ManagedPolicyArns") for role_id, body in roles.items()}
+    # Then none has one: every right is a statement of the template
+    assert {role_id: arns for role_id, arns in managed.items() if arns} == {}
 
 
 def test_no_function_has_a_wildcard_action(translated: Template) -> None:
@@ -630,9 +659,9 @@ def test_no_function_has_a_wildcard_action(translated: Template) -> None:
 
 def test_signup_can_only_put_items_in_the_users_table(translated: Template) -> None:
     # Given the signup function's permissions
-    allowed = permissions(translated, "SignupFunction")
+    allowed = permissions(deployed(translated), "SignupFunction")
     # Then it may only put items (the two Puts of its transaction) into the users table
-    assert allowed == {"dynamodb:PutItem": {"<UsersTable.Arn>"}}
+    assert allowed == {"dynamodb:PutItem": {"<UsersTable.Arn>"}, **own_logs("SignupFunction")}
     assert environment(translated, "SignupFunction")["USERS_TABLE"] == "<UsersTable>"
 
 
@@ -650,6 +679,12 @@ def test_admin_writes_the_parameters_the_notifier_reads(translated: Template) ->
     assert parameter_names(translated, "AdminFunction") == parameter_names(translated, "NotifierFunction")
 
 
+def own_logs(function_id: str) -> dict[str, set[str]]:
+    """What every function may do with logs: write streams and events to its own log group, nothing else."""
+    group = {f"<{function_id}LogGroup.Arn>"}
+    return {"logs:CreateLogStream": group, "logs:PutLogEvents": group}
+
+
 # Powertools idempotency's calls, on the one idempotency table (issue 5).
 IDEMPOTENCY_RECORDS = {
     action: {"<IdempotencyTable.Arn>"}
@@ -659,7 +694,7 @@ IDEMPOTENCY_RECORDS = {
 
 def test_notifier_reads_its_parameters_sends_to_one_queue_and_reads_one_stream(translated: Template) -> None:
     # Given the notifier's permissions
-    allowed = permissions(translated, "NotifierFunction")
+    allowed = permissions(deployed(translated), "NotifierFunction")
     # Then it reads only the parameters it is told about, sends only to the dead-letter queue, reads only the stream
     stream = {"<UsersTable.StreamArn>"}
     assert allowed == {
@@ -670,12 +705,13 @@ def test_notifier_reads_its_parameters_sends_to_one_queue_and_reads_one_stream(t
         "dynamodb:GetRecords": stream,
         "dynamodb:GetShardIterator": stream,
         "dynamodb:ListStreams": {"*"},
+        **own_logs("NotifierFunction"),
     }
 
 
 def test_admin_can_only_manage_its_parameters_and_redrive_the_one_queue(translated: Template) -> None:
     # Given the admin function's permissions
-    allowed = permissions(translated, "AdminFunction")
+    allowed = permissions(deployed(translated), "AdminFunction")
     # Then it may read the parameters it is told about, write only the settings document and delete only the older
     # parameters the first save replaces; for the redrive, read and delete messages of the dead-letter queue, use the
     # idempotency table and read the users stream's records; nothing else
@@ -692,6 +728,7 @@ def test_admin_can_only_manage_its_parameters_and_redrive_the_one_queue(translat
         **IDEMPOTENCY_RECORDS,
         "dynamodb:GetShardIterator": stream,
         "dynamodb:GetRecords": stream,
+        **own_logs("AdminFunction"),
     }
     assert environment(translated, "AdminFunction")["IDEMPOTENCY_TABLE"] == "<IdempotencyTable>"
     assert environment(translated, "AdminFunction")["USERS_STREAM_ARN"] == "<UsersTable.StreamArn>"
@@ -699,11 +736,11 @@ def test_admin_can_only_manage_its_parameters_and_redrive_the_one_queue(translat
 
 def test_idempotency_table_is_on_demand_encrypted_and_expires_its_records(translated: Template) -> None:
     # Given the idempotency table (issue 5)
-    props = translated["Resources"]["IdempotencyTable"]["Properties"]
+    props = deployed(translated)["Resources"]["IdempotencyTable"]["Properties"]
     # Then it is keyed by Powertools' `id`, billed on demand, encrypted, and its records expire by TTL
     assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     assert props["BillingMode"] == "PAY_PER_REQUEST"
-    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
     assert "StreamSpecification" not in props
     assert environment(translated, "NotifierFunction")["IDEMPOTENCY_TABLE"] == "<IdempotencyTable>"
@@ -718,9 +755,9 @@ def test_redrive_route_goes_through_the_token_authorizer_to_the_admin_function(t
 
 def test_authorizer_can_only_read_the_admin_token_secret(translated: Template) -> None:
     # Given the authorizer's permissions
-    allowed = permissions(translated, "AuthorizerFunction")
+    allowed = permissions(deployed(translated), "AuthorizerFunction")
     # Then it may only read the admin token secret
-    assert allowed == {"secretsmanager:GetSecretValue": {"<AdminTokenSecret>"}}
+    assert allowed == {"secretsmanager:GetSecretValue": {"<AdminTokenSecret>"}, **own_logs("AuthorizerFunction")}
 
 
 def test_the_sam_local_env_file_sets_exactly_each_functions_variables(sam_template: Template) -> None:

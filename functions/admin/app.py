@@ -10,8 +10,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from signup_hooks import admin, api, metrics, page, redrive
+from signup_hooks import admin, api, delivery_log_admin, metrics, page, redrive
 from signup_hooks.config import load_config
+from signup_hooks.delivery_log_admin import DeliveryQuery, ReplayWindow
 
 logger = Logger()
 config = load_config().require("webhook_settings_parameter")
@@ -21,7 +22,7 @@ api.register_error_handlers(app)
 
 @app.get("/api/v1/admin/webhook")
 def get_webhook() -> Response[str]:
-    return api.json_response(200, admin.webhook_state(config))
+    return api.json_response(200, {**admin.webhook_state(config), "health": delivery_log_admin.health(config)})
 
 
 @app.put("/api/v1/admin/webhook")
@@ -43,6 +44,28 @@ def test_webhook() -> Response[str]:
 def redrive_webhook() -> Response[str]:
     max_messages = redrive.max_messages_of(api.request_body(app))
     return api.json_response(200, redrive.redrive(config, app.lambda_context, max_messages).to_dict())
+
+
+@app.get("/api/v1/admin/webhook/deliveries")
+def list_deliveries() -> Response[str]:
+    query = DeliveryQuery.parse(app.current_event.query_string_parameters)
+    return api.json_response(200, delivery_log_admin.list_deliveries(config, query))
+
+
+@app.get("/api/v1/admin/webhook/deliveries/<delivery_id>")
+def get_delivery(delivery_id: str) -> Response[str]:
+    return api.json_response(200, delivery_log_admin.get_delivery(config, delivery_id))
+
+
+@app.post("/api/v1/admin/webhook/deliveries/<delivery_id>/resend")
+def resend_delivery(delivery_id: str) -> Response[str]:
+    return api.json_response(200, delivery_log_admin.resend(config, delivery_id, app.lambda_context))
+
+
+@app.post("/api/v1/admin/webhook/replay")
+def replay_window() -> Response[str]:
+    window = ReplayWindow.parse(api.request_body(app))
+    return api.json_response(200, delivery_log_admin.replay(config, window))
 
 
 @app.get("/admin")

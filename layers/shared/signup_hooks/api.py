@@ -15,7 +15,15 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
-from signup_hooks.errors import BodyTooLarge, EmailTaken, InvalidInput, InvalidJson, StorageUnavailable
+from signup_hooks.errors import (
+    BodyTooLarge,
+    Conflict,
+    EmailTaken,
+    InvalidInput,
+    InvalidJson,
+    NotFound,
+    StorageUnavailable,
+)
 
 logger = Logger(child=True)
 
@@ -67,6 +75,14 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(EmailTaken)
     def _email_taken(exc: EmailTaken) -> Response[str]:
         return error_response(HTTPStatus.CONFLICT, "email_taken", str(exc), "email")
+
+    @app.exception_handler(NotFound)
+    def _missing(exc: NotFound) -> Response[str]:
+        return error_response(HTTPStatus.NOT_FOUND, "not_found", str(exc))
+
+    @app.exception_handler(Conflict)
+    def _conflict(exc: Conflict) -> Response[str]:
+        return error_response(HTTPStatus.CONFLICT, "conflict", str(exc))
 
     @app.exception_handler(StorageUnavailable)
     def _unavailable(exc: StorageUnavailable) -> Response[str]:

@@ -195,7 +195,6 @@ def record(
         ":now": {"S": now},
         ":sort": {"S": f"{now}#{subject.id}"},
         ":expires": {"N": str(int(time.time()) + RETENTION_SECONDS)},
-        ":zero": {"N": "0"},
     }
     sets = [
         "entity = :entity",
@@ -218,6 +217,7 @@ def record(
         kept = attempts[-MAX_ATTEMPTS:]
         values[":attempts"] = {"L": [{"S": json.dumps(attempt.to_dict())} for attempt in kept]}
         values[":empty"] = {"L": []}
+        values[":zero"] = {"N": "0"}
         values[":made"] = {"N": str(len(attempts))}
         sets.append("attempts = list_append(if_not_exists(attempts, :empty), :attempts)")
         sets.append("attempt_count = if_not_exists(attempt_count, :zero) + :made")
@@ -401,22 +401,32 @@ def encode_cursor(key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> dict[str, Any]:
+LOG_CURSOR_KEYS = frozenset({"id", "entity", "sort_key", "status"})
+
+
+def decode_cursor(cursor: str, allowed: frozenset[str] = LOG_CURSOR_KEYS) -> dict[str, Any]:
     """The index key a cursor holds; InvalidInput for anything this API did not hand out."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)
     except (binascii.Error, ValueError):
         raise InvalidInput("cursor", "cursor is not one this API returned") from None
-    allowed = {"id", "entity", "sort_key", "status"}
     if (
         not isinstance(key, dict)
         or not key
         or not set(key) <= allowed
-        or not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+        or not all(_is_key_value(value) for value in key.values())
     ):
         raise InvalidInput("cursor", "cursor is not one this API returned")
     return key
+
+
+def _is_key_value(value: object) -> bool:
+    """`{"S": "..."}` or `{"N": "123"}`: what a DynamoDB key attribute looks like, and nothing else."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    kind, text = next(iter(value.items()))
+    return isinstance(text, str) and (kind == "S" or (kind == "N" and text.lstrip("-").isdigit()))
 
 
 def _record(item: dict[str, Any]) -> Record:

@@ -39,3 +39,11 @@ class StorageUnavailable(SignupHooksError):
 
 class ConfigError(SignupHooksError):
     """The function's environment is incomplete or wrong: a deployment mistake, seen at cold start."""
+
+
+class NotFound(SignupHooksError):
+    """The resource a request names does not exist. The message is safe to show to the client."""
+
+
+class Conflict(SignupHooksError):
+    """The request cannot be done now (another invocation holds the same notification). Safe to show."""

@@ -57,6 +57,7 @@ MAX_CONCURRENT_DELIVERIES = delivery.POOL_CONNECTIONS
 # at most, so that a failing receiver never holds the stream (and every later signup's notification) for long.
 FIRST_TRY_SECONDS = 10.0
 FIRST_TRY = settle.Next()
+ONE_ATTEMPT = retry.RetryPolicy(max_attempts=1)  # a scheduled retry or a resend: the schedule spaces attempts
 
 
 class OutOfTime(SignupHooksError):
@@ -267,9 +268,24 @@ def deliver_once(
     attempts: list[deliveries.Attempt] = []
     if prepared.failure is not None:  # a refused or invalid target: nothing was sent, nothing to remember
         outcome = Outcome(False, result=prepared.failure)
-        attempts.append(_attempt(prepared.failure, after.trigger))
     else:
         outcome = _deliver_idempotently(prepared, config, deadline, context, policy, attempts, after.trigger)
+    _log_outcome(prepared, outcome)
+    settle.settle(prepared, outcome, attempts, config, after)
+    return outcome
+
+
+def send_again(prepared: Prepared, config: Config, deadline: retry.Deadline, after: settle.Next) -> Outcome:
+    """One attempt outside the idempotency record (an administrator's resend of a delivered notification), logged
+    and settled as any other."""
+    attempts: list[deliveries.Attempt] = []
+    if prepared.failure is not None:
+        outcome = Outcome(False, result=prepared.failure)
+    else:
+        made = send_with_retries(prepared, config, deadline, ONE_ATTEMPT, attempts, after.trigger)
+        if made.count == 0:
+            raise OutOfTime("no time left for an attempt before the invocation's deadline")
+        outcome = Outcome(made.result.delivered, result=made.result, attempts=made.count)
     _log_outcome(prepared, outcome)
     settle.settle(prepared, outcome, attempts, config, after)
     return outcome

@@ -24,8 +24,7 @@ from signup_hooks.users import User
 
 logger = Logger(child=True)
 
-# One attempt per message: the schedule spaces the attempts, not this function.
-ONE_ATTEMPT = retry.RetryPolicy(max_attempts=1)
+ONE_ATTEMPT = notifications.ONE_ATTEMPT  # one attempt per message: the schedule spaces the attempts
 EARLY_TOLERANCE_SECONDS = 1.0  # SQS delays are whole seconds
 
 

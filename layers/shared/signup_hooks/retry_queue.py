@@ -83,6 +83,25 @@ def send(queue_url: str, message: RetryMessage, now: float | None = None) -> Non
         raise StorageUnavailable(f"the retry queue refused the message: {type(exc).__name__}") from exc
 
 
+def send_now(queue_url: str, messages: list[RetryMessage]) -> int:
+    """Queue messages due now, ten per call. Returns how many SQS took; raises when a whole call fails."""
+    sent = 0
+    client = aws.client("sqs")
+    for start in range(0, len(messages), 10):
+        entries = [
+            {"Id": str(index), "MessageBody": message.to_json()}
+            for index, message in enumerate(messages[start : start + 10])
+        ]
+        try:
+            answer = client.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageUnavailable(f"the retry queue refused the messages: {type(exc).__name__}") from exc
+        sent += len(answer.get("Successful", []))
+        if answer.get("Failed"):
+            raise StorageUnavailable(f"the retry queue refused {len(answer['Failed'])} message(s) of a batch")
+    return sent
+
+
 def hold(queue_url: str, receipt: str, seconds: float) -> None:
     """Hide a message that came early until it is due."""
     try:

@@ -39,6 +39,7 @@ class Next:
     retries_done: int = 0  # scheduled retries made before this round
     first_attempt_at: str | None = None
     trigger: deliveries.Trigger = deliveries.Trigger.STREAM
+    failure_status: deliveries.Status = deliveries.Status.FAILED  # what a failure not scheduled leaves the record
 
 
 def subject(prepared: Prepared) -> deliveries.Subject:
@@ -64,7 +65,7 @@ def settle(
     if outcome.delivered:
         status = deliveries.Status.DELIVERED
     elif not after.schedule_failures:
-        status = deliveries.Status.FAILED
+        status = after.failure_status
     else:
         delay = _next_delay(result, config, after.retries_done)
         if delay is not None:
