@@ -34,7 +34,7 @@ PSEUDO_PARAMETERS = {
     "AWS::StackName": "signup-webhooks",
     "AWS::URLSuffix": "amazonaws.com",
 }
-PARAMETER_NAME = "/signup-webhooks/webhook-url"
+PARAMETER_NAME = "/signup-webhooks/webhooks/default"  # the settings document
 PARAMETER_ARN = f"arn:aws:ssm:us-east-1:123456789012:parameter{PARAMETER_NAME}"
 FUNCTIONS = {"SignupFunction", "NotifierFunction", "AdminFunction", "AuthorizerFunction"}
 
@@ -698,7 +698,7 @@ def test_notifier_reads_its_parameters_sends_to_one_queue_and_reads_one_stream(t
     # Then it reads only the parameters it is told about, sends only to the dead-letter queue, reads only the stream
     stream = {"<UsersTable.StreamArn>"}
     assert allowed == {
-        "ssm:GetParameter": parameter_arns(translated, "NotifierFunction"),
+        "ssm:GetParameters": parameter_arns(translated, "NotifierFunction"),
         "sqs:SendMessage": {"<DeadLetterQueue.Arn>"},
         **IDEMPOTENCY_RECORDS,
         "dynamodb:DescribeStream": stream,
@@ -712,15 +712,16 @@ def test_notifier_reads_its_parameters_sends_to_one_queue_and_reads_one_stream(t
 def test_admin_can_only_manage_its_parameters_and_redrive_the_one_queue(translated: Template) -> None:
     # Given the admin function's permissions
     allowed = permissions(deployed(translated), "AdminFunction")
-    # Then it may read, write and delete the parameters it is told about; for the redrive (issue 5), read and delete
-    # messages of the dead-letter queue, use the idempotency table and read the users stream's records; nothing else
+    # Then it may read the parameters it is told about, write only the settings document and delete only the older
+    # parameters the first save replaces; for the redrive, read and delete messages of the dead-letter queue, use the
+    # idempotency table and read the users stream's records; nothing else
     arns = parameter_arns(translated, "AdminFunction")
     assert PARAMETER_ARN in arns
     queue, stream = {"<DeadLetterQueue.Arn>"}, {"<UsersTable.StreamArn>"}
     assert allowed == {
-        "ssm:GetParameter": arns,
-        "ssm:PutParameter": arns,
-        "ssm:DeleteParameter": arns,
+        "ssm:GetParameters": arns,
+        "ssm:PutParameter": {PARAMETER_ARN},
+        "ssm:DeleteParameter": arns - {PARAMETER_ARN},
         "sqs:ReceiveMessage": queue,
         "sqs:DeleteMessage": queue,
         "sqs:ChangeMessageVisibility": queue,
