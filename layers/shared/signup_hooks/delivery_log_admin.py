@@ -192,7 +192,7 @@ def replay(config: Config, window: ReplayWindow) -> dict[str, Any]:
             waiting += 1  # the schedule tries it anyway; queuing it again would only race its own retry
         else:
             event_id = record.subject.event_id if record else REPLAY_EVENT_PREFIX + user.id
-            queued.append(_replay_message(user, event_id, now))
+            queued.append(retry_queue.RetryMessage.of(user, event_id, due_at=now, replay=True))
     retry_queue.send_now(config.retry_queue_url, queued)
     answer = {
         "users": len(found),
@@ -212,19 +212,6 @@ def _record(config: Config, delivery_id: str) -> deliveries.Record:
     if found is None:
         raise NotFound("no delivery with this id")
     return found
-
-
-def _replay_message(user: User, event_id: str, now: float) -> retry_queue.RetryMessage:
-    return retry_queue.RetryMessage(
-        event_id=event_id,
-        user_id=user.id,
-        user_name=user.name,
-        user_role=user.role,
-        user_created_at=user.created_at,
-        retries_done=0,
-        due_at=now,
-        replay=True,
-    )
 
 
 def _user_of(record: deliveries.Record) -> User:
