@@ -15,7 +15,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signup_hooks import (
     bodies,
+    cursors,
     deliveries,
+    endpoint_health,
     idempotency,
     notifications,
     retries,
@@ -71,7 +73,7 @@ class DeliveryQuery:
             limit = int(raw)
         cursor = params.get("cursor") or None
         if cursor is not None:
-            deliveries.decode_cursor(cursor)  # refuse a made-up cursor here, with its field named
+            cursors.decode(cursor, deliveries.CURSOR_KEYS)  # refuse a made-up cursor here, with its field named
         return cls(status, limit, cursor)
 
 
@@ -97,7 +99,7 @@ class ReplayWindow:
         if cursor is not None and not isinstance(cursor, str):
             raise InvalidInput("cursor", "cursor must be the string a previous replay returned")
         if cursor:
-            deliveries.decode_cursor(cursor, USERS_CURSOR_KEYS)
+            cursors.decode(cursor, USERS_CURSOR_KEYS)
         return cls(since, until, cursor or None)
 
 
@@ -129,7 +131,7 @@ def get_delivery(config: Config, delivery_id: str) -> dict[str, Any]:
 
 def health(config: Config) -> dict[str, Any]:
     """The endpoint's health as the admin sees it: last success and failure, and what is waiting."""
-    state = deliveries.health(config.deliveries_table, deliveries.DEFAULT_ENDPOINT)
+    state = endpoint_health.read(config.deliveries_table, deliveries.DEFAULT_ENDPOINT)
     return {
         **state.to_dict(),
         "retrying": deliveries.count(config.deliveries_table, Status.RETRYING),
@@ -175,7 +177,7 @@ def replay(config: Config, window: ReplayWindow) -> dict[str, Any]:
     """
     if settings.resolve(config.settings_names(), config.webhook_url_env, max_age=0).target.url is None:
         raise InvalidInput("url", "no webhook URL is set: set one before a replay", code="not_configured")
-    start = deliveries.decode_cursor(window.cursor, USERS_CURSOR_KEYS) if window.cursor else None
+    start = cursors.decode(window.cursor, USERS_CURSOR_KEYS) if window.cursor else None
     found, last = users.created_between(config.users_table, window.since, window.until, MAX_REPLAY_USERS, start)
     ids = {
         user.id: deliveries.record_id(deliveries.DEFAULT_ENDPOINT, deliveries.USER_CREATED, user.id) for user in found
@@ -199,7 +201,7 @@ def replay(config: Config, window: ReplayWindow) -> dict[str, Any]:
         "queued": len(queued),
         "already_delivered": already,
         "skipped": waiting,
-        "cursor": deliveries.encode_cursor(last) if last else None,
+        "cursor": cursors.encode(last) if last else None,
     }
     logger.info("replay queued", extra=answer)
     return answer

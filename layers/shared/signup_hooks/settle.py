@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from signup_hooks import deadletter, deliveries, metrics, retry, retry_queue, schedule
+from signup_hooks import deadletter, deliveries, endpoint_health, metrics, retry, retry_queue, schedule
 from signup_hooks.config import Config
 from signup_hooks.deadletter import DeadLetter
 from signup_hooks.delivery import DeliveryResult, Reason
@@ -173,7 +173,7 @@ def _log(
             reason=reason,
         )
         if attempts:
-            health = deliveries.record_health(
+            health = endpoint_health.record_outcome(
                 config.deliveries_table, deliveries.DEFAULT_ENDPOINT, attempts[-1].reason is None
             )
             metrics.failing_minutes(health.failing_minutes())
