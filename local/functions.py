@@ -201,3 +201,71 @@ class LocalFunction:
             for line in stream:
                 answers.put(json.loads(line))
         answers.put(None)  # the worker exited
+
+
+class FunctionPool:
+    """Up to `size` execution environments of one function, as Lambda runs one per concurrent invocation.
+
+    One environment starts with the stack. Another starts (a cold start) only when an invocation finds every one
+    busy and fewer than `size` exist; otherwise the invocation waits for one to be free. Each environment runs one
+    invocation at a time (`LocalFunction`). The stack sizes the notifier's pool by the stream mapping's
+    ParallelizationFactor and every other pool at one.
+    """
+
+    def __init__(self, spec: FunctionSpec, environment: dict[str, str], printer: Printer, size: int = 1) -> None:
+        self.spec = spec
+        self._env = environment
+        self._print = printer
+        self.size = max(1, size)
+        self._lock = threading.Lock()
+        self._workers: list[LocalFunction] = []
+        self._idle: queue.LifoQueue[LocalFunction] = queue.LifoQueue()  # the warmest environment is reused first
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return dict(self._env)
+
+    @property
+    def started(self) -> int:
+        """How many environments this function has now."""
+        return len(self._workers)
+
+    def start(self) -> None:
+        first = LocalFunction(self.spec, self._env, self._print)
+        self._workers = [first]
+        first.start()
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        self._workers[0].wait_ready(timeout)
+        self._idle.put(self._workers[0])
+
+    def invoke(self, event: dict[str, Any]) -> Invocation:
+        worker = self._take()
+        try:
+            return worker.invoke(event)
+        finally:
+            self._idle.put(worker)
+
+    def _take(self) -> LocalFunction:
+        with contextlib.suppress(queue.Empty):
+            return self._idle.get_nowait()
+        with self._lock:
+            grow = len(self._workers) < self.size
+            if grow:
+                worker = LocalFunction(self.spec, self._env, self._print)
+                self._workers.append(worker)
+        if grow:
+            try:
+                worker.start()
+                worker.wait_ready()
+                return worker
+            except RuntimeError as exc:  # it could not start: wait for one that runs
+                self._print(self.spec.logical_id, f"another execution environment did not start: {exc}")
+                worker.stop()
+                with self._lock:
+                    self._workers.remove(worker)
+        return self._idle.get()
+
+    def stop(self) -> None:
+        for worker in list(self._workers):
+            worker.stop()
