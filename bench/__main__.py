@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cost, flow, outage, report, static
+from bench import cost, flow, outage, report, static, sustained
 from bench.stack import TimedReceiver, local_stack
 from local.template import ROOT
 
-FIGURES = ("cold_start", "memory", "batch", "latency", "burst", "outage")
+FIGURES = ("cold_start", "memory", "batch", "latency", "slow_receiver", "burst", "outage")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -43,6 +43,16 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--outage-schedule",
         default=outage.OUTAGE_SCHEDULE,
         help=f"RETRY_SCHEDULE for the outage ({outage.OUTAGE_SCHEDULE})",
+    )
+    parser.add_argument("--steady-rate", type=float, default=6.0, help="signups a second, slow_receiver (6)")
+    parser.add_argument("--steady-seconds", type=float, default=40.0, help="seconds of signups, slow_receiver (40)")
+    parser.add_argument(
+        "--steady-receiver", type=float, default=2.0, help="seconds the receiver takes, slow_receiver (2)"
+    )
+    parser.add_argument(
+        "--before-from",
+        type=Path,
+        help="also run slow_receiver on the stack of this checkout (e.g. a worktree at main), the plot's 'before'",
     )
     parser.add_argument("--only", nargs="+", choices=FIGURES, help="run only these figures")
     parser.add_argument("--out", type=Path, help="where to write benchmarks.json and .md (docs/ for a full run)")
@@ -67,6 +77,10 @@ def commands(args: argparse.Namespace) -> dict[str, str]:
         "batch": f'make bench ARGS="--only batch --batch-users {args.batch_users} --batch-delay {args.batch_delay}"',
         "burst": f'make bench ARGS="--only burst --burst {args.burst} --burst-concurrency {args.burst_concurrency}"',
         "cold_start": f'make bench ARGS="--only cold_start --repeats {args.repeats}"',
+        "slow_receiver": (
+            f'make bench ARGS="--only slow_receiver --steady-rate {args.steady_rate:g} --steady-seconds'
+            f' {args.steady_seconds:g} --steady-receiver {args.steady_receiver:g}"'
+        ),
         "memory": f'make bench ARGS="--only memory --memory-records {args.memory_records}"',
         "outage": (
             f'make bench ARGS="--only outage --outage-seconds {args.outage_seconds:g} --outage-rate'
@@ -126,6 +140,10 @@ def latency_figures(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _without_series(figure: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in figure.items() if k != "series"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     wanted = set(args.only or FIGURES)
@@ -158,6 +176,13 @@ def main(argv: list[str] | None = None) -> int:
             " lower bound. Log volume is the bytes each function printed per signup in that run."
         )
         show("7. cost per million signups", figures["cost"])
+    if "slow_receiver" in wanted:
+        steady = (args.steady_rate, args.steady_seconds, args.steady_receiver)
+        if args.before_from:
+            figures["slow_receiver_before"] = sustained.slow_receiver(*steady, root=args.before_from.resolve())
+            show("9. slow receiver, before", _without_series(figures["slow_receiver_before"]))
+        figures["slow_receiver"] = sustained.slow_receiver(*steady)
+        show("9. slow receiver, sustained rate", _without_series(figures["slow_receiver"]))
     if "burst" in wanted:
         figures["burst"] = flow.burst(args.burst, args.burst_concurrency)
         show("4. burst", figures["burst"])
