@@ -8,11 +8,12 @@ import tempfile
 
 from moto.server import ThreadedMotoServer
 
-from local import aws_calls
+from local import aws_calls, moto_fixes
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 
+moto_fixes.refuse_nested_parameters()  # the in-process moto refuses what Parameter Store refuses
 _moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 _moto.start()
 MOTO_ENDPOINT = f"http://127.0.0.1:{_moto.get_host_and_port()[1]}"
@@ -22,7 +23,8 @@ IDEMPOTENCY_TABLE_NAME = "signup-webhooks-test-idempotency"
 QUEUE_NAME = "signup-webhooks-test-dead-letters"
 RETRY_QUEUE_NAME = "signup-webhooks-test-retries"
 DELIVERIES_TABLE_NAME = "signup-webhooks-test-deliveries"
-PARAMETER_NAME = "/signup-webhooks-test/webhook-url"
+SETTINGS_PARAMETER = "/signup-webhooks-test/webhooks/default"
+PARAMETER_NAME = "/signup-webhooks-test/webhook-url"  # the older parameters, read until the first admin save
 FORMAT_PARAMETER = "/signup-webhooks-test/webhook-format"
 TEMPLATE_PARAMETER = "/signup-webhooks-test/message-template"
 SIGNING_SECRET_PARAMETER = "/signup-webhooks-test/signing-secret"  # noqa: S105 - a parameter name
@@ -43,6 +45,7 @@ os.environ.update(
         "USERS_TABLE": TABLE_NAME,
         "DEFAULT_USER_ROLE": "pending",
         "WEBHOOK_URL": "",
+        "WEBHOOK_SETTINGS_PARAMETER": SETTINGS_PARAMETER,
         "WEBHOOK_URL_PARAMETER": PARAMETER_NAME,
         "MESSAGE_TEMPLATE": "New user signed up: {name}",
         "DEAD_LETTER_QUEUE_URL": f"{MOTO_ENDPOINT}/{ACCOUNT_ID}/{QUEUE_NAME}",

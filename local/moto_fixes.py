@@ -25,12 +25,17 @@ Third, moto ignores `ClientRequestToken`. botocore fills it in once per call and
 retry, and DynamoDB answers a repeated token (for 10 minutes) with the first call's success instead of running the
 transaction again. Without that, a signup whose first try timed out on a busy machine came back 409 `email_taken`:
 its own retry found the e-mail it had just written. AWS itself needs none of this; the functions are unchanged.
+
+Last, a fix that makes moto stricter, not kinder: Parameter Store refuses a value holding `{{ ... }}` (its syntax
+for nesting another parameter) with a ValidationException; moto stores it. `refuse_nested_parameters` makes moto
+refuse it too, here and in the tests' moto, so that code writing such a value fails locally as it would on AWS.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import re
 import threading
 import time
 from collections import defaultdict
@@ -41,10 +46,15 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
+from moto.ssm.exceptions import ValidationException
+from moto.ssm.models import SimpleSystemManagerBackend
 
 TOKEN_SECONDS = 600  # how long DynamoDB remembers a transaction's ClientRequestToken
+NESTED_PARAMETER = re.compile(r"\{\{.*\}\}", re.DOTALL)
+NESTED_PARAMETER_MESSAGE = 'Parameter value can\'t nest another parameter. Do not use "{{}}" in the value.'
 
 _applied = False
+_ssm_strict = False
 
 
 def apply() -> None:
@@ -56,6 +66,26 @@ def apply() -> None:
     Table.__deepcopy__ = _backup  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = _without_failed_stream_records(DynamoDBBackend.transact_write_items)
     DynamoHandler.transact_write_items = _idempotent_by_token(DynamoHandler.transact_write_items)
+    refuse_nested_parameters()
+
+
+def refuse_nested_parameters() -> None:
+    """Make moto's PutParameter refuse `{{ ... }}` in a value, as Parameter Store does."""
+    global _ssm_strict
+    if _ssm_strict:
+        return
+    _ssm_strict = True
+    put = SimpleSystemManagerBackend.put_parameter
+
+    @functools.wraps(put)
+    def strict_put(
+        self: SimpleSystemManagerBackend, name: str, description: str, value: str, *args: Any, **kwargs: Any
+    ) -> Any:
+        if isinstance(value, str) and NESTED_PARAMETER.search(value):
+            raise ValidationException(NESTED_PARAMETER_MESSAGE)
+        return put(self, name, description, value, *args, **kwargs)
+
+    SimpleSystemManagerBackend.put_parameter = strict_put  # type: ignore[method-assign]
 
 
 def _untracked(cls: type, *args: Any, **kwargs: Any) -> Any:

@@ -77,6 +77,14 @@ class Aws:
         )
         return [json.loads(message["Body"]) for message in response.get("Messages", [])]
 
+    def settings_document(self) -> dict[str, Any] | None:
+        """The webhook settings document the admin API writes (decrypted), or None when there is none."""
+        try:
+            stored = self.ssm.get_parameter(Name=sandbox.SETTINGS_PARAMETER, WithDecryption=True)["Parameter"]
+        except self.ssm.exceptions.ParameterNotFound:
+            return None
+        return {"Type": stored["Type"], **json.loads(stored["Value"])}
+
     def scheduled_retries(self) -> list[dict[str, Any]]:
         """The retry queue's messages, delays ignored (they stay in the queue)."""
         response = self.sqs.receive_message(

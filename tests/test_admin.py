@@ -54,9 +54,9 @@ def test_put_stores_a_secure_string_and_get_shows_it_redacted(aws, lambda_contex
     assert body["source"] == "parameter"
     assert body["url"] == "https://hooks.slack.com/…"
     assert "SECRETPART" not in json.dumps(body)
-    stored = aws.ssm.get_parameter(Name=admin.config.webhook_url_parameter, WithDecryption=True)["Parameter"]
+    stored = aws.settings_document()
     assert stored["Type"] == "SecureString"
-    assert stored["Value"] == SLACK_URL
+    assert stored["url"] == SLACK_URL
     assert call(load_event("admin_get_webhook"), lambda_context)[1]["source"] == "parameter"
 
 
@@ -84,7 +84,7 @@ def test_delete_clears_and_falls_back_to_the_environment(aws, lambda_context, en
     status, body = call(load_event("admin_delete_webhook"), lambda_context)
     assert status == 200
     assert body["source"] == "environment"
-    assert aws.ssm.describe_parameters()["Parameters"] == []
+    assert aws.settings_document()["url"] is None
 
 
 def test_delete_when_nothing_is_set_is_not_an_error(aws, lambda_context):

@@ -48,8 +48,8 @@ def notify(receiver: Any, monkeypatch: pytest.MonkeyPatch, context: Any, event: 
 
 
 def test_signed_request_verifies_with_the_reference_library(aws, lambda_context, receiver, monkeypatch):
-    # Given a signing secret set through the admin API
-    assert put({"signing_secret": SECRET}, lambda_context)[0] == 200
+    # Given a signing secret set through the admin API for the receiver's URL
+    assert put({"url": receiver.url, "signing_secret": SECRET}, lambda_context)[0] == 200
     # When a new user is notified
     notify(receiver, monkeypatch, lambda_context)
     # Then the request carries Standard Webhooks headers that the reference library accepts
@@ -61,7 +61,7 @@ def test_signed_request_verifies_with_the_reference_library(aws, lambda_context,
 
 
 def test_a_tampered_body_is_rejected_by_the_reference_library(aws, lambda_context, receiver, monkeypatch):
-    put({"signing_secret": SECRET}, lambda_context)
+    put({"url": receiver.url, "signing_secret": SECRET}, lambda_context)
     notify(receiver, monkeypatch, lambda_context)
     [request] = receiver.wait_for(1)
     headers = {k.lower(): v for k, v in request.headers.items()}
@@ -75,7 +75,7 @@ def test_a_tampered_body_is_rejected_by_the_reference_library(aws, lambda_contex
 
 
 def test_signed_json_payload_verifies_and_parses(aws, lambda_context, receiver, monkeypatch):
-    put({"signing_secret": SECRET, "format": "json"}, lambda_context)
+    put({"url": receiver.url, "signing_secret": SECRET, "format": "json"}, lambda_context)
     notify(receiver, monkeypatch, lambda_context)
     [request] = receiver.wait_for(1)
     headers = {k.lower(): v for k, v in request.headers.items()}
@@ -86,7 +86,7 @@ def test_signed_json_payload_verifies_and_parses(aws, lambda_context, receiver, 
 
 def test_webhook_id_is_the_same_on_every_retry_of_one_event(aws, lambda_context, receiver, monkeypatch):
     # Given a receiver that fails once, then accepts
-    put({"signing_secret": SECRET}, lambda_context)
+    put({"url": receiver.url, "signing_secret": SECRET}, lambda_context)
     receiver.respond_with(500, times=1)
     # When the same stream event is delivered twice (the retry), and another event once
     notify(receiver, monkeypatch, lambda_context)
@@ -123,19 +123,16 @@ def test_the_signing_secret_is_stored_as_a_secure_string_rotated_and_cleared(aws
     # Set
     status, body = put({"signing_secret": SECRET}, lambda_context)
     assert (status, body["signing_secret"]) == (200, "set")
-    stored = aws.ssm.get_parameter(Name=admin.config.signing_secret_parameter, WithDecryption=True)["Parameter"]
+    stored = aws.settings_document()
     assert stored["Type"] == "SecureString"
-    assert stored["Value"] == SECRET
+    assert stored["signing_secret"] == SECRET
     # Rotate
     rotated = new_secret()
     assert put({"signing_secret": rotated}, lambda_context)[1]["signing_secret"] == "set"
-    assert (
-        aws.ssm.get_parameter(Name=admin.config.signing_secret_parameter, WithDecryption=True)["Parameter"]["Value"]
-        == rotated
-    )
+    assert aws.settings_document()["signing_secret"] == rotated
     # Clear
     assert put({"signing_secret": None}, lambda_context)[1]["signing_secret"] == "unset"
-    assert aws.ssm.describe_parameters()["Parameters"] == []
+    assert aws.settings_document()["signing_secret"] is None
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -144,18 +141,20 @@ def test_the_signing_secret_is_stored_as_a_secure_string_rotated_and_cleared(aws
 
 
 def test_the_custom_header_is_sent_and_shown_only_as_set(aws, lambda_context, receiver, monkeypatch):
-    status, body = put({"custom_header": {"name": "Authorization", "value": HEADER_VALUE}}, lambda_context)
+    header = {"name": "Authorization", "value": HEADER_VALUE}
+    status, body = put({"url": receiver.url, "custom_header": header}, lambda_context)
     assert status == 200
     assert body["custom_header"] == {"name": "Authorization", "value": "set"}
-    stored = aws.ssm.get_parameter(Name=admin.config.custom_header_parameter, WithDecryption=True)["Parameter"]
+    stored = aws.settings_document()
     assert stored["Type"] == "SecureString"
+    assert stored["custom_header_value"] == HEADER_VALUE
     notify(receiver, monkeypatch, lambda_context)
     [request] = receiver.wait_for(1)
     assert request.headers["Authorization"] == HEADER_VALUE
 
 
 def test_the_custom_header_can_be_cleared(aws, lambda_context, receiver, monkeypatch):
-    put({"custom_header": {"name": "X-Api-Key", "value": "k" * 20}}, lambda_context)
+    put({"url": receiver.url, "custom_header": {"name": "X-Api-Key", "value": "k" * 20}}, lambda_context)
     status, body = put({"custom_header": None}, lambda_context)
     assert (status, body["custom_header"]) == (200, None)
     notify(receiver, monkeypatch, lambda_context)
@@ -264,7 +263,11 @@ def test_secrets_never_reach_admin_responses_or_logs(aws, lambda_context, logs):
 
 def test_secrets_never_reach_notifier_logs_or_dead_letters(aws, lambda_context, receiver, monkeypatch, logs):
     # Given every secret configured and a receiver that fails
-    put({"signing_secret": SECRET, "custom_header": {"name": "Authorization", "value": HEADER_VALUE}}, lambda_context)
+    url = f"{receiver.url}/{SECRET_URL_PART}"
+    put(
+        {"url": url, "signing_secret": SECRET, "custom_header": {"name": "Authorization", "value": HEADER_VALUE}},
+        lambda_context,
+    )
     receiver.respond_with(401)
     monkeypatch.setattr(
         notifier, "config", dataclasses.replace(notifier.config, webhook_url_env=f"{receiver.url}/{SECRET_URL_PART}")
@@ -282,7 +285,12 @@ def test_secrets_never_reach_notifier_logs_or_dead_letters(aws, lambda_context, 
 
 def test_the_payload_carries_no_secret(aws, lambda_context, receiver, monkeypatch):
     put(
-        {"signing_secret": SECRET, "format": "json", "custom_header": {"name": "X-Key", "value": HEADER_VALUE}},
+        {
+            "url": receiver.url,
+            "signing_secret": SECRET,
+            "format": "json",
+            "custom_header": {"name": "X-Key", "value": HEADER_VALUE},
+        },
         lambda_context,
     )
     notify(receiver, monkeypatch, lambda_context)

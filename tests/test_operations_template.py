@@ -17,7 +17,10 @@ EXPECTED_ALARMS = {
     "StreamIteratorAgeAlarm": ("AWS/Lambda", "IteratorAge"),
     "SignupErrorsAlarm": ("AWS/Lambda", "Errors"),
     "Api5xxAlarm": ("AWS/ApiGateway", "5xx"),
+    "EndpointFailingAlarm": ("SignupWebhooks", "EndpointFailingMinutes"),
 }
+# Alarms on a metric published only when something happens keep their state between data points.
+KEEPS_STATE_WITHOUT_DATA = {"EndpointFailingAlarm"}
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +50,15 @@ def test_every_alarm_notifies_the_topic_when_it_fires_and_when_it_clears(transla
         alarm = resolve(properties(translated, name))
         assert alarm["AlarmActions"] == ["<AlarmTopic>"], name
         assert alarm["OKActions"] == ["<AlarmTopic>"], name
-        assert alarm["TreatMissingData"] == "notBreaching", name
+        expected = "ignore" if name in KEEPS_STATE_WITHOUT_DATA else "notBreaching"
+        assert alarm["TreatMissingData"] == expected, name
+
+
+def test_the_endpoint_failing_alarm_fires_after_the_parameters_minutes(translated: Template) -> None:
+    alarm = resolve(properties(translated, "EndpointFailingAlarm"))
+    assert alarm["Threshold"] == "<EndpointFailingAlarmMinutes>"
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["Statistic"] == "Maximum"
 
 
 def test_the_iterator_age_alarm_compares_seconds_with_seconds(translated: Template) -> None:

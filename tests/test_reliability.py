@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -12,9 +13,9 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-from botocore.exceptions import ClientError
-from signup_hooks import notifications, retry, settings
+from moto.sqs.models import sqs_backends
+from signup_hooks import aws as aws_clients
+from signup_hooks import notifications, retry
 from signup_hooks.delivery import DeliveryResult, Reason
 
 import conftest as sandbox
@@ -391,64 +392,106 @@ def test_a_429_holds_every_delivery_to_that_webhook(aws, lambda_context, receive
     assert aws.dead_letters() == []
 
 
-# ---- SSM outages ---------------------------------------------------------------------------------------------------
+# ---- redrive of Lambda's OnFailure records and of the queue ----------------------------------------------------------
 
 
-def throttled(*_args: Any, **_kwargs: Any) -> Any:
-    error = ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "GetParameter")
+def on_failure_record(aws: Any, configure: Any, start: str, end: str) -> None:
+    """Queue the OnFailure record Lambda sends for a stream batch it gave up on, from `start` to `end`."""
+    arn = aws.dynamodb.describe_table(TableName=sandbox.TABLE_NAME)["Table"]["LatestStreamArn"]
+    shard = boto3.client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+    configure(users_stream_arn=arn)
+    info = {
+        "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 6},
+        "DDBStreamBatchInfo": {
+            "shardId": shard["ShardId"],
+            "startSequenceNumber": start,
+            "endSequenceNumber": end,
+            "batchSize": 10,
+            "streamArn": arn,
+        },
+    }
+    aws.sqs.send_message(QueueUrl=sandbox.os.environ["DEAD_LETTER_QUEUE_URL"], MessageBody=json.dumps(info))
+
+
+def test_redrive_keeps_an_on_failure_record_it_could_not_read_to_its_end(aws, lambda_context, receiver, configure):
+    # Given an OnFailure record whose batch ends beyond what the stream returns (a short read)
+    configure(webhook_url_env=receiver.url)
+    sign_up(lambda_context, name="Ada", email="ada@example.com")
+    records = stream_batch()["Records"]
+    last = int(records[-1]["dynamodb"]["SequenceNumber"])
+    on_failure_record(aws, configure, records[0]["dynamodb"]["SequenceNumber"], str(last + 10**6))
+    # When the admin redrives
+    report = redrive(lambda_context)
+    # Then the message stays in the queue, reported as still failing: the unread records are not given up
+    assert (report["still_failing"], report["reasons"]) == (1, {"stream_incomplete": 1})
+    assert queue_size(aws) == 1
+
+
+def test_redrive_skips_updates_and_deletes_in_an_on_failure_range(aws, lambda_context, receiver, configure):
+    # Given a signup, then an update of that profile and a delete of its credential, all in one failed batch
+    configure(webhook_url_env=receiver.url)
+    user = sign_up(lambda_context, name="Ada", email="ada@example.com")
+    aws.dynamodb.update_item(
+        TableName=sandbox.TABLE_NAME,
+        Key={"pk": {"S": f"USER#{user['id']}"}},
+        UpdateExpression="SET #n = :n",
+        ExpressionAttributeNames={"#n": "name"},
+        ExpressionAttributeValues={":n": {"S": "Ada L."}},
+    )
+    aws.dynamodb.delete_item(TableName=sandbox.TABLE_NAME, Key={"pk": {"S": "AUTH#ada@example.com"}})
+    records = stream_batch()["Records"]
+    assert {r["eventName"] for r in records} == {"INSERT", "MODIFY", "REMOVE"}
+    on_failure_record(
+        aws, configure, records[0]["dynamodb"]["SequenceNumber"], records[-1]["dynamodb"]["SequenceNumber"]
+    )
+    # When the admin redrives, then the signup is notified once and the update and delete are skipped, not a 500
+    report = redrive(lambda_context)
+    assert (report["delivered"], report["still_failing"]) == (1, 0)
+    assert [r.text for r in receiver.wait_for(2, timeout=0.5)] == ["New user signed up: Ada"]
+    assert queue_size(aws) == 0
+
+
+def test_redrive_long_polls_so_a_message_arriving_during_the_wait_is_replayed(aws, lambda_context, receiver, configure):
+    # Given a dead letter taken out of the queue, to arrive again while the redrive waits for messages
+    configure(webhook_url_env=closed_port_url(), max_attempts=1)
+    handle(load_event("notifier_new_user"), lambda_context)
+    queue_url = sandbox.os.environ["DEAD_LETTER_QUEUE_URL"]
+    [message] = aws.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1)["Messages"]
+    aws.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    configure(webhook_url_env=receiver.url)
+    waits: list[int] = []
+    # Straight into moto: a boto3 call made while the admin handler runs would count as the function's own call.
+    queue = sqs_backends[sandbox.ACCOUNT_ID][sandbox.REGION]
+    late = threading.Timer(0.3, lambda: queue.send_message(sandbox.QUEUE_NAME, message["Body"]))
+
+    def arrive_during_the_wait(params: dict[str, Any], **_kwargs: Any) -> None:
+        waits.append(params["WaitTimeSeconds"])
+        if len(waits) == 1:
+            late.start()
+
+    sqs = aws_clients.client("sqs")
+    sqs.meta.events.register("provide-client-params.sqs.ReceiveMessage", arrive_during_the_wait, unique_id="late")
     try:
-        raise error
-    except ClientError as exc:
-        raise GetParameterError("throttled") from exc
-
-
-def test_ssm_throttled_keeps_the_last_good_url(aws, lambda_context, receiver, configure, monkeypatch, logs):
-    # Given the parameter read once successfully
-    configure(webhook_url_env=closed_port_url(), settings_max_age=0)
-    aws.ssm.put_parameter(Name=sandbox.PARAMETER_NAME, Value=receiver.url, Type="SecureString", Overwrite=True)
-    assert handle(batch_of(1), lambda_context) == []
-    # When SSM starts throttling
-    monkeypatch.setattr(settings.parameters, "get_parameter", throttled)
-    assert handle({"Records": batch_of(2)["Records"][1:]}, lambda_context) == []
-    # Then the last good URL is still used, and the log says so
-    assert len(receiver.wait_for(2)) == 2
-    assert "SSM unavailable: using the last good value" in logs.getvalue()
-
-
-def test_ssm_unavailable_without_a_recent_value_falls_back_to_webhook_url(
-    aws, lambda_context, receiver, configure, monkeypatch, logs
-):
-    # Given a cold start (nothing read yet) while SSM throttles the URL's parameter
-    configure(webhook_url_env=receiver.url, settings_max_age=0)
-    read = settings.parameters.get_parameter
-
-    def url_throttled(name: str, *args: Any, **kwargs: Any) -> Any:
-        return throttled() if name == sandbox.PARAMETER_NAME else read(name, *args, **kwargs)
-
-    monkeypatch.setattr(settings.parameters, "get_parameter", url_throttled)
-    # When a new user arrives, it goes to WEBHOOK_URL, and the log says why
-    assert handle(batch_of(1), lambda_context) == []
+        report = redrive(lambda_context)
+    finally:
+        sqs.meta.events.unregister("provide-client-params.sqs.ReceiveMessage", unique_id="late")
+        late.join(timeout=5)
+    # Then the first receive waited (long polling) and the message that arrived meanwhile was delivered
+    assert waits and all(0 < wait <= lambda_context.remaining_ms / 1000 for wait in waits)
+    assert report["delivered"] == 1
     assert len(receiver.wait_for(1)) == 1
-    assert "falling back to WEBHOOK_URL" in logs.getvalue()
 
 
-def test_an_unreadable_signing_secret_never_sends_unsigned_but_leaves_the_record_to_the_stream(
-    aws, lambda_context, receiver, configure, monkeypatch
-):
-    # Given SSM down with nothing read before: the signing secret and custom header cannot be known
-    configure(webhook_url_env=receiver.url, settings_max_age=0)
-    monkeypatch.setattr(settings.parameters, "get_parameter", throttled)
-    event = batch_of(1)
-    # Then nothing is sent (not unsigned, not without its header); the stream retries the record later
-    assert handle(event, lambda_context) == [event["Records"][0]["dynamodb"]["SequenceNumber"]]
-    assert receiver.wait_for(1, timeout=0.3) == []
-
-
-def test_a_stale_value_is_used_only_for_a_bounded_time(aws, monkeypatch):
-    monkeypatch.setattr(settings.parameters, "get_parameter", lambda *_a, **_k: "https://example.com/hook")
-    assert settings._get("/x", 0) == "https://example.com/hook"
-    monkeypatch.setattr(settings.parameters, "get_parameter", throttled)
-    assert settings._get("/x", 0) == "https://example.com/hook"
-    monkeypatch.setattr(settings, "STALE_VALUE_MAX_SECONDS", -1.0)
-    with pytest.raises(settings.StorageUnavailable):
-        settings._get("/x", 0)
+def test_redrive_stops_well_inside_the_admin_functions_remaining_time(aws, lambda_context, receiver, configure):
+    # Given a dead letter, a receiver that now hangs, long timeouts, and 6 s left in the admin invocation
+    configure(webhook_url_env=closed_port_url(), max_attempts=1)
+    handle(load_event("notifier_new_user"), lambda_context)
+    configure(webhook_url_env=receiver.url, read_timeout=20.0, connect_timeout=3.0)
+    receiver.respond_with(200, delay=15)
+    lambda_context.remaining_ms = 6000
+    # When the admin redrives, then the answer comes with time to spare, and the message stays queued
+    started = time.monotonic()
+    report = redrive(lambda_context)
+    assert time.monotonic() - started < 5.0
+    assert report["still_failing"] == 1
+    assert queue_size(aws) == 1

@@ -34,9 +34,9 @@ PSEUDO_PARAMETERS = {
     "AWS::StackName": "signup-webhooks",
     "AWS::URLSuffix": "amazonaws.com",
 }
-PARAMETER_NAME = "/signup-webhooks/webhook-url"
+PARAMETER_NAME = "/signup-webhooks/webhooks/default"  # the settings document
 PARAMETER_ARN = f"arn:aws:ssm:us-east-1:123456789012:parameter{PARAMETER_NAME}"
-FUNCTIONS = {"SignupFunction", "NotifierFunction", "AdminFunction", "AuthorizerFunction"}
+FUNCTIONS = {"SignupFunction", "NotifierFunction", "RetryFunction", "AdminFunction", "AuthorizerFunction"}
 
 # Actions IAM cannot scope to one resource, so a statement holding only these may use Resource "*".
 UNSCOPABLE_ACTIONS = {
@@ -257,11 +257,11 @@ def translated_path(translated: Template, tmp_path_factory: pytest.TempPathFacto
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def test_translation_yields_the_four_functions_and_no_sam_types(translated: Template) -> None:
+def test_translation_yields_the_five_functions_and_no_sam_types(translated: Template) -> None:
     # Given template.yaml translated offline
     # When its resource types are listed
     types = {body["Type"] for body in translated["Resources"].values()}
-    # Then every SAM type became CloudFormation, and the four functions exist
+    # Then every SAM type became CloudFormation, and the five functions exist
     assert not [name for name in types if name.startswith("AWS::Serverless::")]
     assert set(resources(translated, "AWS::Lambda::Function")) == FUNCTIONS
 
@@ -695,12 +695,15 @@ IDEMPOTENCY_RECORDS = {
 def test_notifier_reads_its_parameters_sends_to_one_queue_and_reads_one_stream(translated: Template) -> None:
     # Given the notifier's permissions
     allowed = permissions(deployed(translated), "NotifierFunction")
-    # Then it reads only the parameters it is told about, sends only to the dead-letter queue, reads only the stream
+    # Then it reads only the parameters it is told about, sends only to the dead-letter and retry queues, writes the
+    # delivery log, reads only the stream
     stream = {"<UsersTable.StreamArn>"}
     assert allowed == {
-        "ssm:GetParameter": parameter_arns(translated, "NotifierFunction"),
-        "sqs:SendMessage": {"<DeadLetterQueue.Arn>"},
+        "ssm:GetParameters": parameter_arns(translated, "NotifierFunction"),
+        "sqs:SendMessage": {"<DeadLetterQueue.Arn>", "<RetryQueue.Arn>"},
         **IDEMPOTENCY_RECORDS,
+        "dynamodb:GetItem": {"<IdempotencyTable.Arn>", "<DeliveriesTable.Arn>"},
+        "dynamodb:UpdateItem": {"<IdempotencyTable.Arn>", "<DeliveriesTable.Arn>"},
         "dynamodb:DescribeStream": stream,
         "dynamodb:GetRecords": stream,
         "dynamodb:GetShardIterator": stream,
@@ -712,25 +715,68 @@ def test_notifier_reads_its_parameters_sends_to_one_queue_and_reads_one_stream(t
 def test_admin_can_only_manage_its_parameters_and_redrive_the_one_queue(translated: Template) -> None:
     # Given the admin function's permissions
     allowed = permissions(deployed(translated), "AdminFunction")
-    # Then it may read, write and delete the parameters it is told about; for the redrive (issue 5), read and delete
-    # messages of the dead-letter queue, use the idempotency table and read the users stream's records; nothing else
+    # Then it may read the parameters it is told about, write only the settings document and delete only the older
+    # parameters the first save replaces; for the redrive, read and delete messages of the dead-letter queue, use the
+    # idempotency table and read the users stream's records; nothing else
     arns = parameter_arns(translated, "AdminFunction")
     assert PARAMETER_ARN in arns
     queue, stream = {"<DeadLetterQueue.Arn>"}, {"<UsersTable.StreamArn>"}
+    log, users = "<DeliveriesTable.Arn>", "<UsersTable.Arn>"
     assert allowed == {
-        "ssm:GetParameter": arns,
-        "ssm:PutParameter": arns,
-        "ssm:DeleteParameter": arns,
+        "ssm:GetParameters": arns,
+        "ssm:PutParameter": {PARAMETER_ARN},
+        "ssm:DeleteParameter": arns - {PARAMETER_ARN},
         "sqs:ReceiveMessage": queue,
         "sqs:DeleteMessage": queue,
         "sqs:ChangeMessageVisibility": queue,
+        "sqs:GetQueueAttributes": queue,  # the health's count of dead letters
+        "sqs:SendMessage": {"<RetryQueue.Arn>"},  # a replay queues its users for the retry function
         **IDEMPOTENCY_RECORDS,
+        "dynamodb:GetItem": {"<IdempotencyTable.Arn>", log, users},
+        "dynamodb:UpdateItem": {"<IdempotencyTable.Arn>", log},
+        "dynamodb:BatchGetItem": {log},
+        "dynamodb:Query": {f"{log}/index/ByCreated", f"{log}/index/ByStatus", f"{users}/index/ByCreated"},
         "dynamodb:GetShardIterator": stream,
         "dynamodb:GetRecords": stream,
         **own_logs("AdminFunction"),
     }
     assert environment(translated, "AdminFunction")["IDEMPOTENCY_TABLE"] == "<IdempotencyTable>"
     assert environment(translated, "AdminFunction")["USERS_STREAM_ARN"] == "<UsersTable.StreamArn>"
+
+
+def test_retry_function_consumes_one_queue_and_reads_and_writes_only_what_a_retry_needs(translated: Template) -> None:
+    # Given the retry function's permissions
+    allowed = permissions(deployed(translated), "RetryFunction")
+    # Then it consumes and feeds the retry queue, dead-letters, reads its settings and users, and keeps the log
+    retries, log = {"<RetryQueue.Arn>"}, "<DeliveriesTable.Arn>"
+    assert allowed == {
+        "ssm:GetParameters": parameter_arns(translated, "RetryFunction"),
+        "sqs:ReceiveMessage": retries,
+        "sqs:DeleteMessage": retries,
+        "sqs:ChangeMessageVisibility": retries,
+        "sqs:GetQueueAttributes": retries,
+        "sqs:SendMessage": retries | {"<DeadLetterQueue.Arn>"},
+        **IDEMPOTENCY_RECORDS,
+        "dynamodb:GetItem": {"<IdempotencyTable.Arn>", log, "<UsersTable.Arn>"},
+        "dynamodb:UpdateItem": {"<IdempotencyTable.Arn>", log},
+        **own_logs("RetryFunction"),
+    }
+    assert parameter_arns(translated, "RetryFunction") == parameter_arns(translated, "NotifierFunction")
+
+
+def test_the_retry_queue_feeds_the_retry_function_and_hands_poison_messages_to_the_dead_letter_queue(
+    translated: Template,
+) -> None:
+    resources_ = deployed(translated)["Resources"]
+    mapping = resources_["RetryQueueMapping"]["Properties"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert resolve(mapping["EventSourceArn"]) == "<RetryQueue.Arn>"
+    queue = resources_["RetryQueue"]["Properties"]
+    assert resolve(queue["RedrivePolicy"]["deadLetterTargetArn"]) == "<DeadLetterQueue.Arn>"
+    assert queue["VisibilityTimeout"] >= 6 * resources_["RetryFunction"]["Properties"]["Timeout"]
+    # Longer than the longest schedule one message can wait (20 steps of at most 12 hours would not fit: the
+    # schedule's default is about 28 hours)
+    assert queue["MessageRetentionPeriod"] >= 4 * 24 * 3600
 
 
 def test_idempotency_table_is_on_demand_encrypted_and_expires_its_records(translated: Template) -> None:

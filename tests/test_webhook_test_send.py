@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import socket
+import time
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from signup_hooks import targets
 from functions.admin import app as admin
 from tests.conftest import load_event
 
-ANSWER_KEYS = {"delivered", "status", "latency_ms", "reason", "target", "format", "detail"}
+ANSWER_KEYS = {"delivered", "status", "latency_ms", "reason", "target", "format", "detail", "credentials"}
 
 
 def send_test(context: Any, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
@@ -116,3 +117,22 @@ def test_an_unresolvable_name_is_a_dns_failure(aws, lambda_context, monkeypatch)
 def test_a_bad_template_in_the_body_is_a_422(aws, lambda_context, receiver):
     status, body = send_test(lambda_context, {"url": receiver.url, "message_template": "{nope}"})
     assert (status, body["field"]) == (422, "message_template")
+
+
+def test_a_test_send_ends_well_inside_the_admin_functions_remaining_time(aws, lambda_context, receiver, configure):
+    # Given a receiver that hangs, long configured timeouts, and 4 s left in the admin invocation
+    configure(read_timeout=20.0, connect_timeout=3.0)
+    receiver.respond_with(200, delay=15)
+    lambda_context.remaining_ms = 4000
+    # When the admin sends a test, then the answer comes before the invocation's end, naming the timeout
+    started = time.monotonic()
+    status, body = send_test(lambda_context, {"url": receiver.url})
+    assert time.monotonic() - started < 3.0
+    assert (status, body["delivered"], body["reason"]) == (200, False, "read_timeout")
+
+
+def test_a_test_send_with_no_time_left_sends_nothing(aws, lambda_context, receiver):
+    lambda_context.remaining_ms = 1000
+    _, body = send_test(lambda_context, {"url": receiver.url})
+    assert (body["delivered"], body["reason"]) == (False, "read_timeout")
+    assert receiver.wait_for(1, timeout=0.2) == []

@@ -15,7 +15,7 @@ from signup_hooks.config import load_config
 from signup_hooks.delivery_log_admin import DeliveryQuery, ReplayWindow
 
 logger = Logger()
-config = load_config().require("webhook_url_parameter")
+config = load_config().require("webhook_settings_parameter")
 app = APIGatewayHttpResolver()
 api.register_error_handlers(app)
 
@@ -37,7 +37,7 @@ def delete_webhook() -> Response[str]:
 
 @app.post("/api/v1/admin/webhook/test")
 def test_webhook() -> Response[str]:
-    return api.json_response(200, admin.send_test(config, api.request_body(app)))
+    return api.json_response(200, admin.send_test(config, api.request_body(app), app.lambda_context))
 
 
 @app.post("/api/v1/admin/webhook/redrive")

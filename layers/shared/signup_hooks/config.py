@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -10,11 +11,12 @@ from signup_hooks import schedule
 from signup_hooks.errors import ConfigError
 from signup_hooks.messages import DEFAULT_TEMPLATE, validate_template
 from signup_hooks.retry import RetryPolicy
-from signup_hooks.settings import ParameterNames
+from signup_hooks.settings import DEFAULT_ENDPOINT, LegacyNames, SettingsNames
 from signup_hooks.targets import Policy
 from signup_hooks.users import HashProfile
 
 ROLES = ("pending", "user", "admin")
+_ENDPOINT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 # Upper bounds on what an operator may configure (invariant 4: every limit is bounded).
 MAX_TIMEOUT_SECONDS = 30.0
@@ -26,6 +28,9 @@ MAX_RETRY_BASE_DELAY_SECONDS = 5.0
 @dataclass(frozen=True)
 class Config:
     users_table: str = ""
+    # The default endpoint's settings document (settings.py); the *_parameter names below are older deployments'
+    # parameters, read until the first admin save replaces them with the document.
+    webhook_settings_parameter: str = ""
     webhook_url_parameter: str = ""
     webhook_url_env: str = ""
     message_template: str = DEFAULT_TEMPLATE
@@ -61,14 +66,21 @@ class Config:
     def target_policy(self) -> Policy:
         return Policy(allow_http=self.allow_http_targets, allow_private=self.allow_private_targets)
 
-    @property
-    def parameter_names(self) -> ParameterNames:
-        return ParameterNames(
-            format=self.format_parameter,
-            message_template=self.message_template_parameter,
-            signing_secret=self.signing_secret_parameter,
-            custom_header=self.custom_header_parameter,
-        )
+    def settings_names(self, endpoint_id: str = DEFAULT_ENDPOINT) -> SettingsNames:
+        """Where an endpoint's settings live: `<prefix>/<id>`, next to the default endpoint's document."""
+        if endpoint_id == DEFAULT_ENDPOINT:
+            legacy = LegacyNames(
+                url=self.webhook_url_parameter,
+                format=self.format_parameter,
+                message_template=self.message_template_parameter,
+                signing_secret=self.signing_secret_parameter,
+                custom_header=self.custom_header_parameter,
+            )
+            return SettingsNames(self.webhook_settings_parameter, legacy, endpoint_id)
+        if not _ENDPOINT_ID.fullmatch(endpoint_id):
+            raise ValueError("an endpoint id is 1 to 64 letters, digits, '.', '_' or '-'")
+        prefix = self.webhook_settings_parameter.rsplit("/", 1)[0]
+        return SettingsNames(f"{prefix}/{endpoint_id}", endpoint_id=endpoint_id)
 
     def require(self, *names: str) -> Config:
         """Fail at cold start, naming the variable, when a function lacks a setting it needs."""
@@ -80,6 +92,7 @@ class Config:
 
 _ENV_NAMES = {
     "users_table": "USERS_TABLE",
+    "webhook_settings_parameter": "WEBHOOK_SETTINGS_PARAMETER",
     "webhook_url_parameter": "WEBHOOK_URL_PARAMETER",
     "webhook_url_env": "WEBHOOK_URL",
     "message_template": "MESSAGE_TEMPLATE",
@@ -119,6 +132,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
 
     return Config(
         users_table=raw["users_table"],
+        webhook_settings_parameter=raw["webhook_settings_parameter"],
         webhook_url_parameter=raw["webhook_url_parameter"],
         webhook_url_env=raw["webhook_url_env"],
         message_template=template,

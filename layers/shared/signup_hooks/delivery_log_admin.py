@@ -144,13 +144,14 @@ def resend(config: Config, delivery_id: str, context: LambdaContext) -> dict[str
     it delivered); one delivered already is sent again because the administrator asked for it.
     """
     record = _record(config, delivery_id)
-    target = settings.resolve_webhook_url(config.webhook_url_parameter, config.webhook_url_env, max_age=0)
+    current = settings.resolve(config.settings_names(), config.webhook_url_env, max_age=0)
+    target = current.target
     if target.url is None:
         raise InvalidInput("url", "no webhook URL is set: set one before a resend", code="not_configured")
     user = users.get_user(config.users_table, record.subject.user_id) or _user_of(record)
-    delivery_settings = settings.load_delivery_settings(config.parameter_names, max_age=0)
     deadline = retry.Deadline(context.get_remaining_time_in_millis() / 1000, DEADLINE_MARGIN_SECONDS)
-    prepared = notifications.prepare(target.url, user, record.subject.event_id, config, delivery_settings, deadline)
+    # The credentials come only for the origin they were saved for.
+    prepared = notifications.prepare(target.url, user, record.subject.event_id, config, current.delivery, deadline)
     keep = record.status if record.status is Status.RETRYING else Status.FAILED
     after = settle.Next(schedule_failures=False, trigger=deliveries.Trigger.RESEND, failure_status=keep)
     with notifications.log_keys(event_id=record.subject.event_id, user_id=record.subject.user_id):
@@ -172,7 +173,7 @@ def replay(config: Config, window: ReplayWindow) -> dict[str, Any]:
 
     Users come from the users table's index on creation time (never a scan), at most MAX_REPLAY_USERS a call.
     """
-    if settings.resolve_webhook_url(config.webhook_url_parameter, config.webhook_url_env, max_age=0).url is None:
+    if settings.resolve(config.settings_names(), config.webhook_url_env, max_age=0).target.url is None:
         raise InvalidInput("url", "no webhook URL is set: set one before a replay", code="not_configured")
     start = deliveries.decode_cursor(window.cursor, USERS_CURSOR_KEYS) if window.cursor else None
     found, last = users.created_between(config.users_table, window.since, window.until, MAX_REPLAY_USERS, start)

@@ -238,7 +238,8 @@ def notify_new_user(
     A failed delivery goes to the dead-letter queue; if that send fails too, the error propagates so that the batch
     reports this record as failed and the stream retries it. Nothing is dropped.
     """
-    target = settings.resolve_webhook_url(config.webhook_url_parameter, config.webhook_url_env, config.settings_max_age)
+    current = settings.resolve(config.settings_names(), config.webhook_url_env, config.settings_max_age)
+    target = current.target
     if target.url is None:
         logger.info(
             "webhook not configured: set it with the admin API or WEBHOOK_URL",
@@ -249,10 +250,13 @@ def notify_new_user(
         return None
     if deadline.remaining() < retry.MIN_ATTEMPT_SECONDS:
         raise OutOfTime(f"{deadline.remaining():.1f}s left before the invocation's deadline")
+    if current.credentials is settings.Credentials.WITHHELD:
+        logger.warning(
+            "custom header and signing secret withheld: they were saved for another origin",
+            extra={"event_id": event_id, "target_host": _host(target.url)},
+        )
     first_try = retry.Deadline(min(deadline.remaining(), FIRST_TRY_SECONDS), 0.0)
-
-    delivery_settings = settings.load_delivery_settings(config.parameter_names, config.settings_max_age)
-    prepared = prepare(target.url, user, event_id, config, delivery_settings, deadline)
+    prepared = prepare(target.url, user, event_id, config, current.delivery, deadline)
     with log_keys(url_source=target.source.value):  # parameter or environment: where a wrong URL was set
         return deliver_once(prepared, config, first_try, context)
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord, DynamoDBRecordEventName
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -50,6 +50,8 @@ MAX_MESSAGES_PER_CALL = 100
 VISIBILITY_SECONDS = 120  # a message being replayed is hidden from other readers (longer than the admin timeout)
 DEADLINE_MARGIN_SECONDS = 3.0  # for the answer, and the visibility reset of what still fails
 MIN_SECONDS_PER_MESSAGE = 1.0
+# A receive waits this long for messages; within the AWS client's read timeout (aws.py), and cut to the time left.
+LONG_POLL_SECONDS = 1
 MAX_STREAM_PAGES = 20  # GetRecords calls per OnFailure record: its batch holds at most BatchSize records
 # A replay tries each notification twice at most: the receiver had its retries already.
 POLICY = retry.RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=2.0, retry_after_cap=5.0)
@@ -91,10 +93,10 @@ def max_messages_of(body: str | None) -> int:
 
 
 def redrive(config: Config, context: LambdaContext, max_messages: int = MAX_MESSAGES_PER_CALL) -> Report:
-    target = settings.resolve_webhook_url(config.webhook_url_parameter, config.webhook_url_env, max_age=0)
+    current = settings.resolve(config.settings_names(), config.webhook_url_env, max_age=0)
+    target, delivery_settings = current.target, current.delivery
     if target.url is None:
         raise InvalidInput("url", "no webhook URL is set: set one before a redrive", code="not_configured")
-    delivery_settings = settings.load_delivery_settings(config.parameter_names, max_age=0)
     deadline = retry.Deadline(context.get_remaining_time_in_millis() / 1000, DEADLINE_MARGIN_SECONDS)
     report = Report()
     held: list[str] = []  # receipt handles of messages that still fail: visible again at the end of the call
@@ -103,7 +105,11 @@ def redrive(config: Config, context: LambdaContext, max_messages: int = MAX_MESS
             if deadline.remaining() < MIN_SECONDS_PER_MESSAGE:
                 report.more = True
                 break
-            batch = _receive(config.dead_letter_queue_url, min(10, max_messages - report.messages))
+            wait = min(LONG_POLL_SECONDS, int(deadline.remaining() - MIN_SECONDS_PER_MESSAGE))
+            if wait < 1:  # too little time to wait for a message and replay it
+                report.more = True
+                break
+            batch = _receive(config.dead_letter_queue_url, min(10, max_messages - report.messages), wait)
             if not batch:
                 break
             for index, message in enumerate(batch):
@@ -151,8 +157,14 @@ def _replay(
             report.still_failing += 1
             report.reasons["stream_expired"] += 1
             return False
+        except _ShortRead:
+            report.still_failing += 1
+            report.reasons["stream_incomplete"] += 1
+            return False
         outcomes = []
         for record in records:
+            if record.event_name != DynamoDBRecordEventName.INSERT:
+                continue  # an update or delete of a user in the batch's range: not a signup
             user = notifications.user_from_record(record)
             if user is None:
                 continue
@@ -197,6 +209,10 @@ class _StreamGone(Exception):
     """The stream no longer holds the records (trimmed after 24 hours) or is not this stack's."""
 
 
+class _ShortRead(Exception):
+    """The read stopped before the batch's last record (pages ran out): the message must wait for another try."""
+
+
 def _stream_records(info: deadletter.BatchInfo, config: Config) -> list[DynamoDBRecord]:
     if not config.users_stream_arn or info.stream_arn != config.users_stream_arn:
         raise _StreamGone("the OnFailure record names another stream")
@@ -221,6 +237,7 @@ def _stream_records(info: deadletter.BatchInfo, config: Config) -> list[DynamoDB
             if records and int(records[-1].dynamodb.sequence_number or 0) >= last:  # type: ignore[union-attr]
                 return records
             iterator = response.get("NextShardIterator")
+        raise _ShortRead(f"read {len(records)} records without reaching sequence number {last}")
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code in ("TrimmedDataAccessException", "ResourceNotFoundException", "ExpiredIteratorException"):
@@ -228,7 +245,6 @@ def _stream_records(info: deadletter.BatchInfo, config: Config) -> list[DynamoDB
         raise StorageUnavailable(f"the stream could not be read: {code}") from exc
     except BotoCoreError as exc:
         raise StorageUnavailable(f"the stream could not be reached: {type(exc).__name__}") from exc
-    return records
 
 
 def _lambda_shape(raw: dict[str, Any], stream_arn: str) -> dict[str, Any]:
@@ -240,10 +256,15 @@ def _lambda_shape(raw: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     return {**raw, "dynamodb": image, "eventSourceARN": stream_arn}
 
 
-def _receive(queue_url: str, count: int) -> list[dict[str, Any]]:
+def _receive(queue_url: str, count: int, wait_seconds: int) -> list[dict[str, Any]]:
+    """Long polling: SQS asks every server for messages. A short poll asks some of them, so it can answer empty
+    while messages wait, and the redrive would end early."""
     try:
         response = aws.client("sqs").receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=count, VisibilityTimeout=VISIBILITY_SECONDS, WaitTimeSeconds=0
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=count,
+            VisibilityTimeout=VISIBILITY_SECONDS,
+            WaitTimeSeconds=wait_seconds,
         )
     except (ClientError, BotoCoreError) as exc:
         raise StorageUnavailable(f"the dead-letter queue could not be read: {type(exc).__name__}") from exc

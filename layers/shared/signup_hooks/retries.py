@@ -71,14 +71,15 @@ def retry_one(
 ) -> notifications.Outcome | None:
     """One attempt to the URL configured now. None when no URL is configured any more (logged as skipped)."""
     user = users.get_user(config.users_table, message.user_id) or _user_of(message)
-    target = settings.resolve_webhook_url(config.webhook_url_parameter, config.webhook_url_env, config.settings_max_age)
+    current = settings.resolve(config.settings_names(), config.webhook_url_env, config.settings_max_age)
+    target = current.target
     if target.url is None:
         logger.info("webhook not configured any more: scheduled retry skipped", extra={"reason": "not_configured"})
         subject = deliveries.Subject(user.id, user.name, message.event_id, signing.webhook_id(message.event_id))
         settle.skipped(config.deliveries_table, subject, Reason.NOT_CONFIGURED)
         return None
-    delivery_settings = settings.load_delivery_settings(config.parameter_names, config.settings_max_age)
-    prepared = notifications.prepare(target.url, user, message.event_id, config, delivery_settings, deadline)
+    # The credentials come only for the origin they were saved for.
+    prepared = notifications.prepare(target.url, user, message.event_id, config, current.delivery, deadline)
     trigger = deliveries.Trigger.REPLAY if message.replay else deliveries.Trigger.SCHEDULE
     after = settle.Next(
         retries_done=message.retries_done + (0 if message.replay else 1),

@@ -139,7 +139,7 @@ function fail(error) {
     say("bad", `Refused: ${error.message}. Nothing was changed.`);
     $(error.field).focus();
   } else {
-    say("bad", explain(error));
+    say("bad", explain(error), error.nothingChanged ? "Nothing was changed." : "");
   }
 }
 
@@ -582,9 +582,13 @@ async function save(event) {
     return;
   }
   await busy($("save"), async () => {
-    showState(await call("PUT", "", token(), body));
+    try { showState(await call("PUT", "", token(), body)); } catch (error) {
+      error.nothingChanged = error.status >= 500; // a save is one write: when it fails, nothing was stored
+      throw error;
+    }
     $("url").value = "";
-    say("ok", `Saved. Notifications go to ${state.url} (${SOURCES[state.source]}).`);
+    const cleared = state.custom_header_cleared ? " The custom header was cleared: it was saved for another origin." : "";
+    say("ok", `Saved. Notifications go to ${state.url} (${SOURCES[state.source]}).${cleared}`);
   });
 }
 
