@@ -3,7 +3,8 @@
 - Delivered: the record says so; the endpoint is healthy.
 - Failed for a reason the receiver can get over (retry.is_retryable), with schedule left: a message on the retry
   queue, due after the schedule's next wait (or the receiver's longer Retry-After). The stream is not held.
-- Failed for good, or the schedule is used up: the dead-letter queue, with every attempt the log holds.
+- Failed for good, or the schedule is used up: the dead-letter queue, with every attempt the log holds. So is every
+  failure of a function given no retry queue (RETRY_QUEUE_URL empty): the quick first try is then all there is.
 
 The queues are where a notification lives; the delivery log is what an administrator reads. So the queue send comes
 first and its failure propagates (the stream or the retry queue tries the whole notification again), while a failed
