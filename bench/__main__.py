@@ -213,8 +213,16 @@ def main(argv: list[str] | None = None) -> int:
     if previous and "slow_receiver_before" not in results["figures"] and "slow_receiver_before" in previous["figures"]:
         # The "before" line of the plot was measured once, on an earlier commit's stack: it stays until replaced.
         results["figures"]["slow_receiver_before"] = previous["figures"]["slow_receiver_before"]
-    results["goals"] = goals.evaluate(results["figures"], previous["figures"] if previous else None)
-    results["previous_run"] = {key: previous["run"][key] for key in ("date", "git", "command")} if previous else None
+    if args.merge and previous and "goals" in previous:
+        # A merge completes the run it merges into: its "previous run" column stays the one that run was compared to.
+        results["goals"] = goals.evaluate(results["figures"], None)
+        prior = {row["goal"]: row["previous"] for row in previous["goals"]}
+        for row in results["goals"]:
+            row["previous"] = prior.get(row["goal"])
+        results["previous_run"] = previous.get("previous_run")
+    else:
+        results["goals"] = goals.evaluate(results["figures"], previous["figures"] if previous else None)
+        results["previous_run"] = {k: previous["run"][k] for k in ("date", "git", "command")} if previous else None
     for row in results["goals"]:
         mark = {True: "met", False: "NOT met", None: "-"}[row["met"]]
         print(f"goal: {row['goal']}: {row['value']} (target {row['target']}, previous {row['previous']}) {mark}")

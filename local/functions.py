@@ -1,4 +1,4 @@
-"""The stack's Lambda functions, each in its own worker process.
+"""The stack's Lambda functions, each execution environment a worker process of its own.
 
 Why one process per function: every handler reads its configuration once, at import (`load_config()` at module
 level), and all of them share the `signup_hooks` package, its boto3 client cache and Powertools' parameter cache.
@@ -6,7 +6,8 @@ In one interpreter they would need per-function module copies and environment pa
 processes give each function exactly the environment the template gives it, an import-time cold start like
 Lambda's, one invocation at a time per environment, a timeout that can really stop a stuck handler, and log lines
 that are easy to label (each process's stdout is its function's log). The four workers start in parallel and
-import in about 0.3 s, so start-up stays well under the 5-second goal.
+import in about 0.3 s, so start-up stays well under the 5-second goal. A function that the stream mapping invokes
+several times at once (ParallelizationFactor) gets more environments on demand, up to that many (`FunctionPool`).
 """
 
 from __future__ import annotations
