@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from signup_hooks import deliveries, notifications, schedule
+from signup_hooks import deliveries, endpoint_health, notifications, schedule
 from signup_hooks.errors import ConfigError
 
 import conftest as sandbox
@@ -206,14 +206,14 @@ def test_a_retry_of_a_notification_delivered_meanwhile_sends_nothing(aws, lambda
 
 
 def test_the_health_moves_from_failing_to_healthy(aws, lambda_context, receiver, configure_both):
-    assert deliveries.health(sandbox.DELIVERIES_TABLE_NAME, "default").status == "unknown"
+    assert endpoint_health.read(sandbox.DELIVERIES_TABLE_NAME, "default").status == "unknown"
     receiver.respond_with(500, times=3)
     configure_both(webhook_url_env=receiver.url)
     notify(lambda_context)
-    failing = deliveries.health(sandbox.DELIVERIES_TABLE_NAME, "default")
+    failing = endpoint_health.read(sandbox.DELIVERIES_TABLE_NAME, "default")
     assert failing.status == "failing" and failing.failing_since and failing.consecutive_failures == 1
     retry(next_retry(aws), lambda_context)
-    healthy = deliveries.health(sandbox.DELIVERIES_TABLE_NAME, "default")
+    healthy = endpoint_health.read(sandbox.DELIVERIES_TABLE_NAME, "default")
     assert healthy.status == "healthy" and healthy.consecutive_failures == 0 and healthy.last_failure_at
 
 

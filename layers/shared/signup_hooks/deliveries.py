@@ -1,19 +1,16 @@
-"""The delivery log (DynamoDB): one record per notification and endpoint, every attempt on it, and each endpoint's
-health. The only module that touches the deliveries table.
+"""The delivery log (DynamoDB): one record per notification and endpoint, with every attempt on it. With
+endpoint_health.py (the same table's health items), the only module that touches the deliveries table.
 
 A record's id is derived from what the notification is about (endpoint, event, user), not from the stream event that
 carried it, so that a replay can find the record of any user from the user alone. Records hold the target's host,
 never the URL's path, a secret or an e-mail, keep at most MAX_ATTEMPTS attempts, and expire RETENTION_SECONDS after
 their last change (TTL).
 
-Items: `id = dlv_<uuid5>` (a notification; in the sparse indexes by creation time, all and per status) and
-`id = health#<endpoint>` (an endpoint's last success and failure; in no index).
+Items: `id = dlv_<uuid5>`, in the sparse indexes by creation time (all, and per status).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 import json
 import time
@@ -24,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from signup_hooks import aws
+from signup_hooks import aws, cursors
 from signup_hooks.errors import InvalidInput, StorageUnavailable
 
 RETENTION_SECONDS = 30 * 24 * 3600
@@ -37,6 +34,7 @@ DEFAULT_ENDPOINT = "default"
 USER_CREATED = "user.created"
 _ID_NAMESPACE = uuid.UUID("3f0b7a52-0e8c-5b9b-a1f4-6c2d9e8b7a10")
 _MAX_COUNT_PAGES = 20
+CURSOR_KEYS = frozenset({"id", "entity", "sort_key", "status"})  # the keys of a page of the log's indexes
 
 
 class Status(enum.StrEnum):
@@ -121,36 +119,6 @@ class Record:
             "next_attempt_at": self.next_attempt_at,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
-        }
-
-
-@dataclass(frozen=True)
-class Health:
-    last_success_at: str | None = None
-    last_failure_at: str | None = None
-    failing_since: str | None = None
-    consecutive_failures: int = 0
-
-    @property
-    def status(self) -> str:
-        if self.consecutive_failures > 0:
-            return "failing"
-        return "healthy" if self.last_success_at else "unknown"
-
-    def failing_minutes(self, now: datetime | None = None) -> float:
-        """Minutes since the first failure in a row; 0 when healthy."""
-        if not self.failing_since or self.consecutive_failures == 0:
-            return 0.0
-        since = datetime.fromisoformat(self.failing_since)
-        return max(0.0, ((now or datetime.now(UTC)) - since).total_seconds() / 60)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "last_success_at": self.last_success_at,
-            "last_failure_at": self.last_failure_at,
-            "failing_since": self.failing_since if self.consecutive_failures else None,
-            "consecutive_failures": self.consecutive_failures,
         }
 
 
@@ -263,31 +231,6 @@ def _drop_oldest(table: str, item_id: str, count: int) -> None:
             raise
 
 
-def record_health(table: str, endpoint: str, delivered: bool) -> Health:
-    """Count one attempt's outcome into the endpoint's health; returns the health after it."""
-    now = {"S": now_iso()}
-    if delivered:
-        expression = "SET last_success_at = :now, consecutive_failures = :zero REMOVE failing_since"
-        values = {":now": now, ":zero": {"N": "0"}}
-    else:
-        expression = (
-            "SET last_failure_at = :now, failing_since = if_not_exists(failing_since, :now) "
-            "ADD consecutive_failures :one"
-        )
-        values = {":now": now, ":one": {"N": "1"}}
-    try:
-        answer = aws.client("dynamodb").update_item(
-            TableName=table,
-            Key={"id": {"S": f"health#{endpoint}"}},
-            UpdateExpression=expression,
-            ExpressionAttributeValues=values,
-            ReturnValues="ALL_NEW",
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise StorageUnavailable(f"the endpoint's health could not be written: {_code(exc)}") from exc
-    return _health(answer.get("Attributes", {}))
-
-
 # ---------------------------------------------------------------------------------------------------------------------
 # Reading
 # ---------------------------------------------------------------------------------------------------------------------
@@ -349,7 +292,7 @@ def page(table: str, status: Status | None, limit: int, cursor: str | None) -> t
     if names:
         request["ExpressionAttributeNames"] = names
     if cursor:
-        request["ExclusiveStartKey"] = decode_cursor(cursor)
+        request["ExclusiveStartKey"] = cursors.decode(cursor, CURSOR_KEYS)
     try:
         answer = aws.client("dynamodb").query(**request)
     except ClientError as exc:
@@ -360,7 +303,7 @@ def page(table: str, status: Status | None, limit: int, cursor: str | None) -> t
         raise StorageUnavailable(f"the delivery log could not be read: {_code(exc)}") from exc
     records = [_record(item) for item in answer.get("Items", [])]
     last = answer.get("LastEvaluatedKey")
-    return records, encode_cursor(last) if last else None
+    return records, cursors.encode(last) if last else None
 
 
 def count(table: str, status: Status) -> int:
@@ -387,46 +330,6 @@ def count(table: str, status: Status) -> int:
         if not start:
             break
     return total
-
-
-def health(table: str, endpoint: str) -> Health:
-    try:
-        answer = aws.client("dynamodb").get_item(TableName=table, Key={"id": {"S": f"health#{endpoint}"}})
-    except (ClientError, BotoCoreError) as exc:
-        raise StorageUnavailable(f"the endpoint's health could not be read: {_code(exc)}") from exc
-    return _health(answer.get("Item", {}))
-
-
-def encode_cursor(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-LOG_CURSOR_KEYS = frozenset({"id", "entity", "sort_key", "status"})
-
-
-def decode_cursor(cursor: str, allowed: frozenset[str] = LOG_CURSOR_KEYS) -> dict[str, Any]:
-    """The index key a cursor holds; InvalidInput for anything this API did not hand out."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key = json.loads(raw)
-    except (binascii.Error, ValueError):
-        raise InvalidInput("cursor", "cursor is not one this API returned") from None
-    if (
-        not isinstance(key, dict)
-        or not key
-        or not set(key) <= allowed
-        or not all(_is_key_value(value) for value in key.values())
-    ):
-        raise InvalidInput("cursor", "cursor is not one this API returned")
-    return key
-
-
-def _is_key_value(value: object) -> bool:
-    """`{"S": "..."}` or `{"N": "123"}`: what a DynamoDB key attribute looks like, and nothing else."""
-    if not isinstance(value, dict) or len(value) != 1:
-        return False
-    kind, text = next(iter(value.items()))
-    return isinstance(text, str) and (kind == "S" or (kind == "N" and text.lstrip("-").isdigit()))
 
 
 def _record(item: dict[str, Any]) -> Record:
@@ -465,19 +368,6 @@ def _record(item: dict[str, Any]) -> Record:
         attempt_count=int(item.get("attempt_count", {}).get("N", "0")),
         next_attempt_at=text("next_attempt_at") or None,
         last_reason=text("last_reason") or None,
-    )
-
-
-def _health(item: dict[str, Any]) -> Health:
-    def text(name: str) -> str | None:
-        value = item.get(name, {}).get("S")
-        return str(value) if value else None
-
-    return Health(
-        last_success_at=text("last_success_at"),
-        last_failure_at=text("last_failure_at"),
-        failing_since=text("failing_since"),
-        consecutive_failures=int(item.get("consecutive_failures", {}).get("N", "0")),
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from signup_hooks import bodies, deliveries, retry_queue, settings, users
+from signup_hooks import bodies, cursors, deliveries, endpoint_health, retry_queue, settings, users
 from signup_hooks.config import Config
 from signup_hooks.deliveries import Status
 from signup_hooks.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
@@ -60,7 +60,7 @@ class DeliveryQuery:
             limit = int(raw)
         cursor = params.get("cursor") or None
         if cursor is not None:
-            deliveries.decode_cursor(cursor)  # refuse a made-up cursor here, with its field named
+            cursors.decode(cursor, deliveries.CURSOR_KEYS)  # refuse a made-up cursor here, with its field named
         return cls(status, limit, cursor)
 
 
@@ -86,7 +86,7 @@ class ReplayWindow:
         if cursor is not None and not isinstance(cursor, str):
             raise InvalidInput("cursor", "cursor must be the string a previous replay returned")
         if cursor:
-            deliveries.decode_cursor(cursor, USERS_CURSOR_KEYS)
+            cursors.decode(cursor, USERS_CURSOR_KEYS)
         return cls(since, until, cursor or None)
 
 
@@ -118,7 +118,7 @@ def get_delivery(config: Config, delivery_id: str) -> dict[str, Any]:
 
 def health(config: Config) -> dict[str, Any]:
     """The endpoint's health as the admin sees it: last success and failure, and what is waiting."""
-    state = deliveries.health(config.deliveries_table, deliveries.DEFAULT_ENDPOINT)
+    state = endpoint_health.read(config.deliveries_table, deliveries.DEFAULT_ENDPOINT)
     return {
         **state.to_dict(),
         "retrying": deliveries.count(config.deliveries_table, Status.RETRYING),
@@ -167,7 +167,7 @@ def replay(config: Config, window: ReplayWindow) -> dict[str, Any]:
     """
     if settings.resolve(config.settings_names(), config.webhook_url_env, max_age=0).target.url is None:
         raise InvalidInput("url", "no webhook URL is set: set one before a replay", code="not_configured")
-    start = deliveries.decode_cursor(window.cursor, USERS_CURSOR_KEYS) if window.cursor else None
+    start = cursors.decode(window.cursor, USERS_CURSOR_KEYS) if window.cursor else None
     found, last = users.created_between(config.users_table, window.since, window.until, MAX_REPLAY_USERS, start)
     ids = {
         user.id: deliveries.record_id(deliveries.DEFAULT_ENDPOINT, deliveries.USER_CREATED, user.id) for user in found
@@ -184,14 +184,14 @@ def replay(config: Config, window: ReplayWindow) -> dict[str, Any]:
             waiting += 1  # the schedule tries it anyway; queuing it again would only race its own retry
         else:
             event_id = record.subject.event_id if record else REPLAY_EVENT_PREFIX + user.id
-            queued.append(_replay_message(user, event_id, now))
+            queued.append(retry_queue.RetryMessage.of(user, event_id, due_at=now, replay=True))
     retry_queue.send_now(config.retry_queue_url, queued)
     answer = {
         "users": len(found),
         "queued": len(queued),
         "already_delivered": already,
         "skipped": waiting,
-        "cursor": deliveries.encode_cursor(last) if last else None,
+        "cursor": cursors.encode(last) if last else None,
     }
     logger.info("replay queued", extra=answer)
     return answer
@@ -204,19 +204,6 @@ def _record(config: Config, delivery_id: str) -> deliveries.Record:
     if found is None:
         raise NotFound("no delivery with this id")
     return found
-
-
-def _replay_message(user: User, event_id: str, now: float) -> retry_queue.RetryMessage:
-    return retry_queue.RetryMessage(
-        event_id=event_id,
-        user_id=user.id,
-        user_name=user.name,
-        user_role=user.role,
-        user_created_at=user.created_at,
-        retries_done=0,
-        due_at=now,
-        replay=True,
-    )
 
 
 def _user_of(record: deliveries.Record) -> User:

@@ -16,13 +16,16 @@ import json
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from signup_hooks import aws
 from signup_hooks.errors import StorageUnavailable
 from signup_hooks.schedule import MAX_DELAY_SECONDS, SQS_MAX_DELAY_SECONDS
+
+if TYPE_CHECKING:  # the user module brings the password hasher, which the delivering functions never need
+    from signup_hooks.users import User
 
 MESSAGE_KIND = "signup-retry"
 MESSAGE_VERSION = 1
@@ -40,6 +43,29 @@ class RetryMessage:
     first_attempt_at: str | None = None
     endpoint: str = "default"
     replay: bool = False  # queued by an administrator's replay rather than by the schedule
+
+    @classmethod
+    def of(
+        cls,
+        user: User,
+        event_id: str,
+        due_at: float,
+        retries_done: int = 0,
+        first_attempt_at: str | None = None,
+        replay: bool = False,
+    ) -> RetryMessage:
+        """The message for a user's notification: what the user record may hold in a queue (no e-mail)."""
+        return cls(
+            event_id=event_id,
+            user_id=user.id,
+            user_name=user.name,
+            user_role=user.role,
+            user_created_at=user.created_at,
+            retries_done=retries_done,
+            due_at=due_at,
+            first_attempt_at=first_attempt_at,
+            replay=replay,
+        )
 
     def to_json(self) -> str:
         return json.dumps({"kind": MESSAGE_KIND, "version": MESSAGE_VERSION, **asdict(self)}, ensure_ascii=False)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from signup_hooks import deadletter, deliveries, metrics, retry, retry_queue, schedule
+from signup_hooks import deadletter, deliveries, endpoint_health, metrics, retry, retry_queue, schedule
 from signup_hooks.config import Config
 from signup_hooks.deadletter import DeadLetter
 from signup_hooks.delivery import DeliveryResult, Reason
@@ -88,14 +88,11 @@ def _next_delay(result: DeliveryResult, config: Config, retries_done: int) -> fl
 
 def _schedule(prepared: Prepared, config: Config, after: Next, attempts: list[deliveries.Attempt], delay: float) -> str:
     due = time.time() + delay
-    message = retry_queue.RetryMessage(
-        event_id=prepared.event_id,
-        user_id=prepared.user.id,
-        user_name=prepared.user.name,
-        user_role=prepared.user.role,
-        user_created_at=prepared.user.created_at,
-        retries_done=after.retries_done,
+    message = retry_queue.RetryMessage.of(
+        prepared.user,
+        prepared.event_id,
         due_at=due,
+        retries_done=after.retries_done,
         first_attempt_at=after.first_attempt_at or (attempts[0].at if attempts else None),
     )
     retry_queue.send(config.retry_queue_url, message)
@@ -176,7 +173,7 @@ def _log(
             reason=reason,
         )
         if attempts:
-            health = deliveries.record_health(
+            health = endpoint_health.record_outcome(
                 config.deliveries_table, deliveries.DEFAULT_ENDPOINT, attempts[-1].reason is None
             )
             metrics.failing_minutes(health.failing_minutes())
@@ -186,15 +183,7 @@ def _log(
 
 def hand_over(config: Config, user: User, event_id: str, wait: float, why: str) -> None:
     """Queue a notification this invocation could not finish for the retry function, `wait` seconds from now."""
-    message = retry_queue.RetryMessage(
-        event_id=event_id,
-        user_id=user.id,
-        user_name=user.name,
-        user_role=user.role,
-        user_created_at=user.created_at,
-        retries_done=0,
-        due_at=time.time() + wait,
-    )
+    message = retry_queue.RetryMessage.of(user, event_id, due_at=time.time() + wait)
     retry_queue.send(config.retry_queue_url, message)
     logger.info("notification handed to the retry queue", extra={"user_id": user.id, "why": why, "wait_seconds": wait})
 
