@@ -34,6 +34,10 @@ WORKER = Path(__file__).resolve().parent / "worker.py"
 FUNCTION_TYPES = ("AWS::Serverless::Function",)
 
 Printer = Callable[[str, str], None]  # (label, line)
+# CPU priority (nice) of the functions that event source mappings invoke. On AWS they never run on the machine that
+# answers a signup; here every environment shares the same cores, and a stream consumer keeping up with a slow or down
+# receiver (ten environments retrying at once) would otherwise take the CPU from the signup it must never slow down.
+BACKGROUND_NICE = 10
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,11 @@ def _layer_dir(template: dict[str, Any], layer: Any) -> Path:
 class LocalFunction:
     """A function's worker process. `invoke` runs one event, one at a time, within the function's timeout."""
 
-    def __init__(self, spec: FunctionSpec, environment: dict[str, str], printer: Printer) -> None:
+    def __init__(
+        self, spec: FunctionSpec, environment: dict[str, str], printer: Printer, background: bool = False
+    ) -> None:
         self.spec = spec
+        self.background = background  # invoked by an event source mapping, not by a request: see BACKGROUND_NICE
         self._env = environment  # the whole environment: the worker inherits nothing else
         self._print = printer
         self._lock = threading.Lock()
@@ -116,6 +123,7 @@ class LocalFunction:
             "handler": self.spec.handler,
             "code_dir": str(self.spec.code_dir),
             "layers": [str(path) for path in self.spec.layers],
+            "nice": BACKGROUND_NICE if self.background else 0,
         }
         self._answers = queue.Queue()
         self._process = subprocess.Popen(  # noqa: S603 - our own worker script with our interpreter
@@ -213,11 +221,14 @@ class FunctionPool:
     ParallelizationFactor and every other pool at one.
     """
 
-    def __init__(self, spec: FunctionSpec, environment: dict[str, str], printer: Printer, size: int = 1) -> None:
+    def __init__(
+        self, spec: FunctionSpec, environment: dict[str, str], printer: Printer, size: int = 1, background: bool = False
+    ) -> None:
         self.spec = spec
         self._env = environment
         self._print = printer
         self.size = max(1, size)
+        self.background = background
         self._lock = threading.Lock()
         self._workers: list[LocalFunction] = []
         self._idle: queue.LifoQueue[LocalFunction] = queue.LifoQueue()  # the warmest environment is reused first
@@ -232,7 +243,7 @@ class FunctionPool:
         return len(self._workers)
 
     def start(self) -> None:
-        first = LocalFunction(self.spec, self._env, self._print)
+        first = LocalFunction(self.spec, self._env, self._print, self.background)
         self._workers = [first]
         first.start()
 
@@ -253,7 +264,7 @@ class FunctionPool:
         with self._lock:
             grow = len(self._workers) < self.size
             if grow:
-                worker = LocalFunction(self.spec, self._env, self._print)
+                worker = LocalFunction(self.spec, self._env, self._print, self.background)
                 self._workers.append(worker)
         if grow:
             try:

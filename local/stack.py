@@ -116,9 +116,11 @@ class Stack:
         self._create_resources()
 
         concurrency = self._stream_concurrency()
+        mapped = {r["Properties"]["FunctionName"]["Ref"] for r in self._event_source_mappings().values()}
         for spec in function_specs(self.template, self.resolver).values():
             size = concurrency.get(spec.logical_id, 1)
-            function = FunctionPool(spec, self._base_environment(spec), self.print, size)
+            background = spec.logical_id in mapped
+            function = FunctionPool(spec, self._base_environment(spec), self.print, size, background)
             self.functions[spec.logical_id] = function
         for function in self.functions.values():
             function.start()  # the workers' cold starts run in parallel
@@ -282,6 +284,9 @@ class Stack:
 
     def _invoke(self, function_id: str, event: dict[str, Any]) -> Invocation:
         return self.functions[function_id].invoke(event)
+
+    def _event_source_mappings(self) -> dict[str, dict[str, Any]]:
+        return {i: r for i, r in self.template["Resources"].items() if r["Type"] == "AWS::Lambda::EventSourceMapping"}
 
     def _stream_concurrency(self) -> dict[str, int]:
         """Execution environments a stream mapping's function may need at once: its ParallelizationFactor (one shard
