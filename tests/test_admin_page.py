@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from signup_hooks import page
-from signup_hooks.deliveries import Health, Status, Trigger
+from signup_hooks.deliveries import Status, Trigger
 from signup_hooks.delivery import Reason
+from signup_hooks.endpoint_health import Health
 from signup_hooks.messages import PLACEHOLDERS
 
 from functions.admin import app as admin
