@@ -81,6 +81,11 @@ invoke: $(VENV)/.installed ## Run one function once on a sample event, no Docker
 clean: ## Remove the virtualenvs and build output
 	rm -rf $(VENV) $(TOOLS_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
-bench: $(VENV)/.installed ## Benchmark on the local stack, write docs/benchmarks.md (ARGS="--signups 500 --burst 1000")
+# The benchmark's own extras (matplotlib for docs/benchmarks.png), never installed by `make test`.
+$(VENV)/.bench-installed: $(VENV)/.installed requirements/bench.txt
+	$(BIN)/pip install $(PIP_FLAGS) -r requirements/bench.txt
+	touch $@
+
+bench: $(VENV)/.bench-installed ## Benchmark on the local stack, write docs/benchmarks.{md,json,png} (ARGS="--only slow_receiver")
 	@test -d .aws-sam/build || $(MAKE) build || echo "sam build failed: built sizes will read 'not built'"
 	$(BIN)/python -m bench $(ARGS)

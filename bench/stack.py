@@ -18,6 +18,7 @@ from pathlib import Path
 
 from local.process import StackProcess, start_local_stack
 from local.receiver import ReceivedRequest, Receiver
+from local.template import ROOT
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - every benchmark user has it
 MESSAGE = re.compile(r"^New user signed up: (?P<name>.+)$")
@@ -51,11 +52,18 @@ class RunningStack(StackProcess):
 
 
 @contextlib.contextmanager
-def local_stack(webhook_url: str, retry_schedule: str | None = None) -> Iterator[RunningStack]:
+def local_stack(
+    webhook_url: str,
+    retry_schedule: str | None = None,
+    root: Path | None = None,
+    env_vars: dict[str, dict[str, str]] | None = None,
+) -> Iterator[RunningStack]:
     """`python -m local run` on a free port, sending to `webhook_url`, with the template's own settings and the
-    local retry schedule unless `retry_schedule` (RETRY_SCHEDULE, e.g. "5s,10s") is given."""
+    local retry schedule unless `retry_schedule` (RETRY_SCHEDULE, e.g. "5s,10s") is given; the stack of the checkout
+    at `root` (this one by default), with `env_vars` as `sam local --env-vars` takes them ("Parameters" for the
+    template's)."""
     with tempfile.TemporaryDirectory(prefix="bench-stack-") as tmp:
-        started = start_local_stack(Path(tmp), webhook_url, retry_schedule=retry_schedule)
+        started = start_local_stack(Path(tmp), webhook_url, env_vars, retry_schedule=retry_schedule, root=root or ROOT)
         running = RunningStack(started.process, started.info, started.log_path)
         try:
             yield running

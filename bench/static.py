@@ -61,13 +61,17 @@ def cold_start(repeats: int) -> dict[str, Any]:
     environments = function_environments()
     targets = {"boto3 (baseline)": ("boto3", next(iter(environments.values())))}
     targets.update({path: (path, env) for path, env in sorted(environments.items())})
+    # Round robin, so that a change in the machine's load during the runs weighs on every module alike.
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in targets}
+    for _ in range(repeats):
+        for label, (target, env) in targets.items():
+            runs[label].append(_probe(["import", target], env))
     figures = {}
-    for label, (target, env) in targets.items():
-        runs = [_probe(["import", target], env) for _ in range(repeats)]
+    for label in targets:
         figures[label] = {
-            "import_ms_median": round(statistics.median(r["import_seconds"] for r in runs) * 1000, 1),
-            "import_ms_min": round(min(r["import_seconds"] for r in runs) * 1000, 1),
-            "rss_after_import_mb": round(statistics.median(r["rss_after_import_kb"] for r in runs) / 1024, 1),
+            "import_ms_median": round(statistics.median(r["import_seconds"] for r in runs[label]) * 1000, 1),
+            "import_ms_min": round(min(r["import_seconds"] for r in runs[label]) * 1000, 1),
+            "rss_after_import_mb": round(statistics.median(r["rss_after_import_kb"] for r in runs[label]) / 1024, 1),
         }
     return {"repeats": repeats, "modules": figures}
 

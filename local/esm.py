@@ -13,13 +13,17 @@ What it does, as Lambda documents it for DynamoDB streams:
   Splitting does not count as a retry attempt (as AWS documents); a failing batch of one record does.
 - MaximumRetryAttempts: after that many retries of a batch (-1: no limit), its records go to the OnFailure
   destination as a batch-info message (AWS's shape, condition RetryAttemptsExhausted) and the shard moves on.
-A batch is finished (delivered or sent to the destination) before the next one starts: order within a shard holds.
+- ParallelizationFactor: up to that many batches of one shard run at once. Each record goes to one of that many
+  lanes by a hash of its partition key (the item's key), so records of one key stay in order while records of
+  different keys need not wait for each other; `lanes` splits a shard's records that way. Within a lane, a batch is
+  finished (delivered or sent to the destination) before the next one starts: order per key holds.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,6 +52,7 @@ class MappingSettings:
     function_id: str = ""  # the function's logical id in the template
     batch_size: int = 100
     batching_window: float = 0.0
+    parallelization_factor: int = 1  # concurrent batches per shard (1 to 10 on AWS)
     report_batch_item_failures: bool = False
     bisect_on_error: bool = False
     maximum_retry_attempts: int = -1
@@ -65,6 +70,7 @@ class MappingSettings:
             stream_arn=props["EventSourceArn"],
             batch_size=int(props.get("BatchSize", 100)),
             batching_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+            parallelization_factor=int(props.get("ParallelizationFactor", 1)),
             report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
             bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
             maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
@@ -163,6 +169,25 @@ class EventSourceMapping:
                 "streamArn": self.settings.stream_arn,
             },
         }
+
+
+def partition_key(record: Record) -> str:
+    """The record's item key (partition and sort key), canonically written: what orders records in a shard."""
+    return json.dumps(record.get("dynamodb", {}).get("Keys", {}), sort_keys=True, separators=(",", ":"))
+
+
+def lane_of(record: Record, factor: int) -> int:
+    """Which of `factor` concurrent batches of its shard a record joins: a stable hash of its partition key, so that
+    every record of one key lands in the same lane (and so stays in order) on every run."""
+    return zlib.crc32(partition_key(record).encode()) % max(1, factor)
+
+
+def lanes(records: list[Record], factor: int) -> list[list[Record]]:
+    """A shard's records split into `factor` lanes, each keeping the shard's order."""
+    split: list[list[Record]] = [[] for _ in range(max(1, factor))]
+    for record in records:
+        split[lane_of(record, factor)].append(record)
+    return split
 
 
 def _sequence(record: Record) -> str:

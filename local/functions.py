@@ -1,4 +1,4 @@
-"""The stack's Lambda functions, each in its own worker process.
+"""The stack's Lambda functions, each execution environment a worker process of its own.
 
 Why one process per function: every handler reads its configuration once, at import (`load_config()` at module
 level), and all of them share the `signup_hooks` package, its boto3 client cache and Powertools' parameter cache.
@@ -6,7 +6,8 @@ In one interpreter they would need per-function module copies and environment pa
 processes give each function exactly the environment the template gives it, an import-time cold start like
 Lambda's, one invocation at a time per environment, a timeout that can really stop a stuck handler, and log lines
 that are easy to label (each process's stdout is its function's log). The four workers start in parallel and
-import in about 0.3 s, so start-up stays well under the 5-second goal.
+import in about 0.3 s, so start-up stays well under the 5-second goal. A function that the stream mapping invokes
+several times at once (ParallelizationFactor) gets more environments on demand, up to that many (`FunctionPool`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ WORKER = Path(__file__).resolve().parent / "worker.py"
 FUNCTION_TYPES = ("AWS::Serverless::Function",)
 
 Printer = Callable[[str, str], None]  # (label, line)
+# CPU priority (nice) of the functions that event source mappings invoke. On AWS they never run on the machine that
+# answers a signup; here every environment shares the same cores, and a stream consumer keeping up with a slow or down
+# receiver (ten environments retrying at once) would otherwise take the CPU from the signup it must never slow down.
+BACKGROUND_NICE = 10
 
 
 @dataclass(frozen=True)
@@ -88,8 +93,11 @@ def _layer_dir(template: dict[str, Any], layer: Any) -> Path:
 class LocalFunction:
     """A function's worker process. `invoke` runs one event, one at a time, within the function's timeout."""
 
-    def __init__(self, spec: FunctionSpec, environment: dict[str, str], printer: Printer) -> None:
+    def __init__(
+        self, spec: FunctionSpec, environment: dict[str, str], printer: Printer, background: bool = False
+    ) -> None:
         self.spec = spec
+        self.background = background  # invoked by an event source mapping, not by a request: see BACKGROUND_NICE
         self._env = environment  # the whole environment: the worker inherits nothing else
         self._print = printer
         self._lock = threading.Lock()
@@ -115,6 +123,7 @@ class LocalFunction:
             "handler": self.spec.handler,
             "code_dir": str(self.spec.code_dir),
             "layers": [str(path) for path in self.spec.layers],
+            "nice": BACKGROUND_NICE if self.background else 0,
         }
         self._answers = queue.Queue()
         self._process = subprocess.Popen(  # noqa: S603 - our own worker script with our interpreter
@@ -201,3 +210,74 @@ class LocalFunction:
             for line in stream:
                 answers.put(json.loads(line))
         answers.put(None)  # the worker exited
+
+
+class FunctionPool:
+    """Up to `size` execution environments of one function, as Lambda runs one per concurrent invocation.
+
+    One environment starts with the stack. Another starts (a cold start) only when an invocation finds every one
+    busy and fewer than `size` exist; otherwise the invocation waits for one to be free. Each environment runs one
+    invocation at a time (`LocalFunction`). The stack sizes the notifier's pool by the stream mapping's
+    ParallelizationFactor and every other pool at one.
+    """
+
+    def __init__(
+        self, spec: FunctionSpec, environment: dict[str, str], printer: Printer, size: int = 1, background: bool = False
+    ) -> None:
+        self.spec = spec
+        self._env = environment
+        self._print = printer
+        self.size = max(1, size)
+        self.background = background
+        self._lock = threading.Lock()
+        self._workers: list[LocalFunction] = []
+        self._idle: queue.LifoQueue[LocalFunction] = queue.LifoQueue()  # the warmest environment is reused first
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return dict(self._env)
+
+    @property
+    def started(self) -> int:
+        """How many environments this function has now."""
+        return len(self._workers)
+
+    def start(self) -> None:
+        first = LocalFunction(self.spec, self._env, self._print, self.background)
+        self._workers = [first]
+        first.start()
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        self._workers[0].wait_ready(timeout)
+        self._idle.put(self._workers[0])
+
+    def invoke(self, event: dict[str, Any]) -> Invocation:
+        worker = self._take()
+        try:
+            return worker.invoke(event)
+        finally:
+            self._idle.put(worker)
+
+    def _take(self) -> LocalFunction:
+        with contextlib.suppress(queue.Empty):
+            return self._idle.get_nowait()
+        with self._lock:
+            grow = len(self._workers) < self.size
+            if grow:
+                worker = LocalFunction(self.spec, self._env, self._print, self.background)
+                self._workers.append(worker)
+        if grow:
+            try:
+                worker.start()
+                worker.wait_ready()
+                return worker
+            except RuntimeError as exc:  # it could not start: wait for one that runs
+                self._print(self.spec.logical_id, f"another execution environment did not start: {exc}")
+                worker.stop()
+                with self._lock:
+                    self._workers.remove(worker)
+        return self._idle.get()
+
+    def stop(self) -> None:
+        for worker in list(self._workers):
+            worker.stop()

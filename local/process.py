@@ -89,8 +89,10 @@ def start_local_stack(
     env_vars: dict[str, dict[str, str]] | None = None,
     timeout: float = START_TIMEOUT,
     retry_schedule: str | None = None,
+    root: Path = ROOT,
 ) -> StackProcess:
-    """Start `python -m local run` on free ports, keeping its files in `folder`; return once it is ready."""
+    """Start `python -m local run` on free ports, keeping its files in `folder`; return once it is ready. `root` is
+    the checkout whose stack runs (the benchmark compares another commit's with this one's)."""
     ready, log_path = folder / "ready.json", folder / "stack.log"
     command = [sys.executable, "-m", "local", "run", "--port", "0", "--ready-file", str(ready)]
     if env_vars:
@@ -101,7 +103,7 @@ def start_local_stack(
     if retry_schedule:
         env["RETRY_SCHEDULE"] = retry_schedule
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     deadline = time.monotonic() + timeout
     while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

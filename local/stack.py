@@ -26,7 +26,7 @@ from moto.server import ThreadedMotoServer
 from local import faults, moto_fixes
 from local.api import ApiServer, Gateway, discover_routes
 from local.esm import EventSourceMapping, Invocation, MappingSettings
-from local.functions import LocalFunction, function_specs
+from local.functions import FunctionPool, function_specs
 from local.poller import StreamPoller
 from local.receiver import ReceivedRequest, Receiver
 from local.resolve import ACCOUNT_ID, REGION, Resolver
@@ -71,7 +71,7 @@ class Stack:
         self.options = options
         self.print = printer or Printer()
         self.template = load_template()
-        self.functions: dict[str, LocalFunction] = {}
+        self.functions: dict[str, FunctionPool] = {}
         self.receiver: Receiver | None = None
         self.admin_token = ""
         self.startup_seconds = 0.0
@@ -115,8 +115,12 @@ class Stack:
         self.resolver = Resolver(self.template, self.options.stack_name, overrides)
         self._create_resources()
 
+        concurrency = self._stream_concurrency()
+        mapped = {r["Properties"]["FunctionName"]["Ref"] for r in self._event_source_mappings().values()}
         for spec in function_specs(self.template, self.resolver).values():
-            function = LocalFunction(spec, self._base_environment(spec), self.print)
+            size = concurrency.get(spec.logical_id, 1)
+            background = spec.logical_id in mapped
+            function = FunctionPool(spec, self._base_environment(spec), self.print, size, background)
             self.functions[spec.logical_id] = function
         for function in self.functions.values():
             function.start()  # the workers' cold starts run in parallel
@@ -281,11 +285,23 @@ class Stack:
     def _invoke(self, function_id: str, event: dict[str, Any]) -> Invocation:
         return self.functions[function_id].invoke(event)
 
+    def _event_source_mappings(self) -> dict[str, dict[str, Any]]:
+        return {i: r for i, r in self.template["Resources"].items() if r["Type"] == "AWS::Lambda::EventSourceMapping"}
+
+    def _stream_concurrency(self) -> dict[str, int]:
+        """Execution environments a stream mapping's function may need at once: its ParallelizationFactor (one shard
+        locally), as Lambda scales a stream consumer to shards times the factor."""
+        sizes = {}
+        for mapping_id, resource in self.template["Resources"].items():
+            if resource["Type"] == "AWS::Lambda::EventSourceMapping" and not _is_queue(resource):
+                settings = MappingSettings.from_template(self.template, mapping_id, self.resolver)
+                sizes[settings.function_id] = settings.parallelization_factor
+        return sizes
+
     def _start_stream_mappings(self) -> None:
         mappings = [i for i, r in self.template["Resources"].items() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
         for mapping_id in mappings:
-            source = self.template["Resources"][mapping_id]["Properties"]["EventSourceArn"]
-            if "Fn::GetAtt" in source and source["Fn::GetAtt"][1] == "Arn":  # a queue of the template
+            if _is_queue(self.template["Resources"][mapping_id]):
                 self._start_queue_mapping(mapping_id)
             else:
                 self._start_stream_mapping(mapping_id)
@@ -344,3 +360,9 @@ class Stack:
         for name, value in request.headers.items():
             self.print("receiver", f"  {name}: {value}")
         self.print("receiver", f"  {request.body.decode('utf-8', 'replace')}")
+
+
+def _is_queue(mapping: dict[str, Any]) -> bool:
+    """Whether an event source mapping reads a queue of the template (its Arn) rather than a stream (StreamArn)."""
+    source = mapping["Properties"]["EventSourceArn"]
+    return "Fn::GetAtt" in source and source["Fn::GetAtt"][1] == "Arn"

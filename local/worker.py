@@ -48,6 +48,8 @@ def main(argv: list[str]) -> int:
     spec = json.loads(argv[1])
     requests, answers = os.fdopen(int(argv[2]), "r"), os.fdopen(int(argv[3]), "w")
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # log lines as they happen
+    if spec.get("nice"):  # a background function (local/functions.py, BACKGROUND_NICE)
+        os.nice(int(spec["nice"]))
 
     def answer(message: dict[str, Any]) -> None:
         answers.write(json.dumps(message) + "\n")

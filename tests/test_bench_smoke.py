@@ -16,8 +16,9 @@ def test_a_tiny_benchmark_run_merges_its_figures_into_the_earlier_results(tmp_pa
     # Given the committed results
     shutil.copy(ROOT / "docs" / "benchmarks.json", tmp_path / "benchmarks.json")
     # When a tiny run measures three figures (the outage: 3 s, with a schedule that outlasts it) and merges them
-    command = [sys.executable, "-m", "bench", "--only", "batch", "cold_start", "outage", "--batch-users", "3"]
-    command += ["--batch-delay", "0", "--repeats", "1", "--outage-seconds", "3", "--outage-schedule", "1s,2s"]
+    command = [sys.executable, "-m", "bench", "--only", "batch", "cold_start", "outage", "slow_receiver"]
+    command += ["--batch-users", "3", "--batch-delay", "0", "--repeats", "1", "--outage-seconds", "3"]
+    command += ["--outage-schedule", "1s,2s", "--steady-rate", "2", "--steady-seconds", "2", "--steady-receiver", "0.2"]
     command += ["--merge", "--out", str(tmp_path)]
 
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
@@ -32,10 +33,18 @@ def test_a_tiny_benchmark_run_merges_its_figures_into_the_earlier_results(tmp_pa
     assert (outage["delivered"], outage["lost"], outage["duplicates"]) == (outage["signups"], 0, 0)
     assert outage["refused_by_receiver"] > 0  # the outage was real: attempts were refused
     assert "latency" in results["figures"]
-    assert set(results["figure_runs"]) >= {"batch", "cold_start", "outage"}
+    steady = results["figures"]["slow_receiver"]
+    assert (steady["signups"], steady["not_delivered"], len(steady["series"])) == (4, 0, 4)
+    assert set(results["figure_runs"]) >= {"batch", "cold_start", "outage", "slow_receiver"}
+    assert {row["goal"] for row in results["goals"] if row["value"] is not None} >= {
+        "Cold start: functions/notifier import",
+        "Slow receiver, sustained rate: signup → webhook p50",
+    }
     text = (tmp_path / "benchmarks.md").read_text(encoding="utf-8")
     assert "## 3. Batch delivery" in text
     assert "## 8. Receiver outage" in text
+    assert "## 9. Slow receiver at a sustained signup rate" in text
+    assert "## Goals" in text
 
 
 def test_the_committed_results_render_every_figure() -> None:

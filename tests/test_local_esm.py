@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from local.esm import EventSourceMapping, Invocation, MappingSettings
+from local.esm import EventSourceMapping, Invocation, MappingSettings, lane_of, lanes
 from local.resolve import Resolver
 from local.template import load_template
 
@@ -207,9 +207,56 @@ def test_the_settings_come_from_the_templates_mapping() -> None:
     assert found.function_arn == "arn:aws:lambda:us-east-1:123456789012:function:stack-NotifierFunction"
     assert found.stream_arn == STREAM_ARN
     assert found.batch_size == props["BatchSize"]
-    assert found.batching_window == props["MaximumBatchingWindowInSeconds"]
+    parameters = template["Parameters"]
+    assert props["MaximumBatchingWindowInSeconds"] == {"Ref": "NotifierBatchingWindowSeconds"}
+    assert found.batching_window == parameters["NotifierBatchingWindowSeconds"]["Default"]
+    assert props["ParallelizationFactor"] == {"Ref": "NotifierParallelizationFactor"}
+    assert found.parallelization_factor == parameters["NotifierParallelizationFactor"]["Default"]
     assert found.maximum_retry_attempts == props["MaximumRetryAttempts"]
     assert found.bisect_on_error is props["BisectBatchOnFunctionError"]
     assert found.report_batch_item_failures is True
     assert found.filters == [USER_FILTER]
     assert found.on_failure == "arn:aws:sqs:us-east-1:123456789012:stack-DeadLetterQueue"
+
+
+# ---- ParallelizationFactor: lanes by partition key -------------------------------------------------------------------
+
+
+def keyed(seq: int, key: str) -> dict[str, Any]:
+    item = record(seq)
+    item["dynamodb"]["Keys"] = {"pk": {"S": key}}
+    return item
+
+
+def test_records_of_one_partition_key_share_a_lane_in_shard_order() -> None:
+    records = [keyed(seq, f"USER#{seq % 7}") for seq in range(1, 50)]
+
+    split = lanes(records, 10)
+
+    for lane in split:
+        seqs = [int(r["dynamodb"]["SequenceNumber"]) for r in lane]
+        assert seqs == sorted(seqs)
+        keys = {r["dynamodb"]["Keys"]["pk"]["S"] for r in lane}
+        assert all(lane_of(keyed(0, key), 10) == split.index(lane) for key in keys)
+    assert sorted(r["eventID"] for lane in split for r in lane) == sorted(r["eventID"] for r in records)
+
+
+def test_records_of_different_partition_keys_spread_over_the_lanes() -> None:
+    records = [keyed(seq, f"USER#{seq}") for seq in range(100)]
+
+    used = [lane for lane in lanes(records, 10) if lane]
+
+    assert len(used) > 5
+
+
+def test_a_factor_of_one_keeps_the_whole_shard_in_one_lane_in_order() -> None:
+    records = [keyed(seq, f"USER#{seq}") for seq in range(20)]
+
+    assert lanes(records, 1) == [records]
+
+
+def test_a_records_lane_depends_on_its_partition_key_only() -> None:
+    first, later = keyed(1, "USER#a"), keyed(99, "USER#a")
+    later["eventID"], later["dynamodb"]["NewImage"] = "other", {"entity": {"S": "user"}}
+
+    assert lane_of(first, 10) == lane_of(later, 10)

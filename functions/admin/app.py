@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from signup_hooks import admin, api, delivery_log_admin, metrics, page, redrive
+from signup_hooks import admin, api, delivery_log_admin, metrics, page
 from signup_hooks.config import load_config
 from signup_hooks.delivery_log_admin import DeliveryQuery, ReplayWindow
 
@@ -42,6 +42,8 @@ def test_webhook() -> Response[str]:
 
 @app.post("/api/v1/admin/webhook/redrive")
 def redrive_webhook() -> Response[str]:
+    from signup_hooks import redrive  # the stream and delivery code, for this route only
+
     max_messages = redrive.max_messages_of(api.request_body(app))
     return api.json_response(200, redrive.redrive(config, app.lambda_context, max_messages).to_dict())
 

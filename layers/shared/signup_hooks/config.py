@@ -6,14 +6,17 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from signup_hooks import schedule
 from signup_hooks.errors import ConfigError
 from signup_hooks.messages import DEFAULT_TEMPLATE, validate_template
-from signup_hooks.retry import RetryPolicy
 from signup_hooks.settings import DEFAULT_ENDPOINT, LegacyNames, SettingsNames
-from signup_hooks.targets import Policy
 from signup_hooks.users import HashProfile
+
+if TYPE_CHECKING:  # delivery code: imported where a policy is used, by the functions that deliver
+    from signup_hooks.retry import RetryPolicy
+    from signup_hooks.targets import Policy
 
 ROLES = ("pending", "user", "admin")
 _ENDPOINT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -60,10 +63,14 @@ class Config:
 
     @property
     def retry_policy(self) -> RetryPolicy:
+        from signup_hooks.retry import RetryPolicy
+
         return RetryPolicy(max_attempts=self.max_attempts, base_delay=self.retry_base_delay)
 
     @property
     def target_policy(self) -> Policy:
+        from signup_hooks.targets import Policy
+
         return Policy(allow_http=self.allow_http_targets, allow_private=self.allow_private_targets)
 
     def settings_names(self, endpoint_id: str = DEFAULT_ENDPOINT) -> SettingsNames:

@@ -13,20 +13,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from signup_hooks import (
-    bodies,
-    cursors,
-    deliveries,
-    endpoint_health,
-    idempotency,
-    notifications,
-    retries,
-    retry,
-    retry_queue,
-    settings,
-    settle,
-    users,
-)
+from signup_hooks import bodies, cursors, deliveries, endpoint_health, retry_queue, settings, users
 from signup_hooks.config import Config
 from signup_hooks.deliveries import Status
 from signup_hooks.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
@@ -145,6 +132,9 @@ def resend(config: Config, delivery_id: str, context: LambdaContext) -> dict[str
     A notification not delivered yet goes through its idempotency record (a retry waiting in the schedule then finds
     it delivered); one delivered already is sent again because the administrator asked for it.
     """
+    # Delivery code, only on this route: listing the log and the health (every page view) do without it.
+    from signup_hooks import idempotency, notifications, retries, retry, settle
+
     record = _record(config, delivery_id)
     current = settings.resolve(config.settings_names(), config.webhook_url_env, max_age=0)
     target = current.target

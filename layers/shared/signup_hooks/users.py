@@ -10,19 +10,22 @@ One table, two items per account, written in one transaction:
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import time
 import unicodedata
 import uuid
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from argon2 import PasswordHasher
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from signup_hooks import aws, bodies
 from signup_hooks.errors import EmailTaken, InvalidInput, StorageUnavailable
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 logger = Logger(child=True)
 
@@ -53,10 +56,15 @@ class HashProfile(enum.StrEnum):
     OWASP_MINIMUM = "owasp-minimum"  # t=2, m=19 MiB, p=1: OWASP's password storage cheat sheet minimum
 
 
-_HASHERS = {
-    HashProfile.RFC9106_LOW_MEMORY: PasswordHasher(),
-    HashProfile.OWASP_MINIMUM: PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1),
-}
+@functools.cache
+def _hasher(profile: HashProfile) -> PasswordHasher:
+    """Made on the first signup: argon2 is loaded by the function that hashes passwords only, not by every function
+    that reads a user (its import is part of each one's cold start)."""
+    from argon2 import PasswordHasher
+
+    if profile is HashProfile.OWASP_MINIMUM:
+        return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+    return PasswordHasher()
 
 
 @dataclass(frozen=True)
@@ -158,7 +166,7 @@ def create_user(
         created_at=int(time.time()),
         profile_image_url=form.profile_image_url,
     )
-    password_hash = _HASHERS[hash_profile].hash(form.password)
+    password_hash = _hasher(hash_profile).hash(form.password)
     profile = {
         "pk": {"S": f"USER#{user.id}"},
         "entity": {"S": USER_ENTITY},
