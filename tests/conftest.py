@@ -24,6 +24,7 @@ from signup_hooks import pacing, settings
 
 import conftest as sandbox
 from local import aws_calls
+from local.process import StackProcess, start_local_stack
 from local.receiver import Receiver
 from local.template import load_template, table_definition
 from tests import secret_scan
@@ -180,6 +181,27 @@ def _attach_scan() -> None:
         service.addHandler(handler)
     if _root_handler not in logging.root.handlers:
         logging.root.addHandler(_root_handler)
+
+
+@pytest.fixture(scope="module")
+def start_stack(
+    tmp_path_factory: pytest.TempPathFactory, scan_function_output: Callable[[str, str], None]
+) -> Iterator[Callable[..., StackProcess]]:
+    """Start `python -m local run` stacks for a test module: `start_stack(name, webhook_url, env_vars, **options)`.
+    Each is stopped (Ctrl-C) at the module's end, and its functions' lines join the session's secret scan."""
+    started: list[StackProcess] = []
+
+    def start(
+        name: str, webhook_url: str, env_vars: dict[str, dict[str, str]] | None = None, **options: Any
+    ) -> StackProcess:
+        running = start_local_stack(tmp_path_factory.mktemp(name), webhook_url, env_vars, **options)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+        scan_function_output(running.log(), running.token)
 
 
 @pytest.fixture(scope="session")

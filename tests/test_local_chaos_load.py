@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from local.process import StackProcess, start_local_stack
+from local.process import StackProcess
 from local.receiver import ReceivedRequest, Receiver
 from local.template import ROOT
 from tests.test_local_stack import call
@@ -47,11 +47,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture(scope="module")
-def stack(
-    receiver: Receiver,
-    tmp_path_factory: pytest.TempPathFactory,
-    scan_function_output: Callable[[str, str], None],
-) -> Iterator[StackProcess]:
+def stack(receiver: Receiver, start_stack: Callable[..., StackProcess]) -> StackProcess:
     # No WEBHOOK_URL fallback: the URL lives only in SSM, so a failed read cannot pass for a configured fallback.
     # OWASP's minimum Argon2id cost (the template's Argon2Profile): the pipeline under test starts after the hash.
     env_vars = {
@@ -59,10 +55,7 @@ def stack(
         "AdminFunction": {"WEBHOOK_URL": ""},
         "SignupFunction": {"PASSWORD_HASH_PROFILE": "owasp-minimum"},
     }
-    running = start_local_stack(tmp_path_factory.mktemp("chaos-stack"), receiver.url, env_vars)
-    yield running
-    running.stop()
-    scan_function_output(running.log(), running.token)
+    return start_stack("chaos-stack", receiver.url, env_vars)
 
 
 def admin(stack: StackProcess, method: str, path: str, body: Any = None) -> Any:

@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local.faults import Faults, FaultyServer, service_of
-from local.process import StackProcess, start_local_stack
+from local.process import StackProcess
 from local.receiver import Receiver
 from tests.test_local_stack import call, wait_for_body
 
@@ -31,21 +31,14 @@ def webhook_receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture(scope="module")
-def stack(
-    webhook_receiver: Receiver,
-    tmp_path_factory: pytest.TempPathFactory,
-    scan_function_output: Callable[[str, str], None],
-) -> Iterator[StackProcess]:
+def stack(webhook_receiver: Receiver, start_stack: Callable[..., StackProcess]) -> StackProcess:
     # No WEBHOOK_URL fallback: the URL lives in SSM only (each test sets it), so an unreadable URL shows.
     env_vars = {
         "NotifierFunction": {"SETTINGS_CACHE_SECONDS": "0", "WEBHOOK_URL": ""},
         "AdminFunction": {"WEBHOOK_URL": ""},
         "SignupFunction": {"PASSWORD_HASH_PROFILE": "owasp-minimum"},
     }
-    running = start_local_stack(tmp_path_factory.mktemp("fault-stack"), webhook_receiver.url, env_vars)
-    yield running
-    running.stop()
-    scan_function_output(running.log(), running.token)
+    return start_stack("fault-stack", webhook_receiver.url, env_vars)
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from local.process import start_local_stack
 from local.receiver import Receiver
 from local.template import ROOT
 from tests.test_local_stack import RunningStack, call, free_port
@@ -35,19 +34,12 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture(scope="module")
-def stack(
-    receiver: Receiver,
-    tmp_path_factory: pytest.TempPathFactory,
-    scan_function_output: Callable[[str, str], None],
-) -> Iterator[RunningStack]:
+def stack(receiver: Receiver, start_stack: Callable[..., RunningStack]) -> RunningStack:
     env_vars = {
         "NotifierFunction": {"SETTINGS_CACHE_SECONDS": "0"},
         "SignupFunction": {"PASSWORD_HASH_PROFILE": "owasp-minimum"},
     }
-    running = start_local_stack(tmp_path_factory.mktemp("reliability-stack"), receiver.url, env_vars)
-    yield running
-    running.stop()
-    scan_function_output(running.log(), running.token)
+    return start_stack("reliability-stack", receiver.url, env_vars)
 
 
 def set_url(stack: RunningStack, url: str) -> None:

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from local.process import start_local_stack
 from local.receiver import Receiver
 from tests.test_local_stack import RunningStack, call, free_port
 from tests.test_reliability_stack import auth, delivered, queue_size, redrive, set_url, sign_up, wait_until
@@ -29,13 +28,6 @@ LIGHT_SIGNUPS = {
 }
 
 
-def running(folder: Any, receiver: Receiver, schedule: str, scan: Callable[[str, str], None]) -> Iterator[RunningStack]:
-    stack = start_local_stack(folder, receiver.url, LIGHT_SIGNUPS, retry_schedule=schedule)
-    yield stack
-    stack.stop()
-    scan(stack.log(), stack.token)
-
-
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[Receiver]:
     started = Receiver().start()
@@ -44,8 +36,8 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture(scope="module")
-def short_stack(receiver, tmp_path_factory, scan_function_output) -> Iterator[RunningStack]:
-    yield from running(tmp_path_factory.mktemp("short-schedule"), receiver, SHORT_SCHEDULE, scan_function_output)
+def short_stack(receiver, start_stack) -> RunningStack:
+    return start_stack("short-schedule", receiver.url, LIGHT_SIGNUPS, retry_schedule=SHORT_SCHEDULE)
 
 
 def log_of(stack: RunningStack, status: str = "") -> list[dict[str, Any]]:
@@ -65,39 +57,32 @@ def record_of(stack: RunningStack, name: str) -> dict[str, Any] | None:
     return next((item for item in log_of(stack) if item["user"]["name"] == name), None)
 
 
-def test_a_receiver_down_for_a_minute_gets_every_notification_once_with_no_admin_action(
-    receiver, tmp_path_factory, scan_function_output
-):
-    folder = tmp_path_factory.mktemp("outage-schedule")
-    stack = start_local_stack(folder, receiver.url, LIGHT_SIGNUPS, retry_schedule=OUTAGE_SCHEDULE)
-    try:
-        # Given a receiver that answers 503 for a minute
-        set_url(stack, receiver.url)
-        receiver.respond_with(503)
-        back_at = time.monotonic() + OUTAGE_SECONDS
-        names = [f"Outage {index}" for index in range(5)]
-        for name in names:
-            sign_up(stack, name)
-            time.sleep(2)
-        assert health(stack)["status"] == "failing"
-        # When it comes back after the minute
-        time.sleep(max(0.0, back_at - time.monotonic()))
-        receiver.respond_with(200)
-        # Then every notification arrives once, with nobody replaying anything
-        expected = {f"New user signed up: {name}": 1 for name in names}
-        assert wait_until(lambda: delivered(receiver, "New user signed up: Outage") == expected, 60), (
-            delivered(receiver, "New user signed up: Outage"),
-            stack.log()[-4000:],
-        )
-        time.sleep(1)
-        assert delivered(receiver, "New user signed up: Outage") == expected
-        assert queue_size(stack) == 0
-        assert health(stack)["status"] == "healthy"
-        statuses = {item["user"]["name"]: item["status"] for item in log_of(stack)}
-        assert all(statuses[name] == "delivered" for name in names)
-    finally:
-        stack.stop()
-        scan_function_output(stack.log(), stack.token)
+def test_a_receiver_down_for_a_minute_gets_every_notification_once_with_no_admin_action(receiver, start_stack):
+    stack = start_stack("outage-schedule", receiver.url, LIGHT_SIGNUPS, retry_schedule=OUTAGE_SCHEDULE)
+    # Given a receiver that answers 503 for a minute
+    set_url(stack, receiver.url)
+    receiver.respond_with(503)
+    back_at = time.monotonic() + OUTAGE_SECONDS
+    names = [f"Outage {index}" for index in range(5)]
+    for name in names:
+        sign_up(stack, name)
+        time.sleep(2)
+    assert health(stack)["status"] == "failing"
+    # When it comes back after the minute
+    time.sleep(max(0.0, back_at - time.monotonic()))
+    receiver.respond_with(200)
+    # Then every notification arrives once, with nobody replaying anything
+    expected = {f"New user signed up: {name}": 1 for name in names}
+    assert wait_until(lambda: delivered(receiver, "New user signed up: Outage") == expected, 60), (
+        delivered(receiver, "New user signed up: Outage"),
+        stack.log()[-4000:],
+    )
+    time.sleep(1)
+    assert delivered(receiver, "New user signed up: Outage") == expected
+    assert queue_size(stack) == 0
+    assert health(stack)["status"] == "healthy"
+    statuses = {item["user"]["name"]: item["status"] for item in log_of(stack)}
+    assert all(statuses[name] == "delivered" for name in names)
 
 
 def test_a_receiver_down_longer_than_the_schedule_waits_in_the_queue_with_its_attempts(short_stack, receiver):
