@@ -37,6 +37,35 @@ def load_event(name: str) -> dict[str, Any]:
     return copy.deepcopy(json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8")))
 
 
+def batch_of(count: int) -> dict[str, Any]:
+    """The notifier's sample event with `count` distinct new users."""
+    template = load_event("notifier_new_user")["Records"][0]
+    records = []
+    for index in range(count):
+        record = json.loads(json.dumps(template))
+        record["eventID"] = f"event-{index}"
+        record["dynamodb"]["SequenceNumber"] = f"1000000000000000000{index:02d}"
+        record["dynamodb"]["NewImage"]["id"]["S"] = f"user-{index}"
+        record["dynamodb"]["NewImage"]["name"]["S"] = f"User {index}"
+        records.append(record)
+    return {"Records": records}
+
+
+def call_admin(event: dict[str, Any], context: Any) -> tuple[int, dict[str, Any]]:
+    """The admin function's answer to an event: status and JSON body."""
+    from functions.admin import app as admin  # imported here: handlers read their settings when imported
+
+    response = admin.lambda_handler(event, context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def put_settings(body: dict[str, Any], context: Any) -> tuple[int, dict[str, Any]]:
+    """PUT /api/v1/admin/webhook with `body`."""
+    event = load_event("admin_put_webhook")
+    event["body"] = json.dumps(body)
+    return call_admin(event, context)
+
+
 @dataclass
 class LambdaContext:
     function_name: str = "test-function"

@@ -13,9 +13,10 @@ import pytest
 from signup_hooks import signing
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from functions.admin import app as admin
 from functions.notifier import app as notifier
+from tests.conftest import call_admin as call
 from tests.conftest import load_event
+from tests.conftest import put_settings as put
 
 
 def new_secret() -> str:
@@ -24,17 +25,6 @@ def new_secret() -> str:
 
 SECRET = new_secret()
 HEADER_VALUE = "Bearer sk-live-TOPSECRETHEADERVALUE"
-
-
-def call(event: dict[str, Any], context: Any) -> tuple[int, dict[str, Any]]:
-    response = admin.lambda_handler(event, context)
-    return response["statusCode"], json.loads(response["body"])
-
-
-def put(body: dict[str, Any], context: Any) -> tuple[int, dict[str, Any]]:
-    event = load_event("admin_put_webhook")
-    event["body"] = json.dumps(body)
-    return call(event, context)
 
 
 def notify(receiver: Any, monkeypatch: pytest.MonkeyPatch, context: Any, event: dict[str, Any] | None = None) -> Any:

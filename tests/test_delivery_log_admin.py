@@ -14,18 +14,13 @@ from signup_hooks import deliveries, users
 from signup_hooks.users import HashProfile, SignupForm
 
 import conftest as sandbox
-from functions.admin import app as admin
 from functions.notifier import app as notifier
 from functions.retry import app as retry_function
+from tests.conftest import call_admin as call
 from tests.conftest import load_event
 
 TABLE = sandbox.DELIVERIES_TABLE_NAME
 SIGNING_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # 24 bytes of base64, a test value
-
-
-def call(event: dict[str, Any], context: Any) -> tuple[int, dict[str, Any]]:
-    response = admin.lambda_handler(event, context)
-    return response["statusCode"], json.loads(response["body"])
 
 
 def listing(context: Any, **query: str) -> tuple[int, dict[str, Any]]:

@@ -23,7 +23,7 @@ from functions.admin import app as admin_app
 from functions.notifier import app as notifier
 from local.esm import EventSourceMapping, Invocation, MappingSettings
 from local.receiver import Receiver
-from tests.conftest import load_event
+from tests.conftest import batch_of, load_event
 from tests.test_flow import filtered, sign_up, stream_batch
 
 # The quick first try and the dead-letter queue, without the retry schedule (tests/test_retry_schedule.py has it).
@@ -32,21 +32,6 @@ pytestmark = pytest.mark.usefixtures("without_retry_schedule")
 
 def handle(event: dict[str, Any], context: Any) -> list[str]:
     return [f["itemIdentifier"] for f in notifier.lambda_handler(event, context)["batchItemFailures"]]
-
-
-def batch_of(count: int) -> dict[str, Any]:
-    """The sample event with `count` distinct new users."""
-    event = load_event("notifier_new_user")
-    template = event["Records"][0]
-    records = []
-    for index in range(count):
-        record = json.loads(json.dumps(template))
-        record["eventID"] = f"event-{index}"
-        record["dynamodb"]["SequenceNumber"] = f"1000000000000000000{index:02d}"
-        record["dynamodb"]["NewImage"]["id"]["S"] = f"user-{index}"
-        record["dynamodb"]["NewImage"]["name"]["S"] = f"User {index}"
-        records.append(record)
-    return {"Records": records}
 
 
 def closed_port_url() -> str:

@@ -25,25 +25,11 @@ from signup_hooks.errors import StorageUnavailable
 
 import conftest as sandbox
 from functions.notifier import app as notifier
-from tests.conftest import load_event
+from tests.conftest import batch_of
 
 
 def handle(event: dict[str, Any], context: Any) -> list[str]:
     return [f["itemIdentifier"] for f in notifier.lambda_handler(event, context)["batchItemFailures"]]
-
-
-def batch_of(count: int) -> dict[str, Any]:
-    """The sample event with `count` distinct new users."""
-    template = load_event("notifier_new_user")["Records"][0]
-    records = []
-    for index in range(count):
-        record = json.loads(json.dumps(template))
-        record["eventID"] = f"event-{index}"
-        record["dynamodb"]["SequenceNumber"] = f"1000000000000000000{index:02d}"
-        record["dynamodb"]["NewImage"]["id"]["S"] = f"user-{index}"
-        record["dynamodb"]["NewImage"]["name"]["S"] = f"User {index}"
-        records.append(record)
-    return {"Records": records}
 
 
 def put_document(aws: Any, **fields: str | None) -> None:

@@ -13,22 +13,12 @@ from moto.ssm.responses import SimpleSystemManagerResponse
 from signup_hooks import settings_store
 
 import conftest as sandbox
-from functions.admin import app as admin
 from functions.notifier import app as notifier
+from tests.conftest import call_admin as call
 from tests.conftest import load_event
+from tests.conftest import put_settings as put
 
 OLD_SECRET = "whsec_" + "A" * 44  # 32 bytes of zeros, base64
-
-
-def call(event: dict[str, Any], context: Any) -> tuple[int, dict[str, Any]]:
-    response = admin.lambda_handler(event, context)
-    return response["statusCode"], json.loads(response["body"])
-
-
-def put(body: dict[str, Any], context: Any) -> tuple[int, dict[str, Any]]:
-    event = load_event("admin_put_webhook")
-    event["body"] = json.dumps(body)
-    return call(event, context)
 
 
 def test_moto_refuses_a_value_with_double_braces_as_parameter_store_does(aws):
