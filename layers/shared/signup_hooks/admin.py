@@ -113,7 +113,8 @@ def with_change(
             if header is not None and not change.sets("custom_header"):
                 header, cleared = None, True
             origin = new_origin
-    updated = settings.StoredSettings(
+    updated = dataclasses.replace(
+        stored,
         url=url,
         format=(change.format or Format.AUTO) if "format" in fields else stored.format,
         message_template=change.message_template if "message_template" in fields else stored.message_template,
@@ -122,6 +123,9 @@ def with_change(
         credentials_origin=origin,
         updated_at=now,
     )
+    if "signing_secret" in fields or origin != stored.credentials_origin:
+        # A secret set by hand replaces the old one at once; a rotation's old secret never follows a new origin.
+        updated = dataclasses.replace(updated, previous_signing_secret=None, previous_secret_until=None)
     return updated, cleared
 
 

@@ -73,6 +73,11 @@ class Config:
 
         return Policy(allow_http=self.allow_http_targets, allow_private=self.allow_private_targets)
 
+    @property
+    def webhooks_path(self) -> str:
+        """The SSM path that holds one settings document per endpoint."""
+        return self.webhook_settings_parameter.rsplit("/", 1)[0]
+
     def settings_names(self, endpoint_id: str = DEFAULT_ENDPOINT) -> SettingsNames:
         """Where an endpoint's settings live: `<prefix>/<id>`, next to the default endpoint's document."""
         if endpoint_id == DEFAULT_ENDPOINT:
@@ -84,10 +89,9 @@ class Config:
                 custom_header=self.custom_header_parameter,
             )
             return SettingsNames(self.webhook_settings_parameter, legacy, endpoint_id)
-        if not _ENDPOINT_ID.fullmatch(endpoint_id):
+        if not is_endpoint_id(endpoint_id):
             raise ValueError("an endpoint id is 1 to 64 letters, digits, '.', '_' or '-'")
-        prefix = self.webhook_settings_parameter.rsplit("/", 1)[0]
-        return SettingsNames(f"{prefix}/{endpoint_id}", endpoint_id=endpoint_id)
+        return SettingsNames(f"{self.webhooks_path}/{endpoint_id}", endpoint_id=endpoint_id)
 
     def require(self, *names: str) -> Config:
         """Fail at cold start, naming the variable, when a function lacks a setting it needs."""
@@ -186,6 +190,11 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         retry_queue_url=raw["retry_queue_url"],
         deliveries_table=raw["deliveries_table"],
     )
+
+
+def is_endpoint_id(value: str) -> bool:
+    """1 to 64 letters, digits, '.', '_' or '-': safe as the last part of a parameter name."""
+    return bool(_ENDPOINT_ID.fullmatch(value))
 
 
 def _flag(name: str, value: str) -> bool:

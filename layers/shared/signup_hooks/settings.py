@@ -22,7 +22,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,6 +43,7 @@ __all__ = ["CustomHeader", "validate_webhook_url"]  # re-exported: the notifier 
 logger = Logger(child=True)
 
 DEFAULT_ENDPOINT = "default"
+DEFAULT_EVENTS = ("user.created",)  # what an endpoint receives unless it says otherwise; the single-URL API's
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -137,6 +141,13 @@ class DeliverySettings:
     message_template: str | None = None  # None: the MESSAGE_TEMPLATE default of the deployment
     signing_secret: str | None = field(default=None, repr=False)
     custom_header: CustomHeader | None = None
+    # The secret a rotation replaced, while its overlap lasts: requests are signed with both.
+    previous_signing_secret: str | None = field(default=None, repr=False)
+
+    @property
+    def signing_secrets(self) -> tuple[str, ...]:
+        """Newest first: what the webhook-signature header is made of."""
+        return tuple(secret for secret in (self.signing_secret, self.previous_signing_secret) if secret)
 
 
 @dataclass(frozen=True)
@@ -148,6 +159,14 @@ class StoredSettings:
     custom_header: CustomHeader | None = None
     credentials_origin: str | None = None  # the origin the custom header and signing secret were saved for
     updated_at: str | None = None
+    # Several endpoints: a name, an on/off switch and the events it receives ("*" for all).
+    name: str | None = None
+    enabled: bool = True
+    events: tuple[str, ...] = DEFAULT_EVENTS
+    created_at: str | None = None
+    # A rotated-out signing secret, still used beside the new one until this time (ISO 8601).
+    previous_signing_secret: str | None = field(default=None, repr=False)
+    previous_secret_until: str | None = None
 
     def to_fields(self) -> dict[str, str | None]:
         return {
@@ -159,6 +178,12 @@ class StoredSettings:
             "custom_header_value": self.custom_header.value if self.custom_header else None,
             "credentials_origin": self.credentials_origin,
             "updated_at": self.updated_at,
+            "name": self.name,
+            "enabled": "true" if self.enabled else "false",
+            "events": ",".join(self.events),
+            "created_at": self.created_at,
+            "signing_secret_previous": self.previous_signing_secret,
+            "signing_secret_previous_until": self.previous_secret_until,
         }
 
     def public(self) -> dict[str, Any]:
@@ -170,6 +195,16 @@ class StoredSettings:
             "custom_header": {"name": self.custom_header.name, "value": "set"} if self.custom_header else None,
             "credentials_origin": self.credentials_origin,
         }
+
+    def previous_secret_active(self, now: float | None = None) -> bool:
+        """Whether the rotated-out secret still signs requests (its overlap has not ended)."""
+        if not self.previous_signing_secret or not self.previous_secret_until:
+            return False
+        try:
+            until = datetime.fromisoformat(self.previous_secret_until).timestamp()
+        except ValueError:
+            return False
+        return (time.time() if now is None else now) < until
 
 
 @dataclass(frozen=True)
@@ -203,6 +238,13 @@ def load(names: SettingsNames, environment_url: str, max_age: float, *, stale_ok
 def resolve(names: SettingsNames, environment_url: str, max_age: float) -> Effective:
     """What a notification uses now (the notifier's read: cached, and stale for a bounded time when SSM fails)."""
     return effective(load(names, environment_url, max_age), environment_url)
+
+
+def read_cached(
+    key: tuple[str, ...], fetch: Callable[[], dict[str, str]], max_age: float, stale_ok: bool = True
+) -> dict[str, str]:
+    """Parameter values read with `fetch`, through the same per-process cache as `load` (endpoints.py's read)."""
+    return _reader.read(key, max_age, stale_ok, fetch)
 
 
 def forget_last_good() -> None:
@@ -265,8 +307,36 @@ def _stored(fields: dict[str, str | None], header: object, origin: str | None, w
             custom_header = validate_custom_header(header)
         except InvalidInput:
             raise StorageUnavailable("the custom header in SSM is not valid") from None
+    previous = fields.get("signing_secret_previous") or None
+    if previous is not None:
+        try:
+            signing.secret_key(previous)
+        except signing.InvalidSecret:
+            logger.warning("ignoring an invalid previous signing secret in SSM", extra={"parameter": where})
+            previous = None
     url = (fields.get("url") or "").strip() or None
-    return StoredSettings(url, chosen, template, secret, custom_header, origin, fields.get("updated_at"))
+    return StoredSettings(
+        url,
+        chosen,
+        template,
+        secret,
+        custom_header,
+        origin,
+        fields.get("updated_at"),
+        name=fields.get("name") or None,
+        enabled=fields.get("enabled") != "false",
+        events=_events(fields.get("events")),
+        created_at=fields.get("created_at"),
+        previous_signing_secret=previous,
+        previous_secret_until=fields.get("signing_secret_previous_until") if previous else None,
+    )
+
+
+def _events(stored: str | None) -> tuple[str, ...]:
+    """The stored comma-separated list; a document written before endpoints had events receives signups."""
+    if stored is None:
+        return DEFAULT_EVENTS
+    return tuple(name for name in stored.split(",") if name)
 
 
 def effective(snapshot: Snapshot, environment_url: str) -> Effective:
@@ -290,19 +360,32 @@ def delivery_for(stored: StoredSettings, url: str | None) -> tuple[DeliverySetti
     origin = origin_of(url)
     if origin is None or origin != stored.credentials_origin:
         return plain, Credentials.WITHHELD
-    return dataclasses.replace(plain, signing_secret=stored.signing_secret, custom_header=stored.custom_header), (
-        Credentials.SENT
+    previous = stored.previous_signing_secret if stored.previous_secret_active() else None
+    with_credentials = dataclasses.replace(
+        plain,
+        signing_secret=stored.signing_secret,
+        custom_header=stored.custom_header,
+        previous_signing_secret=previous if stored.signing_secret else None,
     )
+    return with_credentials, Credentials.SENT
 
 
 # ---- writing ---------------------------------------------------------------------------------------------------------
 
 
-def save(names: SettingsNames, stored: StoredSettings) -> None:
-    """One write of the whole document. Raises StorageUnavailable, and then nothing has changed."""
+def save(names: SettingsNames, stored: StoredSettings, *, new: bool = False) -> None:
+    """One write of the whole document. Raises StorageUnavailable, and then nothing has changed; with `new`,
+    FileExistsError when the document exists already."""
     description = f"Signup webhook settings of endpoint {names.endpoint_id}, set through the admin API"
-    settings_store.write_document(names.document, stored.to_fields(), description)
-    _reader.forget(names.all())
+    settings_store.write_document(names.document, stored.to_fields(), description, new=new)
+    _reader.forget()  # every cached read that holds this document: its own and the read of all endpoints
+
+
+def delete(names: SettingsNames) -> None:
+    """Delete an endpoint's document (and, for the default endpoint, the older parameters)."""
+    settings_store.delete(names.document)
+    _reader.forget()
+    remove_legacy(names)
 
 
 def remove_legacy(names: SettingsNames) -> None:

@@ -31,14 +31,21 @@ class SettingsReader:
         self._lock = threading.Lock()
         self._last: dict[tuple[str, ...], tuple[dict[str, str], float]] = {}
 
-    def read(self, names: tuple[str, ...], max_age: float, stale_ok: bool = True) -> dict[str, str]:
+    def read(
+        self,
+        names: tuple[str, ...],
+        max_age: float,
+        stale_ok: bool = True,
+        fetch: Callable[[], dict[str, str]] | None = None,
+    ) -> dict[str, str]:
+        """The values of `names` (the cache's key), read with `fetch` when given, else the reader's own fetch."""
         with self._lock:
             remembered = self._last.get(names)
             now = self._clock()
             if remembered is not None and now - remembered[1] < max_age:
                 return remembered[0]
             try:
-                values = self._fetch(names)
+                values = fetch() if fetch is not None else self._fetch(names)
             except StorageUnavailable as exc:
                 age = now - remembered[1] if remembered is not None else None
                 if not stale_ok or remembered is None or age is None or age > STALE_VALUE_MAX_SECONDS:

@@ -1,5 +1,6 @@
-"""SSM Parameter Store calls for the webhook settings: read several parameters in one call, write one settings
-document, delete a parameter. Each returns plain values and turns botocore's errors into StorageUnavailable.
+"""SSM Parameter Store calls for the webhook settings: read several parameters in one call, read every document under
+a path, write one settings document, delete a parameter. Each returns plain values and turns botocore's errors
+into StorageUnavailable.
 
 A settings document is a flat JSON object of strings (or nulls). Parameter Store refuses a value that holds
 `{{ ... }}` (its syntax for nesting a parameter), which a message template may contain (`{{` is how a template
@@ -21,6 +22,8 @@ from signup_hooks.errors import StorageUnavailable
 # it as Standard while it fits and as Advanced only when it must.
 TIER = "Intelligent-Tiering"
 MAX_NAMES_PER_READ = 10  # GetParameters' limit
+# Pages of GetParametersByPath read at most: 11 endpoints fit in 2; the rest is room for parameters put there by hand.
+MAX_PATH_PAGES = 5
 
 
 def read(names: Sequence[str]) -> dict[str, str]:
@@ -37,18 +40,39 @@ def read(names: Sequence[str]) -> dict[str, str]:
     return {str(item["Name"]): str(item.get("Value", "")) for item in response.get("Parameters", [])}
 
 
-def write_document(name: str, fields: Mapping[str, str | None], description: str) -> None:
-    """One PutParameter (SecureString): the whole document is stored, or nothing is."""
+def read_path(path: str) -> dict[str, str]:
+    """The decrypted value of every parameter directly under `path` (GetParametersByPath, 10 a page), by name."""
+    values: dict[str, str] = {}
+    request: dict[str, object] = {"Path": path, "Recursive": False, "WithDecryption": True, "MaxResults": 10}
+    try:
+        for _page in range(MAX_PATH_PAGES):
+            response = aws.client("ssm").get_parameters_by_path(**request)
+            values.update({str(item["Name"]): str(item.get("Value", "")) for item in response.get("Parameters", [])})
+            if not response.get("NextToken"):
+                return values
+            request["NextToken"] = response["NextToken"]
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageUnavailable(f"SSM could not be read: {error_code(exc)}") from exc
+    raise StorageUnavailable(f"more than {MAX_PATH_PAGES} pages of parameters under {path}")
+
+
+def write_document(name: str, fields: Mapping[str, str | None], description: str, *, new: bool = False) -> None:
+    """One PutParameter (SecureString): the whole document is stored, or nothing is. `new`: refuse to replace an
+    existing document (FileExistsError), so that two creations can never share an id."""
     try:
         aws.client("ssm").put_parameter(
             Name=name,
             Value=encode_document(fields),
             Type="SecureString",
-            Overwrite=True,
+            Overwrite=not new,
             Tier=TIER,
             Description=description,
         )
-    except (ClientError, BotoCoreError) as exc:
+    except ClientError as exc:
+        if new and error_code(exc) == "ParameterAlreadyExists":
+            raise FileExistsError(name) from None
+        raise StorageUnavailable(f"SSM refused the write: {error_code(exc)}") from exc
+    except BotoCoreError as exc:
         raise StorageUnavailable(f"SSM refused the write: {error_code(exc)}") from exc
 
 
