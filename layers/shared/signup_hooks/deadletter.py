@@ -35,6 +35,7 @@ class DeadLetter:
     first_attempt_at: str | None = None
     last_attempt_at: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)  # every attempt: time, status, reason, latency
+    endpoint: str = "default"  # the endpoint it was for: a redrive sends it to that endpoint's URL now
 
     def to_json(self) -> str:
         parts = urlsplit(self.url)
@@ -42,6 +43,7 @@ class DeadLetter:
             "kind": MESSAGE_KIND,
             "version": MESSAGE_VERSION,
             "event_id": self.event_id,
+            "endpoint": self.endpoint,
             # Enough to replay without the table; no email, no credential.
             "user": {
                 "id": self.user.id,
@@ -90,6 +92,7 @@ class Notification:
     event_id: str
     user: User
     message: str
+    endpoint: str = "default"
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,7 @@ def parse(body: str) -> Notification | BatchInfo | None:
                 profile_image_url="",
             ),
             message=str(data.get("message", "")),
+            endpoint=str(data.get("endpoint") or "default"),
         )
     info = data.get("DDBStreamBatchInfo")
     if isinstance(info, dict) and info.get("streamArn") and info.get("startSequenceNumber"):

@@ -13,8 +13,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from signup_hooks import bodies, cursors, deliveries, endpoint_health, retry_queue, settings, users
-from signup_hooks.config import Config
+from signup_hooks import bodies, cursors, deliveries, endpoint_health, endpoints, retry_queue, users
+from signup_hooks.config import Config, is_endpoint_id
 from signup_hooks.deliveries import Status
 from signup_hooks.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 from signup_hooks.users import User
@@ -69,13 +69,17 @@ class ReplayWindow:
     since: int  # epoch seconds, inclusive
     until: int
     cursor: str | None = None
+    endpoint: str | None = None  # one endpoint only; else every endpoint that receives signups
 
     @classmethod
     def parse(cls, body: str | None, now: float | None = None) -> ReplayWindow:
         data = bodies.json_object(body, MAX_BODY_BYTES)
-        unknown = set(data) - {"since", "until", "cursor"}
+        unknown = set(data) - {"since", "until", "cursor", "endpoint"}
         if unknown:
-            raise InvalidInput(sorted(unknown)[0], "unknown field; use since, until, cursor")
+            raise InvalidInput(sorted(unknown)[0], "unknown field; use since, until, cursor, endpoint")
+        endpoint = data.get("endpoint")
+        if endpoint is not None and not (isinstance(endpoint, str) and is_endpoint_id(endpoint)):
+            raise InvalidInput("endpoint", "endpoint must be the id of an endpoint")
         if "since" not in data:
             raise InvalidInput("since", "since is required (an ISO 8601 time)", code="missing_field")
         since = _instant(data["since"], "since")
@@ -87,7 +91,7 @@ class ReplayWindow:
             raise InvalidInput("cursor", "cursor must be the string a previous replay returned")
         if cursor:
             cursors.decode(cursor, USERS_CURSOR_KEYS)
-        return cls(since, until, cursor or None)
+        return cls(since, until, cursor or None, endpoint)
 
 
 def _instant(value: object, field: str) -> int:
@@ -136,14 +140,23 @@ def resend(config: Config, delivery_id: str, context: LambdaContext) -> dict[str
     from signup_hooks import idempotency, notifications, retries, retry, settle
 
     record = _record(config, delivery_id)
-    current = settings.resolve(config.settings_names(), config.webhook_url_env, max_age=0)
+    if record.subject.event != deliveries.USER_CREATED:
+        raise InvalidInput("id", "only signup notifications (user.created) can be resent", code="not_resendable")
+    endpoint = endpoints.find(endpoints.load_all(config, max_age=0, stale_ok=False), record.subject.endpoint)
+    if endpoint is None:
+        raise InvalidInput("id", "the endpoint of this notification was deleted", code="endpoint_deleted")
+    if endpoint.problem is not None:
+        raise endpoint.unavailable()
+    current = endpoint.effective()
     target = current.target
     if target.url is None:
         raise InvalidInput("url", "no webhook URL is set: set one before a resend", code="not_configured")
     user = users.get_user(config.users_table, record.subject.user_id) or _user_of(record)
     deadline = retry.Deadline(context.get_remaining_time_in_millis() / 1000, DEADLINE_MARGIN_SECONDS)
     # The credentials come only for the origin they were saved for.
-    prepared = notifications.prepare(target.url, user, record.subject.event_id, config, current.delivery, deadline)
+    prepared = notifications.prepare(
+        target.url, user, record.subject.event_id, config, current.delivery, deadline, endpoint=endpoint.id
+    )
     keep = record.status if record.status is Status.RETRYING else Status.FAILED
     after = settle.Next(schedule_failures=False, trigger=deliveries.Trigger.RESEND, failure_status=keep)
     with notifications.log_keys(event_id=record.subject.event_id, user_id=record.subject.user_id):
@@ -161,33 +174,46 @@ def resend(config: Config, delivery_id: str, context: LambdaContext) -> dict[str
 
 
 def replay(config: Config, window: ReplayWindow) -> dict[str, Any]:
-    """Queue every user created in the window whose notification was not delivered, for the retry function.
+    """Queue, for the retry function, every user created in the window whose notification was not delivered, to
+    each enabled endpoint that receives signups (or the one `window.endpoint` names). A disabled endpoint gets
+    nothing: re-enabling it does not bring back what it missed unless it is replayed after.
 
     Users come from the users table's index on creation time (never a scan), at most MAX_REPLAY_USERS a call.
     """
-    if settings.resolve(config.settings_names(), config.webhook_url_env, max_age=0).target.url is None:
+    receivers = endpoints.receiving(endpoints.load_all(config, max_age=0, stale_ok=False), deliveries.USER_CREATED)
+    if window.endpoint is not None:
+        receivers = [endpoint for endpoint in receivers if endpoint.id == window.endpoint]
+    if not receivers:
         raise InvalidInput("url", "no webhook URL is set: set one before a replay", code="not_configured")
     start = cursors.decode(window.cursor, USERS_CURSOR_KEYS) if window.cursor else None
     found, last = users.created_between(config.users_table, window.since, window.until, MAX_REPLAY_USERS, start)
     ids = {
-        user.id: deliveries.record_id(deliveries.DEFAULT_ENDPOINT, deliveries.USER_CREATED, user.id) for user in found
+        (endpoint.id, user.id): deliveries.record_id(endpoint.id, deliveries.USER_CREATED, user.id)
+        for endpoint in receivers
+        for user in found
     }
     records = deliveries.get_many(config.deliveries_table, list(ids.values()))
     now = time.time()
     queued: list[retry_queue.RetryMessage] = []
     already = waiting = 0
-    for user in found:
-        record = records.get(ids[user.id])
-        if record is not None and record.status is Status.DELIVERED:
-            already += 1
-        elif record is not None and record.status is Status.RETRYING:
-            waiting += 1  # the schedule tries it anyway; queuing it again would only race its own retry
-        else:
-            event_id = record.subject.event_id if record else REPLAY_EVENT_PREFIX + user.id
-            queued.append(retry_queue.RetryMessage.of(user, event_id, due_at=now, replay=True))
+    for endpoint in receivers:
+        for user in found:
+            record = records.get(ids[(endpoint.id, user.id)])
+            if record is not None and record.status is Status.DELIVERED:
+                already += 1
+            elif record is not None and record.status is Status.RETRYING:
+                waiting += 1  # the schedule tries it anyway; queuing it again would only race its own retry
+            else:
+                key = (
+                    record.subject.event_id
+                    if record
+                    else endpoints.delivery_key(REPLAY_EVENT_PREFIX + user.id, endpoint.id)
+                )
+                queued.append(retry_queue.RetryMessage.of(user, key, due_at=now, replay=True, endpoint=endpoint.id))
     retry_queue.send_now(config.retry_queue_url, queued)
     answer = {
         "users": len(found),
+        "endpoints": len(receivers),
         "queued": len(queued),
         "already_delivered": already,
         "skipped": waiting,

@@ -111,6 +111,12 @@ def receiving(endpoints: list[Endpoint], event: str, *, excluding: str | None = 
     return chosen
 
 
+def delivery_key(event_id: str, endpoint_id: str) -> str:
+    """What keys one event's delivery to one endpoint: its idempotency record and webhook-id. The default endpoint's
+    is the event id alone, as before there were several, so that deliveries made then are still recognised."""
+    return event_id if endpoint_id == DEFAULT else f"{event_id}#{endpoint_id}"
+
+
 def new_id() -> str:
     return "ep_" + secrets.token_hex(6)
 

@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from signup_hooks import (
     deliveries,
     delivery,
+    endpoints,
     formats,
     idempotency,
     messages,
@@ -43,7 +44,7 @@ from signup_hooks import (
 )
 from signup_hooks.config import Config
 from signup_hooks.delivery import DeliveryResult, Reason
-from signup_hooks.errors import InvalidInput, SignupHooksError
+from signup_hooks.errors import InvalidInput, SignupHooksError, StorageUnavailable
 from signup_hooks.settings import DeliverySettings
 from signup_hooks.users import User, is_profile
 
@@ -108,12 +109,13 @@ class Prepared:
     url: str
     message: str
     shape: formats.Shape
-    event_id: str
+    event_id: str  # the delivery key: the idempotency record's and the webhook-id's (endpoints.delivery_key)
     user: User
+    endpoint: str = endpoints.DEFAULT
     checked: targets.CheckedTarget | None = None
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
-    signing_secret: str | None = field(default=None, repr=False)
+    signing_secrets: tuple[str, ...] = field(default=(), repr=False)  # newest first; two during a rotation
     failure: DeliveryResult | None = None
     policy: targets.Policy | None = None  # to check the target at each attempt, when it could not be checked yet
 
@@ -123,6 +125,7 @@ class Prepared:
         return {
             "event_id": self.event_id,
             "webhook_id": signing.webhook_id(self.event_id),  # what the receiver saw (header, JSON envelope's id)
+            "endpoint": self.endpoint,
             "user_id": self.user.id,
             "target_host": _host(self.url),
             "format": self.shape.value,
@@ -143,8 +146,8 @@ class Prepared:
                 return target_failure(exc, int((time.monotonic() - started) * 1000))
             connect_timeout = max(0.05, connect_timeout - (time.monotonic() - started))
         headers = dict(self.headers)
-        if self.signing_secret:
-            headers.update(signing.headers(self.signing_secret, self.event_id, self.body))
+        if self.signing_secrets:
+            headers.update(signing.headers(self.signing_secrets, self.event_id, self.body))
         return delivery.send(checked, self.body, headers, connect_timeout, read_timeout)
 
 
@@ -183,41 +186,59 @@ def user_from_record(record: DynamoDBRecord) -> User | None:
 
 
 def notify_stream_batch(records: list[dict[str, Any]], config: Config, context: LambdaContext) -> BatchOutcomes:
-    """Deliver every new user of a batch concurrently, within the invocation's deadline."""
+    """Deliver every new user of a batch to every endpoint that receives signups, concurrently, within the deadline.
+
+    Each endpoint has a lane of its own (at most MAX_CONCURRENT_DELIVERIES threads), so that a slow or failing
+    endpoint holds only its own deliveries. A record is done when each of its deliveries is.
+    """
     deadline = retry.Deadline(context.get_remaining_time_in_millis() / 1000, DEADLINE_MARGIN_SECONDS)
     parsed = [DynamoDBRecord(raw) for raw in records]
     outcomes = BatchOutcomes()
+    try:
+        known = endpoints.load_all(config, config.settings_max_age)
+    except StorageUnavailable as exc:
+        logger.warning(
+            "notifications left for the stream to retry: the settings cannot be read", extra={"detail": str(exc)}
+        )
+        outcomes.errors = {_sequence(record): exc for record in parsed}
+        return outcomes
+    lanes: dict[str, list[tuple[str, User, str, endpoints.Endpoint]]] = {}
+    for record in parsed:
+        sequence, event_id = _sequence(record), record.event_id or ""
+        try:
+            user = user_from_record(record)
+        except Exception as exc:  # one unreadable record must not stop the others
+            logger.warning(
+                "notification left for the stream to retry",
+                extra={"event_id": event_id, "error": type(exc).__name__, "detail": str(exc)},
+            )
+            outcomes.errors[sequence] = exc
+            continue
+        outcomes.errors[sequence] = None
+        if user is None:
+            continue
+        receivers = endpoints.receiving(known, deliveries.USER_CREATED)
+        if not receivers:
+            _not_configured(user, event_id, config)
+        for endpoint in receivers:
+            lanes.setdefault(endpoint.id, []).append((sequence, user, event_id, endpoint))
 
-    def one(record: DynamoDBRecord) -> None:
-        event_id = record.event_id or ""
-        # The correlation id of a delivery is its stream event id: the same in the dead letter and on a replay.
-        with log_keys(correlation_id=event_id, event_id=event_id):
-            user: User | None = None
-            try:
-                user = user_from_record(record)
-                if user is not None:
-                    with log_keys(user_id=user.id):
-                        notify_new_user(user, event_id, config, deadline, context)
-            except (idempotency.InProgress, OutOfTime) as exc:
-                if user is None or not config.retry_queue_url:
-                    raise
-                # Another invocation holds the notification (or this one ran out of time): the retry function takes
-                # it over after that invocation's timeout, so that a crash mid-delivery never needs a human.
-                wait = IN_PROGRESS_WAIT_SECONDS if isinstance(exc, idempotency.InProgress) else 0.0
-                settle.hand_over(config, user, event_id, wait, type(exc).__name__)
-            except Exception as exc:
-                detail = str(exc) if isinstance(exc, SignupHooksError) else ""  # our messages carry no secret
-                logger.warning(
-                    "notification left for the stream to retry",
-                    extra={"error": type(exc).__name__, "detail": detail, "user_id": user.id if user else None},
-                )
-                raise
-
-    workers = max(1, min(MAX_CONCURRENT_DELIVERIES, len(parsed)))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="delivery") as pool:
-        futures = {_sequence(record): pool.submit(one, record) for record in parsed}
-    for sequence, future in futures.items():
-        outcomes.errors[sequence] = future.exception()
+    futures: list[tuple[str, concurrent.futures.Future[None]]] = []
+    pools = []
+    try:
+        for lane, work in lanes.items():
+            workers = min(MAX_CONCURRENT_DELIVERIES, len(work))
+            pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"deliver-{lane}")
+            pools.append(pool)
+            for sequence, user, event_id, endpoint in work:
+                futures.append((sequence, pool.submit(deliver_to, endpoint, user, event_id, config, deadline, context)))
+    finally:
+        for pool in pools:
+            pool.shutdown(wait=True)
+    for sequence, future in futures:
+        error = future.exception()
+        if error is not None and outcomes.errors.get(sequence) is None:
+            outcomes.errors[sequence] = error
     return outcomes
 
 
@@ -225,38 +246,78 @@ def _sequence(record: DynamoDBRecord) -> str:
     return str(record.dynamodb.sequence_number if record.dynamodb else "")
 
 
+def _not_configured(user: User, event_id: str, config: Config) -> None:
+    logger.info(
+        "webhook not configured: set it with the admin API or WEBHOOK_URL",
+        extra={"event_id": event_id, "user_id": user.id, "reason": str(Reason.NOT_CONFIGURED)},
+    )
+    skipped = deliveries.Subject(user.id, user.name, event_id, signing.webhook_id(event_id))
+    settle.skipped(config.deliveries_table, skipped, Reason.NOT_CONFIGURED)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
-# One notification
+# One notification to one endpoint
 # ---------------------------------------------------------------------------------------------------------------------
+
+
+def deliver_to(
+    endpoint: endpoints.Endpoint,
+    user: User,
+    event_id: str,
+    config: Config,
+    deadline: retry.Deadline,
+    context: LambdaContext,
+) -> None:
+    """A new user's notification to one endpoint, exactly once, or handed to the retry queue. Raises what the stream
+    must retry (the settings or a queue unavailable)."""
+    key = endpoints.delivery_key(event_id, endpoint.id)
+    # The correlation id is the stream event id: the same for every endpoint's delivery, in dead letters and replays.
+    with log_keys(correlation_id=event_id, event_id=key, user_id=user.id, endpoint=endpoint.id):
+        try:
+            if endpoint.problem is not None:
+                raise endpoint.unavailable()
+            notify_new_user(user, key, endpoint.effective(), config, deadline, context, endpoint.id)
+        except (idempotency.InProgress, OutOfTime) as exc:
+            if not config.retry_queue_url:
+                raise
+            # Another invocation holds the notification (or this one ran out of time): the retry function takes
+            # it over after that invocation's timeout, so that a crash mid-delivery never needs a human.
+            wait = IN_PROGRESS_WAIT_SECONDS if isinstance(exc, idempotency.InProgress) else 0.0
+            settle.hand_over(config, user, key, endpoint.id, wait, type(exc).__name__)
+        except Exception as exc:
+            detail = str(exc) if isinstance(exc, SignupHooksError) else ""  # our messages carry no secret
+            logger.warning(
+                "notification left for the stream to retry",
+                extra={"error": type(exc).__name__, "detail": detail},
+            )
+            raise
 
 
 def notify_new_user(
-    user: User, event_id: str, config: Config, deadline: retry.Deadline, context: LambdaContext
-) -> Outcome | None:
-    """Deliver one notification, exactly once. Returns None when no webhook is configured.
-
-    A failed delivery goes to the dead-letter queue; if that send fails too, the error propagates so that the batch
-    reports this record as failed and the stream retries it. Nothing is dropped.
+    user: User,
+    key: str,
+    current: settings.Effective,
+    config: Config,
+    deadline: retry.Deadline,
+    context: LambdaContext,
+    endpoint: str = endpoints.DEFAULT,
+) -> Outcome:
+    """Deliver one notification with the endpoint's settings `current`, exactly once (its idempotency record is
+    `key`). A failure goes to the retry schedule or the dead-letter queue (settle.py); if that send fails too, the
+    error propagates so that the stream retries the record. Nothing is dropped.
     """
-    current = settings.resolve(config.settings_names(), config.webhook_url_env, config.settings_max_age)
     target = current.target
     if target.url is None:
-        logger.info(
-            "webhook not configured: set it with the admin API or WEBHOOK_URL",
-            extra={"event_id": event_id, "user_id": user.id, "reason": str(Reason.NOT_CONFIGURED)},
-        )
-        skipped = deliveries.Subject(user.id, user.name, event_id, signing.webhook_id(event_id))
-        settle.skipped(config.deliveries_table, skipped, Reason.NOT_CONFIGURED)
-        return None
+        raise ValueError("an endpoint without a URL receives nothing")  # endpoints.receiving leaves them out
     if deadline.remaining() < retry.MIN_ATTEMPT_SECONDS:
         raise OutOfTime(f"{deadline.remaining():.1f}s left before the invocation's deadline")
     if current.credentials is settings.Credentials.WITHHELD:
         logger.warning(
             "custom header and signing secret withheld: they were saved for another origin",
-            extra={"event_id": event_id, "target_host": _host(target.url)},
+            extra={"target_host": _host(target.url)},
         )
     first_try = retry.Deadline(min(deadline.remaining(), FIRST_TRY_SECONDS), 0.0)
-    prepared = prepare(target.url, user, event_id, config, current.delivery, deadline)
+    prepared = prepare(target.url, user, key, config, current.delivery, deadline, endpoint=endpoint)
     with log_keys(url_source=target.source.value):  # parameter or environment: where a wrong URL was set
         return deliver_once(prepared, config, first_try, context)
 
@@ -418,12 +479,13 @@ def prepare(
     config: Config,
     delivery_settings: DeliverySettings,
     deadline: retry.Deadline | None = None,
+    *,
+    endpoint: str = endpoints.DEFAULT,
 ) -> Prepared:
     """Render, check the target, build the payload for its receiver, and the headers that do not change per attempt."""
     template = delivery_settings.message_template or config.message_template
-    return prepare_message(
-        url, user, event_id, messages.render(template, _placeholders(user)), config, delivery_settings, deadline
-    )
+    message = messages.render(template, _placeholders(user))
+    return prepare_message(url, user, event_id, message, config, delivery_settings, deadline, endpoint=endpoint)
 
 
 def prepare_message(
@@ -434,6 +496,8 @@ def prepare_message(
     config: Config,
     delivery_settings: DeliverySettings,
     deadline: retry.Deadline | None = None,
+    *,
+    endpoint: str = endpoints.DEFAULT,
 ) -> Prepared:
     """As `prepare`, for a message rendered already (a replay keeps the text it was dead-lettered with).
 
@@ -442,7 +506,14 @@ def prepare_message(
     each attempt.
     """
     shape = formats.shape_for(delivery_settings.format, url) if _is_valid_url(url) else formats.Shape.TEXT
-    base: dict[str, Any] = {"url": url, "message": message, "shape": shape, "event_id": event_id, "user": user}
+    base: dict[str, Any] = {
+        "url": url,
+        "message": message,
+        "shape": shape,
+        "event_id": event_id,
+        "user": user,
+        "endpoint": endpoint,
+    }
     if not _is_valid_url(url):
         failure = DeliveryResult(False, None, Reason.INVALID_URL, 0, detail="url is not a valid webhook URL")
         return Prepared(**base, failure=failure)
@@ -463,7 +534,7 @@ def prepare_message(
         checked=checked,
         body=payload.body,
         headers=headers,
-        signing_secret=delivery_settings.signing_secret,
+        signing_secrets=delivery_settings.signing_secrets,
         policy=config.target_policy,
     )
 

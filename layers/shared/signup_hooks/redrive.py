@@ -1,4 +1,4 @@
-"""Replay the dead-letter queue to the current webhook URL, exactly once, bounded in messages and time.
+"""Replay the dead-letter queue to each endpoint's current URL, exactly once, bounded in messages and time.
 
 Two kinds of message sit in the queue:
 - Our dead letters (deadletter.DeadLetter): self-contained. The replay posts the message it kept, in the shape the
@@ -32,16 +32,15 @@ from signup_hooks import (
     bodies,
     deadletter,
     deliveries,
+    endpoints,
     idempotency,
     metrics,
     notifications,
     retry,
-    settings,
     settle,
 )
 from signup_hooks.config import Config
 from signup_hooks.errors import InvalidInput, StorageUnavailable
-from signup_hooks.settings import DeliverySettings
 
 logger = Logger(child=True)
 
@@ -93,9 +92,8 @@ def max_messages_of(body: str | None) -> int:
 
 
 def redrive(config: Config, context: LambdaContext, max_messages: int = MAX_MESSAGES_PER_CALL) -> Report:
-    current = settings.resolve(config.settings_names(), config.webhook_url_env, max_age=0)
-    target, delivery_settings = current.target, current.delivery
-    if target.url is None:
+    known = endpoints.load_all(config, max_age=0, stale_ok=False)
+    if not endpoints.receiving(known, deliveries.USER_CREATED):
         raise InvalidInput("url", "no webhook URL is set: set one before a redrive", code="not_configured")
     deadline = retry.Deadline(context.get_remaining_time_in_millis() / 1000, DEADLINE_MARGIN_SECONDS)
     report = Report()
@@ -118,7 +116,7 @@ def redrive(config: Config, context: LambdaContext, max_messages: int = MAX_MESS
                     report.more = True
                     break
                 report.messages += 1
-                done = _replay(message, target.url, config, delivery_settings, deadline, context, report)
+                done = _replay(message, known, config, deadline, context, report)
                 if done:
                     _delete(config.dead_letter_queue_url, message["ReceiptHandle"])
                 else:
@@ -133,9 +131,8 @@ def redrive(config: Config, context: LambdaContext, max_messages: int = MAX_MESS
 
 def _replay(
     message: dict[str, Any],
-    url: str,
+    known: list[endpoints.Endpoint],
     config: Config,
-    delivery_settings: DeliverySettings,
     deadline: retry.Deadline,
     context: LambdaContext,
     report: Report,
@@ -146,8 +143,20 @@ def _replay(
         report.unreadable += 1
         return False
     if isinstance(letter, deadletter.Notification):
+        endpoint = endpoints.find(known, letter.endpoint)
+        current = endpoint.effective() if endpoint is not None and endpoint.problem is None else None
+        if endpoint is None or current is None or current.target.url is None or not endpoint.stored.enabled:
+            report.still_failing += 1  # kept in the queue until the endpoint can take it again
+            report.reasons["endpoint_unavailable"] += 1
+            return False
         prepared = notifications.prepare_message(
-            url, letter.user, letter.event_id, letter.message, config, delivery_settings
+            current.target.url,
+            letter.user,
+            letter.event_id,
+            letter.message,
+            config,
+            current.delivery,
+            endpoint=endpoint.id,
         )
         outcomes = [_deliver(prepared, config, deadline, context, report)]
     else:
@@ -168,8 +177,17 @@ def _replay(
             user = notifications.user_from_record(record)
             if user is None:
                 continue
-            prepared = notifications.prepare(url, user, record.event_id or "", config, delivery_settings)
-            outcomes.append(_deliver(prepared, config, deadline, context, report))
+            for endpoint in endpoints.receiving(known, deliveries.USER_CREATED):
+                if endpoint.problem is not None:
+                    report.still_failing += 1
+                    report.reasons["endpoint_unavailable"] += 1
+                    outcomes.append(FAILING)
+                    continue
+                current = endpoint.effective()
+                key = endpoints.delivery_key(record.event_id or "", endpoint.id)
+                url = current.target.url or ""  # receiving() leaves out endpoints without a URL
+                prepared = notifications.prepare(url, user, key, config, current.delivery, endpoint=endpoint.id)
+                outcomes.append(_deliver(prepared, config, deadline, context, report))
     return all(outcome != FAILING for outcome in outcomes)
 
 

@@ -16,7 +16,18 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from signup_hooks import deliveries, metrics, notifications, retry, retry_queue, settings, settle, signing, users
+from signup_hooks import (
+    deliveries,
+    endpoints,
+    metrics,
+    notifications,
+    retry,
+    retry_queue,
+    settings,
+    settle,
+    signing,
+    users,
+)
 from signup_hooks.config import Config
 from signup_hooks.delivery import Reason
 from signup_hooks.errors import SignupHooksError
@@ -69,17 +80,25 @@ def _one(record: SQSRecord, config: Config, deadline: retry.Deadline, context: L
 def retry_one(
     message: retry_queue.RetryMessage, config: Config, deadline: retry.Deadline, context: LambdaContext
 ) -> notifications.Outcome | None:
-    """One attempt to the URL configured now. None when no URL is configured any more (logged as skipped)."""
+    """One attempt to the URL the message's endpoint has now. None when that endpoint has no URL any more, was
+    deleted or disabled (logged as skipped: re-enabling it does not bring back what it missed)."""
     user = users.get_user(config.users_table, message.user_id) or _user_of(message)
-    current = settings.resolve(config.settings_names(), config.webhook_url_env, config.settings_max_age)
-    target = current.target
-    if target.url is None:
-        logger.info("webhook not configured any more: scheduled retry skipped", extra={"reason": "not_configured"})
-        subject = deliveries.Subject(user.id, user.name, message.event_id, signing.webhook_id(message.event_id))
-        settle.skipped(config.deliveries_table, subject, Reason.NOT_CONFIGURED)
+    endpoint = endpoints.find(endpoints.load_all(config, config.settings_max_age), message.endpoint)
+    if endpoint is not None and endpoint.problem is not None:
+        raise endpoint.unavailable()
+    current = endpoint.effective() if endpoint is not None else None
+    why = _why_skipped(endpoint, current)
+    if endpoint is None or current is None or current.target.url is None or why is not None:
+        logger.info("scheduled retry skipped", extra={"reason": str(why), "endpoint": message.endpoint})
+        subject = deliveries.Subject(
+            user.id, user.name, message.event_id, signing.webhook_id(message.event_id), endpoint=message.endpoint
+        )
+        settle.skipped(config.deliveries_table, subject, why or Reason.NOT_CONFIGURED)
         return None
     # The credentials come only for the origin they were saved for.
-    prepared = notifications.prepare(target.url, user, message.event_id, config, current.delivery, deadline)
+    prepared = notifications.prepare(
+        current.target.url, user, message.event_id, config, current.delivery, deadline, endpoint=endpoint.id
+    )
     trigger = deliveries.Trigger.REPLAY if message.replay else deliveries.Trigger.SCHEDULE
     after = settle.Next(
         retries_done=message.retries_done + (0 if message.replay else 1),
@@ -90,6 +109,17 @@ def retry_one(
     if outcome.delivered and not outcome.already_delivered and not message.replay:
         metrics.count(metrics.RECOVERED)
     return outcome
+
+
+def _why_skipped(endpoint: endpoints.Endpoint | None, current: settings.Effective | None) -> Reason | None:
+    """Why a retry sends nothing now, or None when it may send."""
+    if endpoint is None:
+        return Reason.ENDPOINT_DELETED
+    if not endpoint.stored.enabled:
+        return Reason.ENDPOINT_DISABLED
+    if current is None or current.target.url is None:
+        return Reason.NOT_CONFIGURED
+    return None
 
 
 def _user_of(message: retry_queue.RetryMessage) -> User:

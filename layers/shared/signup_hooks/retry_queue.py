@@ -53,6 +53,7 @@ class RetryMessage:
         retries_done: int = 0,
         first_attempt_at: str | None = None,
         replay: bool = False,
+        endpoint: str = "default",
     ) -> RetryMessage:
         """The message for a user's notification: what the user record may hold in a queue (no e-mail)."""
         return cls(
@@ -64,6 +65,7 @@ class RetryMessage:
             retries_done=retries_done,
             due_at=due_at,
             first_attempt_at=first_attempt_at,
+            endpoint=endpoint,
             replay=replay,
         )
 

@@ -50,6 +50,7 @@ def subject(prepared: Prepared) -> deliveries.Subject:
         user_name=prepared.user.name,
         event_id=prepared.event_id,
         webhook_id=prepared.log_fields["webhook_id"],
+        endpoint=prepared.endpoint,
     )
 
 
@@ -94,6 +95,7 @@ def _schedule(prepared: Prepared, config: Config, after: Next, attempts: list[de
         due_at=due,
         retries_done=after.retries_done,
         first_attempt_at=after.first_attempt_at or (attempts[0].at if attempts else None),
+        endpoint=prepared.endpoint,
     )
     retry_queue.send(config.retry_queue_url, message)
     next_at = datetime.fromtimestamp(due, UTC).isoformat(timespec="seconds")
@@ -127,6 +129,7 @@ def _dead_letter(
         first_attempt_at=after.first_attempt_at or (history[0]["at"] if history else None),
         last_attempt_at=history[-1]["at"] if history else None,
         history=history,
+        endpoint=prepared.endpoint,
     )
     deadletter.send(config.dead_letter_queue_url, letter)
     logger.info(
@@ -174,16 +177,16 @@ def _log(
         )
         if attempts:
             health = endpoint_health.record_outcome(
-                config.deliveries_table, deliveries.DEFAULT_ENDPOINT, attempts[-1].reason is None
+                config.deliveries_table, prepared.endpoint, attempts[-1].reason is None
             )
             metrics.failing_minutes(health.failing_minutes())
     except StorageUnavailable as exc:
         logger.warning("the delivery log could not be written", extra={**prepared.log_fields, "detail": str(exc)})
 
 
-def hand_over(config: Config, user: User, event_id: str, wait: float, why: str) -> None:
+def hand_over(config: Config, user: User, key: str, endpoint: str, wait: float, why: str) -> None:
     """Queue a notification this invocation could not finish for the retry function, `wait` seconds from now."""
-    message = retry_queue.RetryMessage.of(user, event_id, due_at=time.time() + wait)
+    message = retry_queue.RetryMessage.of(user, key, due_at=time.time() + wait, endpoint=endpoint)
     retry_queue.send(config.retry_queue_url, message)
     logger.info("notification handed to the retry queue", extra={"user_id": user.id, "why": why, "wait_seconds": wait})
 
