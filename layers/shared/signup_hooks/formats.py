@@ -4,7 +4,7 @@ Every payload is built so that a hostile user name pings nobody and stays within
 user values lose control and bidirectional-override characters and are cut to MAX_VALUE_CHARS before the
 template is rendered; each format then escapes what its receiver would interpret (Slack `& < >`, Discord
 markdown and mentions, Google Chat `<...>` mentions and links, Teams markup) and cuts the text to its limit.
-docs/formats.md shows an example of each.
+docs/formats.md shows an example of each. Operational events (events.py) take the same shapes through build_event().
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from signup_hooks.users import LINE_BREAKING_CATEGORIES, User
+
+if TYPE_CHECKING:  # events.py builds on this module
+    from signup_hooks.events import OperationalEvent
 
 MAX_VALUE_CHARS = 256  # one placeholder value (a name, an email) in a message
 MAX_MESSAGE_CHARS = 4000  # the rendered message, for every format but Discord
@@ -108,6 +111,12 @@ def build(shape: Shape, message: str, user: User, message_id: str) -> Payload:
     """The request body of one notification. `message` is the rendered template; `user` values are cleaned here."""
     card = Card("New user signed up", clean_value(user.name), signup_time(user), _facts(user))
     return _payload(shape, message, card, envelope(message, user, message_id))
+
+
+def build_event(shape: Shape, event: OperationalEvent, message_id: str) -> Payload:
+    """The request body of an operational event (events.py), in the same shapes as a signup's."""
+    message = event.message()
+    return _payload(shape, message, event.card(), event.envelope(message, message_id))
 
 
 def _payload(shape: Shape, message: str, card: Card, document: dict[str, Any]) -> Payload:
