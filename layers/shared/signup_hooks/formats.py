@@ -4,7 +4,7 @@ Every payload is built so that a hostile user name pings nobody and stays within
 user values lose control and bidirectional-override characters and are cut to MAX_VALUE_CHARS before the
 template is rendered; each format then escapes what its receiver would interpret (Slack `& < >`, Discord
 markdown and mentions, Google Chat `<...>` mentions and links, Teams markup) and cuts the text to its limit.
-docs/formats.md shows an example of each.
+docs/formats.md shows an example of each. Operational events (events.py) take the same shapes through build_event().
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from signup_hooks.users import LINE_BREAKING_CATEGORIES, User
+
+if TYPE_CHECKING:  # events.py builds on this module
+    from signup_hooks.events import OperationalEvent
 
 MAX_VALUE_CHARS = 256  # one placeholder value (a name, an email) in a message
 MAX_MESSAGE_CHARS = 4000  # the rendered message, for every format but Discord
@@ -69,6 +72,16 @@ class Payload:
     content_type: str
 
 
+@dataclass(frozen=True)
+class Card:
+    """What the Teams cards show beside the message. Values are cleaned; each card escapes them its own way."""
+
+    title: str  # the MessageCard's title
+    heading: str  # the MessageCard section's title and subtitle
+    subheading: str
+    facts: tuple[tuple[str, str], ...]
+
+
 def clean_value(value: str, limit: int = MAX_VALUE_CHARS) -> str:
     """One line of visible text: control characters and line or paragraph separators become spaces, bidi controls
     go, at most `limit` characters."""
@@ -96,6 +109,18 @@ def shape_for(chosen: Format, url: str) -> Shape:
 
 def build(shape: Shape, message: str, user: User, message_id: str) -> Payload:
     """The request body of one notification. `message` is the rendered template; `user` values are cleaned here."""
+    card = Card("New user signed up", clean_value(user.name), signup_time(user), _facts(user))
+    return _payload(shape, message, card, envelope(message, user, message_id))
+
+
+def build_event(shape: Shape, event: OperationalEvent, message_id: str) -> Payload:
+    """The request body of an operational event (events.py), in the same shapes as a signup's."""
+    message = event.message()
+    return _payload(shape, message, event.card(), event.envelope(message, message_id))
+
+
+def _payload(shape: Shape, message: str, card: Card, document: dict[str, Any]) -> Payload:
+    """`message` as `shape` wants it; `card` is for the Teams shapes, `document` the body of the json one."""
     if shape is Shape.TEXT:
         return Payload(shape, truncate(message, MAX_MESSAGE_CHARS).encode("utf-8"), TEXT_CONTENT_TYPE)
     body: dict[str, Any]
@@ -106,12 +131,27 @@ def build(shape: Shape, message: str, user: User, message_id: str) -> Payload:
     elif shape is Shape.GOOGLECHAT:
         body = {"text": googlechat_escape(truncate(message, MAX_MESSAGE_CHARS))}
     elif shape is Shape.TEAMS_ADAPTIVE_CARD:
-        body = _adaptive_card(message, user)
+        body = _adaptive_card(message, card)
     elif shape is Shape.TEAMS_MESSAGE_CARD:
-        body = _message_card(message, user)
+        body = _message_card(message, card)
     else:
-        body = envelope(message, user, message_id)
+        body = document
     return Payload(shape, json.dumps(body, ensure_ascii=False).encode("utf-8"), JSON_CONTENT_TYPE)
+
+
+def envelope_head(event: str, message_id: str, created_at: int) -> dict[str, Any]:
+    """The fields every `json` envelope starts with; `event` is `<resource>.<operation>`."""
+    resource, operation = event.split(".")
+    return {
+        "schema": ENVELOPE_SCHEMA,
+        "id": message_id,
+        "event": event,
+        "resource": resource,
+        "operation": operation,
+        "created_at": created_at,
+        "version": 1,
+        "source": SOURCE,
+    }
 
 
 def envelope(message: str, user: User, message_id: str) -> dict[str, Any]:
@@ -124,14 +164,7 @@ def envelope(message: str, user: User, message_id: str) -> dict[str, Any]:
         "created_at": user.created_at,
     }
     return {
-        "schema": ENVELOPE_SCHEMA,
-        "id": message_id,
-        "event": EVENT_TYPE,
-        "resource": "user",
-        "operation": "created",
-        "created_at": user.created_at,
-        "version": 1,
-        "source": SOURCE,
+        **envelope_head(EVENT_TYPE, message_id, user.created_at),
         "actor": {**person, "type": "user"},
         "subject": {"type": "user", "id": user.id},
         "data": {"user": person},
@@ -169,16 +202,20 @@ def teams_escape(text: str) -> str:
     return googlechat_escape(escaped)
 
 
+def utc_minute(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def signup_time(user: User) -> str:
-    return datetime.fromtimestamp(user.created_at, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return utc_minute(datetime.fromtimestamp(user.created_at, tz=UTC))
 
 
-def _facts(user: User) -> list[tuple[str, str]]:
-    return [("Name", clean_value(user.name)), ("Role", clean_value(user.role) or "-"), ("Signed up", signup_time(user))]
+def _facts(user: User) -> tuple[tuple[str, str], ...]:
+    return ("Name", clean_value(user.name)), ("Role", clean_value(user.role) or "-"), ("Signed up", signup_time(user))
 
 
-def _adaptive_card(message: str, user: User) -> dict[str, Any]:
-    card = {
+def _adaptive_card(message: str, card: Card) -> dict[str, Any]:
+    content = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
         "version": "1.4",
@@ -191,29 +228,28 @@ def _adaptive_card(message: str, user: User) -> dict[str, Any]:
             },
             {
                 "type": "FactSet",
-                "facts": [{"title": title, "value": teams_escape(value)} for title, value in _facts(user)],
+                "facts": [{"title": title, "value": teams_escape(value)} for title, value in card.facts],
             },
         ],
     }
-    attachment = {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+    attachment = {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": content}
     return {"type": "message", "attachments": [attachment]}
 
 
-def _message_card(message: str, user: User) -> dict[str, Any]:
+def _message_card(message: str, card: Card) -> dict[str, Any]:
     text = googlechat_escape(truncate(message, MAX_MESSAGE_CHARS))
-    name = googlechat_escape(clean_value(user.name))
     return {
         "@type": "MessageCard",
         "@context": "https://schema.org/extensions",
         "summary": truncate(text, 200),
         "themeColor": "0076D7",
-        "title": "New user signed up",
+        "title": card.title,
         "sections": [
             {
-                "activityTitle": name,
-                "activitySubtitle": signup_time(user),
+                "activityTitle": googlechat_escape(card.heading),
+                "activitySubtitle": googlechat_escape(card.subheading),
                 "text": text,
-                "facts": [{"name": title, "value": googlechat_escape(value)} for title, value in _facts(user)],
+                "facts": [{"name": title, "value": googlechat_escape(value)} for title, value in card.facts],
                 "markdown": False,
             }
         ],
