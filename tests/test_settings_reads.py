@@ -59,9 +59,11 @@ def ssm_reads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 class SsmFaults:
     """SSM answering every read with an error, as AWS does (status and error code), until cleared."""
 
+    READS = ("get_parameters", "get_parameters_by_path")  # one endpoint's settings; every endpoint's
+
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self._monkeypatch = monkeypatch
-        self._original = SimpleSystemManagerBackend.get_parameters
+        self._originals = {name: getattr(SimpleSystemManagerBackend, name) for name in self.READS}
 
     def fail(self, code: str, status: int = 400) -> None:
         def failing(*_args: Any, **_kwargs: Any) -> Any:
@@ -69,10 +71,12 @@ class SsmFaults:
             error.code = status
             raise error
 
-        self._monkeypatch.setattr(SimpleSystemManagerBackend, "get_parameters", failing)
+        for name in self.READS:
+            self._monkeypatch.setattr(SimpleSystemManagerBackend, name, failing)
 
     def clear(self) -> None:
-        self._monkeypatch.setattr(SimpleSystemManagerBackend, "get_parameters", self._original)
+        for name, original in self._originals.items():
+            self._monkeypatch.setattr(SimpleSystemManagerBackend, name, original)
 
 
 @pytest.fixture
@@ -88,9 +92,11 @@ def ssm_timeouts() -> Iterator[None]:
     def time_out(request: Any, **_kwargs: Any) -> None:
         raise ReadTimeoutError(endpoint_url=request.url)
 
-    client.meta.events.register("before-send.ssm.GetParameters", time_out, unique_id="test-timeout")
+    for operation in ("GetParameters", "GetParametersByPath"):
+        client.meta.events.register(f"before-send.ssm.{operation}", time_out, unique_id=f"test-timeout-{operation}")
     yield
-    client.meta.events.unregister("before-send.ssm.GetParameters", unique_id="test-timeout")
+    for operation in ("GetParameters", "GetParametersByPath"):
+        client.meta.events.unregister(f"before-send.ssm.{operation}", unique_id=f"test-timeout-{operation}")
 
 
 # ---- SSM failures never mean "not configured" ---------------------------------------------------------------------
@@ -139,7 +145,8 @@ def test_only_settings_that_do_not_exist_mean_not_configured(aws, lambda_context
     configure(webhook_url_env="", settings_max_age=0)
     assert handle(batch_of(1), lambda_context) == []
     assert "webhook not configured" in logs.getvalue()
-    assert ssm_reads["get_parameters"] == 1
+    # every endpoint's documents, then the older parameters (none exist)
+    assert dict(ssm_reads) == {"get_parameters_by_path": 1, "get_parameters": 1}
 
 
 def test_throttled_ssm_keeps_the_last_good_settings(aws, lambda_context, receiver, configure, ssm_faults, logs):
@@ -165,9 +172,9 @@ def test_a_cold_start_with_a_full_batch_reads_ssm_once(aws, lambda_context, rece
     configure(webhook_url_env="", settings_max_age=10)
     # When a full batch of 10 new users is delivered by the concurrent delivery threads
     assert handle(batch_of(10), lambda_context) == []
-    # Then every user was notified with the document's settings after a single SSM read
+    # Then every user was notified with the document's settings after a single SSM read (of every endpoint's)
     assert sorted(r.text for r in receiver.wait_for(10)) == sorted(f"Hi User {i}" for i in range(10))
-    assert dict(ssm_reads) == {"get_parameters": 1}
+    assert dict(ssm_reads) == {"get_parameters_by_path": 1}
 
 
 # ---- the reader, with plain fakes ------------------------------------------------------------------------------------

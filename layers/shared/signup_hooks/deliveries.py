@@ -85,7 +85,8 @@ class Subject:
 
     @property
     def id(self) -> str:
-        return record_id(self.endpoint, self.event, self.user_id)
+        # A signup's record is found from its user (a replay); an operational event's from its delivery key.
+        return record_id(self.endpoint, self.event, self.user_id if self.event == USER_CREATED else self.event_id)
 
 
 @dataclass(frozen=True)

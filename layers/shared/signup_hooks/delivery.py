@@ -42,8 +42,6 @@ class Reason(enum.StrEnum):
     """Why a delivery failed. The same codes appear in logs and dead-letter messages."""
 
     NOT_CONFIGURED = "not_configured"
-    ENDPOINT_DISABLED = "endpoint_disabled"  # a retry found its endpoint switched off: nothing is sent
-    ENDPOINT_DELETED = "endpoint_deleted"
     INVALID_URL = "invalid_url"
     BLOCKED_TARGET = "blocked_target"
     DNS_FAILURE = "dns_failure"

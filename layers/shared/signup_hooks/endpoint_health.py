@@ -43,29 +43,40 @@ class Health:
         }
 
 
-def record_outcome(table: str, endpoint: str, delivered: bool) -> Health:
-    """Count one attempt's outcome into the endpoint's health; returns the health after it."""
-    now = {"S": _now()}
+def record_outcome(table: str, endpoint: str, delivered: bool) -> tuple[Health, Health]:
+    """Count one round's outcome into the endpoint's health; returns the health before and after it.
+
+    The update is atomic and returns what it replaced, so of many concurrent rounds exactly one sees the endpoint
+    start failing (0 failures before) and exactly one sees it recover (failures before, a success now): each
+    transition is announced once (operational.py).
+    """
+    now = _now()
     if delivered:
         expression = "SET last_success_at = :now, consecutive_failures = :zero REMOVE failing_since"
-        values = {":now": now, ":zero": {"N": "0"}}
+        values = {":now": {"S": now}, ":zero": {"N": "0"}}
     else:
         expression = (
             "SET last_failure_at = :now, failing_since = if_not_exists(failing_since, :now) "
             "ADD consecutive_failures :one"
         )
-        values = {":now": now, ":one": {"N": "1"}}
+        values = {":now": {"S": now}, ":one": {"N": "1"}}
     try:
         answer = aws.client("dynamodb").update_item(
             TableName=table,
             Key={"id": {"S": f"health#{endpoint}"}},
             UpdateExpression=expression,
             ExpressionAttributeValues=values,
-            ReturnValues="ALL_NEW",
+            ReturnValues="ALL_OLD",
         )
     except (ClientError, BotoCoreError) as exc:
         raise StorageUnavailable(f"the endpoint's health could not be written: {_code(exc)}") from exc
-    return _health(answer.get("Attributes", {}))
+    before = _health(answer.get("Attributes", {}))
+    if delivered:
+        after = Health(now, before.last_failure_at, None, 0)
+    else:
+        since = before.failing_since if before.consecutive_failures else now
+        after = Health(before.last_success_at, now, since or now, before.consecutive_failures + 1)
+    return before, after
 
 
 def read(table: str, endpoint: str) -> Health:

@@ -31,6 +31,7 @@ from signup_hooks import (
     deliveries,
     delivery,
     endpoints,
+    events,
     formats,
     idempotency,
     messages,
@@ -118,6 +119,11 @@ class Prepared:
     signing_secrets: tuple[str, ...] = field(default=(), repr=False)  # newest first; two during a rotation
     failure: DeliveryResult | None = None
     policy: targets.Policy | None = None  # to check the target at each attempt, when it could not be checked yet
+    operational: events.OperationalEvent | None = None  # what it announces, when it is not a signup
+
+    @property
+    def event(self) -> str:
+        return self.operational.type if self.operational else events.USER_CREATED
 
     @property
     def log_fields(self) -> dict[str, str]:
@@ -247,12 +253,13 @@ def _sequence(record: DynamoDBRecord) -> str:
 
 
 def _not_configured(user: User, event_id: str, config: Config) -> None:
-    logger.info(
-        "webhook not configured: set it with the admin API or WEBHOOK_URL",
-        extra={"event_id": event_id, "user_id": user.id, "reason": str(Reason.NOT_CONFIGURED)},
-    )
-    skipped = deliveries.Subject(user.id, user.name, event_id, signing.webhook_id(event_id))
-    settle.skipped(config.deliveries_table, skipped, Reason.NOT_CONFIGURED)
+    with log_keys(correlation_id=event_id, event_id=event_id, user_id=user.id):
+        logger.info(
+            "webhook not configured: set it with the admin API or WEBHOOK_URL",
+            extra={"reason": str(Reason.NOT_CONFIGURED)},
+        )
+        skipped = deliveries.Subject(user.id, user.name, event_id, signing.webhook_id(event_id))
+        settle.skipped(config.deliveries_table, skipped, Reason.NOT_CONFIGURED)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -498,6 +505,7 @@ def prepare_message(
     deadline: retry.Deadline | None = None,
     *,
     endpoint: str = endpoints.DEFAULT,
+    operational: events.OperationalEvent | None = None,
 ) -> Prepared:
     """As `prepare`, for a message rendered already (a replay keeps the text it was dead-lettered with).
 
@@ -513,6 +521,7 @@ def prepare_message(
         "event_id": event_id,
         "user": user,
         "endpoint": endpoint,
+        "operational": operational,
     }
     if not _is_valid_url(url):
         failure = DeliveryResult(False, None, Reason.INVALID_URL, 0, detail="url is not a valid webhook URL")
@@ -525,7 +534,11 @@ def prepare_message(
         pass  # checked again at each attempt, which the retries and the deadline bound
     except targets.TargetError as exc:
         return Prepared(**base, failure=target_failure(exc))
-    payload = formats.build(shape, message, user, signing.webhook_id(event_id))
+    message_id = signing.webhook_id(event_id)
+    if operational is not None:
+        payload = formats.build_event(shape, operational, message_id)
+    else:
+        payload = formats.build(shape, message, user, message_id)
     headers = {"Content-Type": payload.content_type}
     if delivery_settings.custom_header:
         headers[delivery_settings.custom_header.name] = delivery_settings.custom_header.value
@@ -536,6 +549,22 @@ def prepare_message(
         headers=headers,
         signing_secrets=delivery_settings.signing_secrets,
         policy=config.target_policy,
+    )
+
+
+def prepare_event(
+    url: str,
+    event: events.OperationalEvent,
+    key: str,
+    config: Config,
+    delivery_settings: DeliverySettings,
+    deadline: retry.Deadline,
+    endpoint: str,
+) -> Prepared:
+    """As `prepare`, for an operational event: its own sentence and envelope (events.py), never the signup template."""
+    user = User(event.user_id, event.user_name, "", "", 0, "")  # only for the log's record: never an e-mail
+    return prepare_message(
+        url, user, key, event.message(), config, delivery_settings, deadline, endpoint=endpoint, operational=event
     )
 
 

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from signup_hooks import (
     deliveries,
     endpoints,
+    events,
     metrics,
     notifications,
     retry,
@@ -37,6 +38,10 @@ logger = Logger(child=True)
 
 ONE_ATTEMPT = notifications.ONE_ATTEMPT  # one attempt per message: the schedule spaces the attempts
 EARLY_TOLERANCE_SECONDS = 1.0  # SQS delays are whole seconds
+# Why a retry sends nothing, beside delivery.Reason.NOT_CONFIGURED: its endpoint changed meanwhile.
+ENDPOINT_DISABLED = "endpoint_disabled"
+ENDPOINT_DELETED = "endpoint_deleted"
+ENDPOINT_UNSUBSCRIBED = "endpoint_unsubscribed"  # it no longer receives the event
 
 
 class NotDue(SignupHooksError):
@@ -64,7 +69,9 @@ def _one(record: SQSRecord, config: Config, deadline: retry.Deadline, context: L
     if message is None:
         logger.warning("ignored a message that is not a scheduled retry", extra={"message_id": record.message_id})
         raise Unreadable("not a retry message")
-    with notifications.log_keys(correlation_id=message.event_id, event_id=message.event_id, user_id=message.user_id):
+    with notifications.log_keys(
+        correlation_id=message.event_id, event_id=message.event_id, user_id=message.user_id, endpoint=message.endpoint
+    ):
         wait = message.due_at - time.time()
         if wait > EARLY_TOLERANCE_SECONDS:
             retry_queue.hold(config.retry_queue_url, record.receipt_handle, wait)
@@ -81,24 +88,37 @@ def retry_one(
     message: retry_queue.RetryMessage, config: Config, deadline: retry.Deadline, context: LambdaContext
 ) -> notifications.Outcome | None:
     """One attempt to the URL the message's endpoint has now. None when that endpoint has no URL any more, was
-    deleted or disabled (logged as skipped: re-enabling it does not bring back what it missed)."""
-    user = users.get_user(config.users_table, message.user_id) or _user_of(message)
+    deleted, disabled or unsubscribed from the event (logged as skipped: re-enabling it does not bring back what it
+    missed)."""
+    announced = _operational_event(message)
+    user = _user_of(message) if announced else users.get_user(config.users_table, message.user_id) or _user_of(message)
     endpoint = endpoints.find(endpoints.load_all(config, config.settings_max_age), message.endpoint)
     if endpoint is not None and endpoint.problem is not None:
         raise endpoint.unavailable()
     current = endpoint.effective() if endpoint is not None else None
-    why = _why_skipped(endpoint, current)
+    why = _why_skipped(endpoint, current, message.event)
     if endpoint is None or current is None or current.target.url is None or why is not None:
-        logger.info("scheduled retry skipped", extra={"reason": str(why), "endpoint": message.endpoint})
+        logger.info("scheduled retry skipped", extra={"reason": why, "endpoint": message.endpoint})
         subject = deliveries.Subject(
-            user.id, user.name, message.event_id, signing.webhook_id(message.event_id), endpoint=message.endpoint
+            user.id,
+            user.name,
+            message.event_id,
+            signing.webhook_id(message.event_id),
+            endpoint=message.endpoint,
+            event=message.event,
         )
-        settle.skipped(config.deliveries_table, subject, why or Reason.NOT_CONFIGURED)
+        settle.skipped(config.deliveries_table, subject, why or str(Reason.NOT_CONFIGURED))
         return None
     # The credentials come only for the origin they were saved for.
-    prepared = notifications.prepare(
-        current.target.url, user, message.event_id, config, current.delivery, deadline, endpoint=endpoint.id
-    )
+    url, delivery_settings = current.target.url, current.delivery
+    if announced is not None:
+        prepared = notifications.prepare_event(
+            url, announced, message.event_id, config, delivery_settings, deadline, endpoint.id
+        )
+    else:
+        prepared = notifications.prepare(
+            url, user, message.event_id, config, delivery_settings, deadline, endpoint=endpoint.id
+        )
     trigger = deliveries.Trigger.REPLAY if message.replay else deliveries.Trigger.SCHEDULE
     after = settle.Next(
         retries_done=message.retries_done + (0 if message.replay else 1),
@@ -111,14 +131,26 @@ def retry_one(
     return outcome
 
 
-def _why_skipped(endpoint: endpoints.Endpoint | None, current: settings.Effective | None) -> Reason | None:
+def _operational_event(message: retry_queue.RetryMessage) -> events.OperationalEvent | None:
+    """The operational event a message carries (None for a signup's), or Unreadable when it is malformed."""
+    if message.event == events.USER_CREATED:
+        return None
+    try:
+        return events.OperationalEvent.from_dict(message.details)
+    except ValueError as exc:
+        raise Unreadable(f"not a valid {message.event} event: {exc}") from None
+
+
+def _why_skipped(endpoint: endpoints.Endpoint | None, current: settings.Effective | None, event: str) -> str | None:
     """Why a retry sends nothing now, or None when it may send."""
     if endpoint is None:
-        return Reason.ENDPOINT_DELETED
+        return ENDPOINT_DELETED
     if not endpoint.stored.enabled:
-        return Reason.ENDPOINT_DISABLED
+        return ENDPOINT_DISABLED
+    if not endpoint.receives(event):
+        return ENDPOINT_UNSUBSCRIBED
     if current is None or current.target.url is None:
-        return Reason.NOT_CONFIGURED
+        return str(Reason.NOT_CONFIGURED)
     return None
 
 

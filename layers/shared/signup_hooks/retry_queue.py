@@ -43,6 +43,8 @@ class RetryMessage:
     first_attempt_at: str | None = None
     endpoint: str = "default"
     replay: bool = False  # queued by an administrator's replay rather than by the schedule
+    event: str = "user.created"
+    details: dict[str, Any] | None = None  # an operational event's (events.OperationalEvent.to_dict())
 
     @classmethod
     def of(
@@ -54,6 +56,8 @@ class RetryMessage:
         first_attempt_at: str | None = None,
         replay: bool = False,
         endpoint: str = "default",
+        event: str = "user.created",
+        details: dict[str, Any] | None = None,
     ) -> RetryMessage:
         """The message for a user's notification: what the user record may hold in a queue (no e-mail)."""
         return cls(
@@ -67,6 +71,8 @@ class RetryMessage:
             first_attempt_at=first_attempt_at,
             endpoint=endpoint,
             replay=replay,
+            event=event,
+            details=details,
         )
 
     def to_json(self) -> str:
@@ -93,6 +99,8 @@ def parse(body: str) -> RetryMessage | None:
             first_attempt_at=data.get("first_attempt_at"),
             endpoint=str(data.get("endpoint") or "default"),
             replay=bool(data.get("replay", False)),
+            event=str(data.get("event") or "user.created"),
+            details=data["details"] if isinstance(data.get("details"), dict) else None,
         )
     except (KeyError, TypeError, ValueError):
         return None

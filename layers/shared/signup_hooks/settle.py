@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from signup_hooks import deadletter, deliveries, endpoint_health, metrics, retry, retry_queue, schedule
+from signup_hooks import deadletter, deliveries, endpoint_health, metrics, operational, retry, retry_queue, schedule
 from signup_hooks.config import Config
 from signup_hooks.deadletter import DeadLetter
 from signup_hooks.delivery import DeliveryResult, Reason
@@ -51,6 +51,7 @@ def subject(prepared: Prepared) -> deliveries.Subject:
         event_id=prepared.event_id,
         webhook_id=prepared.log_fields["webhook_id"],
         endpoint=prepared.endpoint,
+        event=prepared.event,
     )
 
 
@@ -75,7 +76,8 @@ def settle(
             next_at = _schedule(prepared, config, after, attempts, delay)
             status = deliveries.Status.RETRYING
         else:
-            _dead_letter(prepared, outcome, attempts, config, after)
+            if prepared.operational is None:  # an operational event that fails for good is only logged
+                _dead_letter(prepared, outcome, attempts, config, after)
             status = deliveries.Status.FAILED
     _log(prepared, status, attempts, config, next_at, reason)
     return status
@@ -96,6 +98,8 @@ def _schedule(prepared: Prepared, config: Config, after: Next, attempts: list[de
         retries_done=after.retries_done,
         first_attempt_at=after.first_attempt_at or (attempts[0].at if attempts else None),
         endpoint=prepared.endpoint,
+        event=prepared.event,
+        details=prepared.operational.to_dict() if prepared.operational else None,
     )
     retry_queue.send(config.retry_queue_url, message)
     next_at = datetime.fromtimestamp(due, UTC).isoformat(timespec="seconds")
@@ -139,6 +143,7 @@ def _dead_letter(
     metrics.count(metrics.DEAD_LETTERED)
     if after.retries_done > 0:
         metrics.count(metrics.RETRIES_EXHAUSTED)
+    operational.dead_lettered(config, prepared, str(result.reason) if result.reason else None, letter.attempts)
 
 
 def _history(prepared: Prepared, attempts: list[deliveries.Attempt], config: Config) -> list[dict[str, Any]]:
@@ -176,10 +181,11 @@ def _log(
             reason=reason,
         )
         if attempts:
-            health = endpoint_health.record_outcome(
+            before, after = endpoint_health.record_outcome(
                 config.deliveries_table, prepared.endpoint, attempts[-1].reason is None
             )
-            metrics.failing_minutes(health.failing_minutes())
+            metrics.failing_minutes(after.failing_minutes())
+            operational.health_changed(config, prepared, before, after, attempts[-1].reason)
     except StorageUnavailable as exc:
         logger.warning("the delivery log could not be written", extra={**prepared.log_fields, "detail": str(exc)})
 
@@ -191,11 +197,11 @@ def hand_over(config: Config, user: User, key: str, endpoint: str, wait: float, 
     logger.info("notification handed to the retry queue", extra={"user_id": user.id, "why": why, "wait_seconds": wait})
 
 
-def skipped(table: str, record: deliveries.Subject, reason: Reason) -> None:
-    """Log a notification that was not sent (no URL configured)."""
+def skipped(table: str, record: deliveries.Subject, reason: str) -> None:
+    """Log a notification that was not sent (no URL configured, its endpoint disabled or deleted)."""
     if not table:
         return
     try:
-        deliveries.record(table, record, deliveries.Status.SKIPPED, target_host="", format="", reason=str(reason))
+        deliveries.record(table, record, deliveries.Status.SKIPPED, target_host="", format="", reason=reason)
     except StorageUnavailable as exc:
         logger.warning("the delivery log could not be written", extra={"user_id": record.user_id, "detail": str(exc)})
