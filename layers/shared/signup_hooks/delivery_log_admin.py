@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signup_hooks import bodies, cursors, deliveries, endpoint_health, retry_queue, settings, users
-from signup_hooks.config import Config
+from signup_hooks.config import Config, is_endpoint_id
 from signup_hooks.deliveries import Status
 from signup_hooks.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 from signup_hooks.users import User
@@ -39,13 +39,14 @@ class DeliveryQuery:
     status: Status | None = None
     limit: int = DEFAULT_PAGE
     cursor: str | None = None
+    endpoint: str | None = None  # one endpoint's records only
 
     @classmethod
     def parse(cls, params: dict[str, str] | None) -> DeliveryQuery:
         params = params or {}
-        unknown = set(params) - {"status", "limit", "cursor"}
+        unknown = set(params) - {"status", "limit", "cursor", "endpoint"}
         if unknown:
-            raise InvalidInput(sorted(unknown)[0], "unknown query parameter; use status, limit, cursor")
+            raise InvalidInput(sorted(unknown)[0], "unknown query parameter; use status, limit, cursor, endpoint")
         status = None
         if params.get("status"):
             try:
@@ -61,7 +62,10 @@ class DeliveryQuery:
         cursor = params.get("cursor") or None
         if cursor is not None:
             cursors.decode(cursor, deliveries.CURSOR_KEYS)  # refuse a made-up cursor here, with its field named
-        return cls(status, limit, cursor)
+        endpoint = params.get("endpoint") or None
+        if endpoint is not None and not is_endpoint_id(endpoint):
+            raise InvalidInput("endpoint", "endpoint must be an endpoint id")
+        return cls(status, limit, cursor, endpoint)
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,9 @@ def _instant(value: object, field: str) -> int:
 
 
 def list_deliveries(config: Config, query: DeliveryQuery) -> dict[str, Any]:
-    records, cursor = deliveries.page(config.deliveries_table, query.status, query.limit, query.cursor)
+    records, cursor = deliveries.page(
+        config.deliveries_table, query.status, query.limit, query.cursor, endpoint=query.endpoint
+    )
     return {"items": [record.to_dict() for record in records], "cursor": cursor}
 
 
