@@ -19,12 +19,12 @@ from aws_lambda_powertools import Logger
 from signup_hooks import settings, settings_store
 from signup_hooks.config import Config, is_endpoint_id
 from signup_hooks.errors import StorageUnavailable
+from signup_hooks.settings_input import ALL_EVENTS
 
 logger = Logger(child=True)
 
 DEFAULT = settings.DEFAULT_ENDPOINT
 MAX_ENDPOINTS = 10  # the default endpoint included
-ALL_EVENTS = "*"
 
 
 @dataclass(frozen=True)
