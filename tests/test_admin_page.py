@@ -181,7 +181,7 @@ def test_the_replay_form_and_the_log_have_their_errors_next_to_their_controls(la
 def test_everything_that_needs_the_token_is_hidden_until_it_is_accepted(lambda_context):
     tags = parsed_page(lambda_context).tags
     sections = {attrs["id"]: attrs for tag, attrs in tags if tag == "section" and attrs.get("id")}
-    assert set(sections) == {"health", "settings", "deliveries", "replay"}
+    assert set(sections) == {"health", "settings", "endpoints", "deliveries", "replay"}
     for name, attrs in sections.items():
         assert "hidden" in attrs, name
         assert "needs-token" in (attrs.get("class") or "").split(), name
@@ -210,13 +210,26 @@ def test_the_script_knows_every_delivery_status_trigger_and_health_status_of_the
 def test_the_script_calls_only_the_admin_routes_the_api_has(lambda_context):
     # Given every path the script appends to the admin API's base
     script = get("admin_page_script", lambda_context)["body"]
-    literals = re.findall(r'call\("(?:GET|PUT|POST|DELETE)", [`"]([^`"]*)', script)
-    paths = {re.sub(r"\$\{[^}]*\}", "<delivery_id>", literal.split("?")[0]) for literal in literals}
+    literals = re.findall(r'call\("(?:GET|PUT|POST|PATCH|DELETE)", [`"]([^`"]*)', script)
+    paths = {re.sub(r"\$\{[^}]*\}", "<id>", literal.split("?")[0]) for literal in literals}
+    # And the endpoints' paths, made by endpointPath(item, action) under ENDPOINTS
+    assert 'const ENDPOINTS = "/webhooks";' in script
+    assert "return `${ENDPOINTS}/${encodeURIComponent(item.id)}${action}`;" in script  # an id is never raw
+    actions = set(re.findall(r'endpointPath\(\w+, "([^"]*)"\)', script))
+    assert actions == {"/test", "/rotate-secret"}
+    paths |= {"/webhooks", "/webhooks/<id>", *(f"/webhooks/<id>{action}" for action in actions)}
     # Then each is a route of the admin function
-    routes = {route.removeprefix("/api/v1/admin/webhook") for route in admin_routes()}
-    assert paths == {"", "/test", "/redrive", "/replay", "/deliveries", "/deliveries/<delivery_id>/resend"}
+    routes = {re.sub(r"<\w+>", "<id>", route.removeprefix("/api/v1/admin")) for route in admin_routes()}
+    assert {path for path in paths if path.startswith("/webhook/") or path == "/webhook"} == {
+        "/webhook",
+        "/webhook/test",
+        "/webhook/redrive",
+        "/webhook/replay",
+        "/webhook/deliveries",
+        "/webhook/deliveries/<id>/resend",
+    }
     assert paths <= routes
-    assert 'call("POST", `/deliveries/${encodeURIComponent(item.id)}/resend`' in script  # an id is never raw
+    assert 'call("POST", `/webhook/deliveries/${encodeURIComponent(item.id)}/resend`' in script
 
 
 def admin_routes() -> set[str]:

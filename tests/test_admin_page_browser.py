@@ -563,3 +563,86 @@ def test_replay_since_sends_a_local_time_as_utc_and_shows_the_counts(
     assert not page.el("since-error").is_displayed() and not page.el("until-error").is_displayed()
     # And the only console error is the browser's note of the one refusal the test asked for
     assert [e for e in page.console_errors() if "/replay - Failed to load resource" not in e] == []
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Several endpoints
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def endpoints_answer(stack: Stack) -> tuple[list[dict[str, Any]], str]:
+    """The endpoints as the API lists them, and the raw answer (to look for secrets in)."""
+    status, _headers, body = call("GET", f"{stack.api}/api/v1/admin/webhooks", token=stack.token)
+    assert status == 200, body
+    return list(json.loads(body)["items"]), body.decode()
+
+
+@pytest.fixture
+def no_added_endpoints(stack: Stack) -> Iterator[None]:
+    yield
+    for item in endpoints_answer(stack)[0]:
+        if item["id"] != "default":
+            call("DELETE", f"{stack.api}/api/v1/admin/webhooks/{item['id']}", token=stack.token)
+
+
+def test_add_disable_rotate_and_delete_an_endpoint_from_the_page(
+    page: Page, stack: Stack, receiver: Receiver, no_added_endpoints: None
+) -> None:
+    by = page._by
+    page.log_in(stack.token)
+    page.wait_status("Token accepted")
+    page.until(lambda: page.el("endpoints-count").text, "the endpoints never loaded")
+
+    # When the admin adds an endpoint for signups and failed deliveries
+    page.el("endpoint-name").send_keys("Ops receiver")
+    page.el("endpoint-url").send_keys(receiver.url)
+    page.el("endpoint-event-delivery-failed").click()
+    page.el("endpoint-save").click()
+    page.wait_status("Added the endpoint Ops receiver")
+
+    # Then it is listed with its redacted URL, its events and a health badge
+    def ops_row() -> Any:
+        for row in page.driver.find_elements(by.CSS_SELECTOR, "#endpoint-list li.endpoint"):
+            if row.find_element(by.CLASS_NAME, "endpoint-name").text == "Ops receiver":
+                return row
+        return None
+
+    row = page.until(ops_row, "the new endpoint is not listed")
+    assert row.find_element(by.CSS_SELECTOR, ".badge.health").text == "unknown"
+    facts = page.facts(row)
+    assert facts["URL"] == receiver.url.removesuffix("/hook") + "/…"
+    assert facts["Events"] == "user.created, delivery.failed"
+    assert facts["Signing secret"] == "not set"
+    (created,) = [item for item in endpoints_answer(stack)[0] if item["name"] == "Ops receiver"]
+    assert created["events"] == ["user.created", "delivery.failed"]
+    # And the delivery log can be narrowed to it
+    options = page.el("delivery-endpoint").find_elements(by.TAG_NAME, "option")
+    assert created["id"] in [option.get_attribute("value") for option in options]
+
+    # When they disable it
+    row.find_element(by.CSS_SELECTOR, "button.toggle").click()
+    page.wait_status("Ops receiver is disabled")
+    page.until(lambda: ops_row().find_elements(by.CSS_SELECTOR, ".badge.disabled"), "no disabled badge")
+    assert ops_row().find_element(by.CSS_SELECTOR, "button.toggle").text == "Enable"
+    assert [item["enabled"] for item in endpoints_answer(stack)[0] if item["id"] == created["id"]] == [False]
+
+    # When they rotate its secret
+    ops_row().find_element(by.CSS_SELECTOR, "button.rotate").click()
+    page.wait_status("has a new signing secret")
+    # Then the new secret is shown once, focused, with a hint to copy it; the API never shows it again
+    secret = page.until(lambda: page.el(f"new-secret-{created['id']}").get_attribute("value"), "no new secret shown")
+    assert secret.startswith("whsec_")
+    assert page.driver.switch_to.active_element.get_attribute("id") == f"new-secret-{created['id']}"
+    assert "shown only this once" in ops_row().find_element(by.CLASS_NAME, "copy-hint").text
+    assert page.facts(ops_row())["Signing secret"] == "set (never shown)"  # no previous secret to overlap
+    items, raw = endpoints_answer(stack)
+    assert secret not in raw
+    assert [item["signing_secret"] for item in items if item["id"] == created["id"]] == ["set"]
+
+    # When they delete it, and confirm
+    ops_row().find_element(by.CSS_SELECTOR, "button.delete").click()
+    page.until(lambda: page.driver.switch_to.alert, "no confirmation asked").accept()
+    page.wait_status("Deleted the endpoint Ops receiver")
+    page.until(lambda: ops_row() is None, "the deleted endpoint is still listed")
+    assert [item for item in endpoints_answer(stack)[0] if item["id"] == created["id"]] == []
+    assert page.console_errors() == []

@@ -36,6 +36,10 @@ PSEUDO_PARAMETERS = {
 }
 PARAMETER_NAME = "/signup-webhooks/webhooks/default"  # the settings document
 PARAMETER_ARN = f"arn:aws:ssm:us-east-1:123456789012:parameter{PARAMETER_NAME}"
+# Every endpoint's settings document: ids are made at run time, so the admin's rights on them are a pattern of
+# one path of the stack's own; the path itself is what GetParametersByPath is allowed on.
+WEBHOOKS_PATH_ARN = "arn:aws:ssm:us-east-1:123456789012:parameter/signup-webhooks/webhooks"
+ENDPOINT_DOCUMENTS_ARN = f"{WEBHOOKS_PATH_ARN}/*"
 FUNCTIONS = {"SignupFunction", "NotifierFunction", "RetryFunction", "AdminFunction", "AuthorizerFunction"}
 
 # Actions IAM cannot scope to one resource, so a statement holding only these may use Resource "*".
@@ -340,8 +344,10 @@ def test_no_default_token_or_password_in_the_template(sam_template: Template) ->
     # Given template.yaml as written
     secretish = re.compile(r"token|password|secret", re.IGNORECASE)
     # When its parameters, secrets and environment variables are searched for written-out credentials
-    parameter_defaults = [
-        name for name, body in sam_template["Parameters"].items() if secretish.search(name) and "Default" in body
+    parameter_defaults = [  # a Number (SigningSecretOverlapHours) cannot hold a credential
+        name
+        for name, body in sam_template["Parameters"].items()
+        if secretish.search(name) and "Default" in body and body.get("Type") != "Number"
     ]
     written_secrets = [
         name for name, body in sam_template["Resources"].items() if "SecretString" in body.get("Properties", {})
@@ -617,7 +623,8 @@ def is_broad(statement: dict[str, Any]) -> bool:
     if len(targets) != 1:
         return True
     unscopable = set(as_list(statement["Action"])) <= UNSCOPABLE_ACTIONS
-    return "*" in str(resolve(targets[0])) and not unscopable
+    target = str(resolve(targets[0]))
+    return "*" in target and not unscopable and target != ENDPOINT_DOCUMENTS_ARN
 
 
 def test_every_inline_allow_is_scoped_to_one_resource(translated: Template) -> None:
@@ -700,6 +707,7 @@ def test_notifier_reads_its_parameters_sends_to_one_queue_and_reads_one_stream(t
     stream = {"<UsersTable.StreamArn>"}
     assert allowed == {
         "ssm:GetParameters": parameter_arns(translated, "NotifierFunction"),
+        "ssm:GetParametersByPath": {WEBHOOKS_PATH_ARN},
         "sqs:SendMessage": {"<DeadLetterQueue.Arn>", "<RetryQueue.Arn>"},
         **IDEMPOTENCY_RECORDS,
         "dynamodb:GetItem": {"<IdempotencyTable.Arn>", "<DeliveriesTable.Arn>"},
@@ -715,17 +723,19 @@ def test_notifier_reads_its_parameters_sends_to_one_queue_and_reads_one_stream(t
 def test_admin_can_only_manage_its_parameters_and_redrive_the_one_queue(translated: Template) -> None:
     # Given the admin function's permissions
     allowed = permissions(deployed(translated), "AdminFunction")
-    # Then it may read the parameters it is told about, write only the settings document and delete only the older
-    # parameters the first save replaces; for the redrive, read and delete messages of the dead-letter queue, use the
-    # idempotency table and read the users stream's records; nothing else
+    # Then it may read the parameters it is told about, read, write and delete only the endpoints' settings
+    # documents and delete the older parameters the first save replaces; for the redrive, read and delete messages of
+    # the dead-letter queue, use the idempotency table and read the users stream's records; nothing else
     arns = parameter_arns(translated, "AdminFunction")
     assert PARAMETER_ARN in arns
+    older = arns - {PARAMETER_ARN}  # the default endpoint's document is one of the endpoints' documents
     queue, stream = {"<DeadLetterQueue.Arn>"}, {"<UsersTable.StreamArn>"}
     log, users = "<DeliveriesTable.Arn>", "<UsersTable.Arn>"
     assert allowed == {
-        "ssm:GetParameters": arns,
-        "ssm:PutParameter": {PARAMETER_ARN},
-        "ssm:DeleteParameter": arns - {PARAMETER_ARN},
+        "ssm:GetParametersByPath": {WEBHOOKS_PATH_ARN},
+        "ssm:GetParameters": older | {ENDPOINT_DOCUMENTS_ARN},
+        "ssm:PutParameter": {ENDPOINT_DOCUMENTS_ARN},
+        "ssm:DeleteParameter": older | {ENDPOINT_DOCUMENTS_ARN},
         "sqs:ReceiveMessage": queue,
         "sqs:DeleteMessage": queue,
         "sqs:ChangeMessageVisibility": queue,
@@ -751,6 +761,7 @@ def test_retry_function_consumes_one_queue_and_reads_and_writes_only_what_a_retr
     retries, log = {"<RetryQueue.Arn>"}, "<DeliveriesTable.Arn>"
     assert allowed == {
         "ssm:GetParameters": parameter_arns(translated, "RetryFunction"),
+        "ssm:GetParametersByPath": {WEBHOOKS_PATH_ARN},
         "sqs:ReceiveMessage": retries,
         "sqs:DeleteMessage": retries,
         "sqs:ChangeMessageVisibility": retries,

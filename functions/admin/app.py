@@ -10,9 +10,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from signup_hooks import admin, api, delivery_log_admin, metrics, page
+from signup_hooks import admin, api, delivery_log_admin, endpoints_admin, metrics, page
 from signup_hooks.config import load_config
 from signup_hooks.delivery_log_admin import DeliveryQuery, ReplayWindow
+from signup_hooks.endpoints_admin import EndpointRequest
 
 logger = Logger()
 config = load_config().require("webhook_settings_parameter")
@@ -68,6 +69,45 @@ def resend_delivery(delivery_id: str) -> Response[str]:
 def replay_window() -> Response[str]:
     window = ReplayWindow.parse(api.request_body(app))
     return api.json_response(200, delivery_log_admin.replay(config, window))
+
+
+@app.get("/api/v1/admin/webhooks")
+def list_endpoints() -> Response[str]:
+    return api.json_response(200, endpoints_admin.list_endpoints(config))
+
+
+@app.post("/api/v1/admin/webhooks")
+def create_endpoint() -> Response[str]:
+    request = EndpointRequest.parse(api.request_body(app), config, creating=True)
+    return api.json_response(201, endpoints_admin.create(config, request))
+
+
+@app.get("/api/v1/admin/webhooks/<endpoint_id>")
+def get_endpoint(endpoint_id: str) -> Response[str]:
+    return api.json_response(200, endpoints_admin.get(config, endpoint_id))
+
+
+@app.patch("/api/v1/admin/webhooks/<endpoint_id>")
+def update_endpoint(endpoint_id: str) -> Response[str]:
+    request = EndpointRequest.parse(api.request_body(app), config, creating=False)
+    return api.json_response(200, endpoints_admin.update(config, endpoint_id, request))
+
+
+@app.delete("/api/v1/admin/webhooks/<endpoint_id>")
+def delete_endpoint(endpoint_id: str) -> Response[str]:
+    return api.json_response(200, endpoints_admin.delete(config, endpoint_id))
+
+
+@app.post("/api/v1/admin/webhooks/<endpoint_id>/test")
+def test_endpoint(endpoint_id: str) -> Response[str]:
+    return api.json_response(
+        200, endpoints_admin.send_test(config, endpoint_id, api.request_body(app), app.lambda_context)
+    )
+
+
+@app.post("/api/v1/admin/webhooks/<endpoint_id>/rotate-secret")
+def rotate_endpoint_secret(endpoint_id: str) -> Response[str]:
+    return api.json_response(200, endpoints_admin.rotate_secret(config, endpoint_id))
 
 
 @app.get("/admin")

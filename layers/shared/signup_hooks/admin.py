@@ -41,8 +41,8 @@ def set_webhook(config: Config, body: str | None) -> dict[str, Any]:
     data = bodies.json_object(body, MAX_BODY_BYTES)
     change = settings_input.parse_change(data, lambda url: check_at_save(url, config))
     current = _current(config)
-    updated, header_cleared = with_change(current.stored, change, config.webhook_url_env, _now())
-    _save(config, current, updated)
+    updated, header_cleared = with_change(current.stored, change, config.webhook_url_env, now_iso())
+    save(config.settings_names(), current, updated)
     changed = sorted(change.fields)  # names only: values may be secrets
     extra: dict[str, Any] = {"fields": changed, "custom_header_cleared": header_cleared}
     if change.url is not None:
@@ -57,8 +57,8 @@ def clear_webhook(config: Config) -> dict[str, Any]:
     current = _current(config)
     if current.stored.url is None:
         return _state(config, current.stored)
-    updated = dataclasses.replace(current.stored, url=None, updated_at=_now())
-    _save(config, current, updated)
+    updated = dataclasses.replace(current.stored, url=None, updated_at=now_iso())
+    save(config.settings_names(), current, updated)
     logger.info("webhook URL cleared; falling back to WEBHOOK_URL" if config.webhook_url_env else "webhook URL cleared")
     return _state(config, updated)
 
@@ -67,8 +67,8 @@ def _current(config: Config) -> settings.Snapshot:
     return settings.load(config.settings_names(), config.webhook_url_env, max_age=0, stale_ok=False)
 
 
-def _save(config: Config, current: settings.Snapshot, updated: settings.StoredSettings) -> None:
-    names = config.settings_names()
+def save(names: settings.SettingsNames, current: settings.Snapshot, updated: settings.StoredSettings) -> None:
+    """One write of an endpoint's document, replacing what `current` was read from."""
     settings.save(names, updated)
     if current.source is settings.SettingsSource.LEGACY:
         settings.remove_legacy(names)  # the document holds their values now, and wins over them
@@ -89,7 +89,7 @@ def _state(config: Config, stored: settings.StoredSettings) -> dict[str, Any]:
     }
 
 
-def _now() -> str:
+def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -138,14 +138,21 @@ def check_at_save(url: str, config: Config) -> None:
 
 
 def send_test(config: Config, body: str | None, context: LambdaContext) -> dict[str, Any]:
-    """Send a test notification to the saved URL, or to `url` in the body before saving it, and say what happened.
+    """A test send with the default endpoint's settings (send_test_with says what it does)."""
+    return send_test_with(config, _current(config), config.webhook_url_env, body, context)
+
+
+def send_test_with(
+    config: Config, snapshot: settings.Snapshot, environment_url: str, body: str | None, context: LambdaContext
+) -> dict[str, Any]:
+    """Send a test notification to an endpoint's saved URL (`snapshot`, else `environment_url`), or to `url` in the
+    body before saving it, and say what happened.
 
     The saved custom header and signing secret go only to the origin they were saved for; the body may supply its
     own. The attempt's timeouts are cut to what is left of this invocation.
     """
     data = bodies.json_object(body, MAX_BODY_BYTES) if body and body.strip() else {}
-    snapshot = _current(config)
-    current = settings.effective(snapshot, config.webhook_url_env)
+    current = settings.effective(snapshot, environment_url)
     if "url" in data:
         url: str | None = data["url"] if isinstance(data["url"], str) else None
         delivery_settings, credentials = settings.delivery_for(snapshot.stored, url)

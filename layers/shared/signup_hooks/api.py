@@ -23,6 +23,7 @@ from signup_hooks.errors import (
     InvalidJson,
     NotFound,
     StorageUnavailable,
+    TooManyEndpoints,
 )
 
 logger = Logger(child=True)
@@ -83,6 +84,10 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(Conflict)
     def _conflict(exc: Conflict) -> Response[str]:
         return error_response(HTTPStatus.CONFLICT, "conflict", str(exc))
+
+    @app.exception_handler(TooManyEndpoints)
+    def _too_many_endpoints(exc: TooManyEndpoints) -> Response[str]:
+        return error_response(HTTPStatus.CONFLICT, "too_many_endpoints", str(exc))
 
     @app.exception_handler(StorageUnavailable)
     def _unavailable(exc: StorageUnavailable) -> Response[str]:

@@ -26,6 +26,7 @@ MAX_TIMEOUT_SECONDS = 30.0
 MAX_SETTINGS_AGE_SECONDS = 10
 MAX_DELIVERY_ATTEMPTS = 10
 MAX_RETRY_BASE_DELAY_SECONDS = 5.0
+MAX_SIGNING_SECRET_OVERLAP_HOURS = 168  # a week: long enough for any receiver to switch to a rotated secret
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class Config:
     retry_schedule: tuple[float, ...] = schedule.parse(schedule.DEFAULT_SCHEDULE)
     retry_queue_url: str = ""
     deliveries_table: str = ""
+    # How long a rotated-out signing secret still signs requests beside the new one.
+    signing_secret_overlap_hours: int = 24
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -127,6 +130,7 @@ _ENV_NAMES = {
     "retry_schedule": "RETRY_SCHEDULE",
     "retry_queue_url": "RETRY_QUEUE_URL",
     "deliveries_table": "DELIVERIES_TABLE",
+    "signing_secret_overlap_hours": "SIGNING_SECRET_OVERLAP_HOURS",
 }
 
 
@@ -189,6 +193,16 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         retry_schedule=schedule.parse(raw["retry_schedule"]),
         retry_queue_url=raw["retry_queue_url"],
         deliveries_table=raw["deliveries_table"],
+        signing_secret_overlap_hours=int(
+            _bounded_number(
+                "SIGNING_SECRET_OVERLAP_HOURS",
+                raw["signing_secret_overlap_hours"],
+                defaults.signing_secret_overlap_hours,
+                MAX_SIGNING_SECRET_OVERLAP_HOURS,
+                minimum=0,
+                unit="hours",
+            )
+        ),
     )
 
 
@@ -213,13 +227,15 @@ def _hash_profile(value: str) -> HashProfile:
         raise ConfigError(f"PASSWORD_HASH_PROFILE must be one of {', '.join(HashProfile)}") from None
 
 
-def _bounded_number(name: str, value: str, default: float, maximum: float, minimum: float = 0.1) -> float:
+def _bounded_number(
+    name: str, value: str, default: float, maximum: float, minimum: float = 0.1, unit: str = "seconds"
+) -> float:
     if not value:
         return default
     try:
         number = float(value)
     except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds") from None
+        raise ConfigError(f"{name} must be a number of {unit}") from None
     if not minimum <= number <= maximum:
-        raise ConfigError(f"{name} must be between {minimum} and {maximum} seconds")
+        raise ConfigError(f"{name} must be between {minimum} and {maximum} {unit}")
     return number

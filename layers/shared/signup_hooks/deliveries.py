@@ -272,8 +272,13 @@ def get_many(table: str, item_ids: list[str]) -> dict[str, Record]:
     return found
 
 
-def page(table: str, status: Status | None, limit: int, cursor: str | None) -> tuple[list[Record], str | None]:
-    """Newest first, optionally of one status; `cursor` continues where the previous page ended."""
+def page(
+    table: str, status: Status | None, limit: int, cursor: str | None, *, endpoint: str | None = None
+) -> tuple[list[Record], str | None]:
+    """Newest first, optionally of one status and of one endpoint; `cursor` continues where the previous page ended.
+
+    The endpoint is a filter, not a key: a page reads `limit` records and keeps that endpoint's, so it may hold fewer
+    (even none) and still have a cursor to the next."""
     if status is None:
         index, key_condition = BY_CREATED_INDEX, "entity = :key"
         values = {":key": {"S": ENTITY}}
@@ -290,6 +295,11 @@ def page(table: str, status: Status | None, limit: int, cursor: str | None) -> t
         "ScanIndexForward": False,
         "Limit": limit,
     }
+    if endpoint is not None:
+        request["FilterExpression"] = "endpoint = :endpoint"
+        values[":endpoint"] = {"S": endpoint}
+        if endpoint == DEFAULT_ENDPOINT:  # records written before endpoints were are the default endpoint's
+            request["FilterExpression"] += " OR attribute_not_exists(endpoint)"
     if names:
         request["ExpressionAttributeNames"] = names
     if cursor:

@@ -39,13 +39,14 @@ class DeliveryQuery:
     status: Status | None = None
     limit: int = DEFAULT_PAGE
     cursor: str | None = None
+    endpoint: str | None = None  # one endpoint's records only
 
     @classmethod
     def parse(cls, params: dict[str, str] | None) -> DeliveryQuery:
         params = params or {}
-        unknown = set(params) - {"status", "limit", "cursor"}
+        unknown = set(params) - {"status", "limit", "cursor", "endpoint"}
         if unknown:
-            raise InvalidInput(sorted(unknown)[0], "unknown query parameter; use status, limit, cursor")
+            raise InvalidInput(sorted(unknown)[0], "unknown query parameter; use status, limit, cursor, endpoint")
         status = None
         if params.get("status"):
             try:
@@ -61,7 +62,10 @@ class DeliveryQuery:
         cursor = params.get("cursor") or None
         if cursor is not None:
             cursors.decode(cursor, deliveries.CURSOR_KEYS)  # refuse a made-up cursor here, with its field named
-        return cls(status, limit, cursor)
+        endpoint = params.get("endpoint") or None
+        if endpoint is not None and not is_endpoint_id(endpoint):
+            raise InvalidInput("endpoint", "endpoint must be an endpoint id")
+        return cls(status, limit, cursor, endpoint)
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,9 @@ def _instant(value: object, field: str) -> int:
 
 
 def list_deliveries(config: Config, query: DeliveryQuery) -> dict[str, Any]:
-    records, cursor = deliveries.page(config.deliveries_table, query.status, query.limit, query.cursor)
+    records, cursor = deliveries.page(
+        config.deliveries_table, query.status, query.limit, query.cursor, endpoint=query.endpoint
+    )
     return {"items": [record.to_dict() for record in records], "cursor": cursor}
 
 

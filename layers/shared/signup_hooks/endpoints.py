@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Logger
 
 from signup_hooks import settings, settings_store
+from signup_hooks.events import EVERY_EVENT
 from signup_hooks.config import Config, is_endpoint_id
 from signup_hooks.errors import StorageUnavailable
 
@@ -24,7 +25,6 @@ logger = Logger(child=True)
 
 DEFAULT = settings.DEFAULT_ENDPOINT
 MAX_ENDPOINTS = 10  # the default endpoint included
-ALL_EVENTS = "*"
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Endpoint:
     def receives(self, event: str) -> bool:
         """Enabled and subscribed to `event` (or to every event)."""
         events = self.stored.events
-        return self.stored.enabled and (ALL_EVENTS in events or event in events)
+        return self.stored.enabled and (EVERY_EVENT in events or event in events)
 
     def unavailable(self) -> StorageUnavailable:
         return StorageUnavailable(f"the settings of endpoint {self.id} cannot be read: {self.problem}")

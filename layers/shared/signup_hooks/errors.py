@@ -47,3 +47,7 @@ class NotFound(SignupHooksError):
 
 class Conflict(SignupHooksError):
     """The request cannot be done now (another invocation holds the same notification). Safe to show."""
+
+
+class TooManyEndpoints(SignupHooksError):
+    """A new webhook endpoint would pass the limit on endpoints. The message is safe to show to the client."""

@@ -21,6 +21,7 @@ ENDPOINT_RECOVERED = "endpoint.recovered"
 DELIVERY_FAILED = "delivery.failed"
 OPERATIONAL = (ENDPOINT_FAILING, ENDPOINT_RECOVERED, DELIVERY_FAILED)
 ALL = (USER_CREATED, *OPERATIONAL)
+EVERY_EVENT = "*"  # alone in an endpoint's subscription: every event, including those added later
 
 _TITLES = {
     ENDPOINT_FAILING: "Webhook endpoint failing",

@@ -1,5 +1,6 @@
 """What an administrator may set, checked before anything is stored: the URL, the format, the message template, the
-signing secret and the custom header. Each check raises InvalidInput naming the field; none talks to AWS."""
+signing secret and the custom header; and of each endpoint, its name, whether it is enabled and the events it receives.
+Each check raises InvalidInput naming the field; none talks to AWS."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from signup_hooks import signing
+from signup_hooks import events, signing
 from signup_hooks.errors import ConfigError, InvalidInput
 from signup_hooks.formats import Format
 from signup_hooks.messages import validate_template
@@ -24,6 +25,7 @@ RESERVED_HEADERS = frozenset(
 )
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 FIELDS = ("url", "format", "message_template", "signing_secret", "custom_header")
+MAX_NAME_LENGTH = 100
 
 
 @dataclass(frozen=True)
@@ -145,3 +147,35 @@ def validate_custom_header(value: object) -> CustomHeader:
             "custom_header", f"custom_header value must be 1 to {MAX_HEADER_VALUE_LENGTH} printable ASCII characters"
         )
     return CustomHeader(name, header_value)
+
+
+def validate_name(value: object) -> str:
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= MAX_NAME_LENGTH
+        or not value.isprintable()
+        or not value.strip()
+    ):
+        raise InvalidInput("name", f"name must be 1 to {MAX_NAME_LENGTH} printable characters")
+    return value
+
+
+def validate_enabled(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput("enabled", "enabled must be true or false")
+    return value
+
+
+def validate_events(value: object) -> tuple[str, ...]:
+    """A non-empty list of known event names without repeats, or ["*"] for every event."""
+    known = ", ".join(events.ALL)
+    if not isinstance(value, list) or not value or not all(isinstance(name, str) for name in value):
+        raise InvalidInput("events", f'events must be a non-empty list of event names ({known}) or ["*"]')
+    if len(set(value)) != len(value):
+        raise InvalidInput("events", "events must not name an event twice")
+    if value == [events.EVERY_EVENT]:
+        return (events.EVERY_EVENT,)
+    unknown = [name for name in value if name not in events.ALL]
+    if unknown:
+        raise InvalidInput("events", f'unknown event {unknown[0][:40]!r}: use {known}, or ["*"] alone')
+    return tuple(value)

@@ -2,7 +2,7 @@
 // API with the token from session storage, and shows what comes back as text only.
 "use strict";
 
-const API = "/api/v1/admin/webhook";
+const API = "/api/v1/admin"; // the single-URL API is /webhook (the endpoint "default"), the endpoints /webhooks
 const TOKEN_KEY = "signup-webhooks-admin-token";
 const FIELDS = ["url", "format", "message_template"]; // fields the API can name in an error
 const PLACEHOLDERS = ["name", "email", "role", "id"]; // as signup_hooks.messages.PLACEHOLDERS
@@ -284,7 +284,7 @@ function showHealth(health) {
 }
 
 async function refreshHealth() {
-  showHealth((await call("GET", "", token())).health);
+  showHealth((await call("GET", "/webhook", token())).health);
 }
 
 // ---- the delivery log -----------------------------------------------------------------------------------------------
@@ -373,8 +373,9 @@ function showCount() {
 async function loadDeliveries(append = false) {
   const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
   if ($("delivery-status").value) params.set("status", $("delivery-status").value);
+  if ($("delivery-endpoint").value) params.set("endpoint", $("delivery-endpoint").value);
   if (append && deliveriesCursor) params.set("cursor", deliveriesCursor);
-  const data = await call("GET", `/deliveries?${params}`, token());
+  const data = await call("GET", `/webhook/deliveries?${params}`, token());
   const rows = data.items.map(deliveryRow);
   if (append) $("delivery-list").append(...rows);
   else $("delivery-list").replaceChildren(...rows);
@@ -428,7 +429,7 @@ async function loadLog() {
 
 async function resend(item, row, button, error) {
   await working(button, error, async () => {
-    const updated = await call("POST", `/deliveries/${encodeURIComponent(item.id)}/resend`, token());
+    const updated = await call("POST", `/webhook/deliveries/${encodeURIComponent(item.id)}/resend`, token());
     const fresh = deliveryRow(updated);
     row.replaceWith(fresh);
     fresh.querySelector("button.resend").focus();
@@ -449,7 +450,7 @@ async function resend(item, row, button, error) {
 async function redriveDeadLetters() {
   $("redrive-result").textContent = "";
   await working($("redrive"), $("redrive-error"), async () => {
-    const r = await call("POST", "/redrive", token());
+    const r = await call("POST", "/webhook/redrive", token());
     const lines = r.messages === 0 && !r.unreadable
       ? ["There were no dead letters to replay."]
       : [
@@ -499,7 +500,7 @@ async function sendReplay(button, body) {
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
   try {
-    const r = await call("POST", "/replay", token(), body);
+    const r = await call("POST", "/webhook/replay", token(), body);
     replayNext = r.cursor ? { ...body, cursor: r.cursor } : null;
     $("replay-continue").hidden = !replayNext;
     $("replay-result").textContent = [
@@ -541,6 +542,248 @@ async function continueReplay() {
   if (replayNext) await sendReplay($("replay-continue"), replayNext);
 }
 
+// ---- endpoints ----------------------------------------------------------------------------------------------------
+
+const ENDPOINTS = "/webhooks";
+// The API's field names -> the form's controls, each with its `<id>-error` next to it.
+const ENDPOINT_CONTROLS = { name: "endpoint-name", url: "endpoint-url", events: "endpoint-events", format: "endpoint-format" };
+let editing = null; // the endpoint the form changes; null: the form adds one
+
+function endpointPath(item, action = "") {
+  return `${ENDPOINTS}/${encodeURIComponent(item.id)}${action}`;
+}
+
+function eventsText(events) {
+  return events.includes("*") ? "every event" : events.join(", ");
+}
+
+function secretText(item) {
+  if (item.signing_secret !== "set") return "not set";
+  if (!item.signing_secret_rotation) return "set (never shown)";
+  const text = element("span", "", "set (never shown); the previous one also signs until ");
+  text.append(timeNode(item.signing_secret_rotation.previous_until));
+  return text;
+}
+
+function endpointRow(item) {
+  const health = item.health && Object.hasOwn(HEALTH, item.health.status) ? item.health.status : "unknown";
+  const row = element("li", "endpoint");
+  row.dataset.endpointId = item.id;
+  const head = element("p", "endpoint-head");
+  head.append(element("span", "endpoint-name", item.name), " ", element("span", `badge health ${health}`, health));
+  if (!item.enabled) head.append(" ", element("span", "badge disabled", "disabled"));
+  row.append(
+    head,
+    facts([
+      ["URL", item.url || "not set"],
+      ["Events", eventsText(item.events)],
+      ["Enabled", item.enabled ? "yes" : "no: receives nothing"],
+      ["Format", item.format],
+      ["Signing secret", secretText(item)],
+    ]),
+  );
+  if (item.problem) row.append(element("p", "error", `Its settings cannot be read (${item.problem}). Delete it and add it again.`));
+  const error = element("p", "error");
+  error.hidden = true;
+  error.id = `endpoint-error-${item.id}`;
+  const secretBox = element("div", "new-secret");
+  secretBox.hidden = true;
+  const buttons = element("div", "buttons");
+  const actions = [
+    ["Edit", "secondary edit", () => editEndpoint(item)],
+    [item.enabled ? "Disable" : "Enable", "secondary toggle", (button) => toggleEndpoint(item, button, error)],
+    ["Send test", "secondary test", (button) => testEndpoint(item, button, error)],
+    ["Rotate secret", "secondary rotate", (button) => rotateSecret(item, button, error)],
+    ["Delete", "danger delete", (button) => deleteEndpoint(item, button, error)],
+  ];
+  for (const [label, className, action] of actions) {
+    const button = element("button", className, label);
+    button.type = "button";
+    button.setAttribute("aria-label", `${label} ${item.name}`);
+    button.setAttribute("aria-describedby", error.id);
+    button.addEventListener("click", () => action(button));
+    buttons.append(button);
+  }
+  row.append(buttons, error, secretBox);
+  return row;
+}
+
+// The delivery log's endpoint filter offers the endpoints listed, keeping the one chosen while it exists.
+function fillEndpointFilter(items) {
+  const select = $("delivery-endpoint");
+  const chosen = select.value;
+  select.replaceChildren(new Option("all endpoints", ""), ...items.map((item) => new Option(item.name, item.id)));
+  select.value = items.some((item) => item.id === chosen) ? chosen : "";
+}
+
+async function loadEndpoints() {
+  const data = await call("GET", ENDPOINTS, token());
+  $("endpoint-list").replaceChildren(...data.items.map(endpointRow));
+  $("endpoints-count").textContent = `${plural(data.items.length, "endpoint", "endpoints")} of at most ${data.max}.`;
+  fillEndpointFilter(data.items);
+  showError($("endpoints-error"), "");
+}
+
+function rowOf(item) {
+  return document.querySelector(`#endpoint-list li[data-endpoint-id="${CSS.escape(item.id)}"]`);
+}
+
+// After a change the list is read again; the focus goes back to the same button of the same endpoint.
+async function reloadEndpoints(item, buttonClass) {
+  await loadEndpoints();
+  const row = item && rowOf(item);
+  if (row && buttonClass) row.querySelector(`button.${buttonClass}`).focus();
+}
+
+function checkedEvents() {
+  const boxes = [...document.querySelectorAll('#endpoint-events input[type="checkbox"]')];
+  if ($("endpoint-event-all").checked) return ["*"];
+  return boxes.filter((box) => box.checked && box.value !== "*").map((box) => box.value);
+}
+
+function showEvents(events) {
+  for (const box of document.querySelectorAll('#endpoint-events input[type="checkbox"]')) {
+    box.checked = events.includes(box.value);
+  }
+}
+
+function clearEndpointErrors() {
+  for (const control of Object.values(ENDPOINT_CONTROLS)) showFieldError(control, "");
+  showError($("endpoint-form-error"), "");
+}
+
+// What the form sends: every field when adding; when editing, the URL only when one is typed.
+function endpointBody() {
+  const events = checkedEvents();
+  if (!events.length) throw new FieldError("endpoint-events", "Choose at least one event.");
+  const body = { events, format: $("endpoint-format").value, enabled: $("endpoint-enabled").checked };
+  const name = $("endpoint-name").value.trim();
+  if (name || editing) body.name = name || null;
+  const url = $("endpoint-url").value.trim();
+  if (url) body.url = url;
+  else if (!editing) throw new FieldError("endpoint-url", "Enter the endpoint's URL.");
+  return body;
+}
+
+function resetEndpointForm() {
+  editing = null;
+  $("endpoint-form").reset();
+  $("endpoint-form-heading").textContent = "Add an endpoint";
+  $("endpoint-save").textContent = "Add endpoint";
+  $("endpoint-cancel").hidden = true;
+  clearEndpointErrors();
+}
+
+function editEndpoint(item) {
+  resetEndpointForm();
+  editing = item;
+  $("endpoint-form-heading").textContent = `Edit ${item.name}`;
+  $("endpoint-save").textContent = "Save endpoint";
+  $("endpoint-cancel").hidden = false;
+  $("endpoint-name").value = item.name;
+  $("endpoint-format").value = item.format;
+  $("endpoint-enabled").checked = item.enabled;
+  showEvents(item.events);
+  $("endpoint-name").focus();
+}
+
+async function saveEndpoint(event) {
+  event.preventDefault();
+  clearEndpointErrors();
+  let body;
+  try { body = endpointBody(); } catch (error) {
+    showFieldError(error.field, error.message);
+    $(error.field).focus();
+    return;
+  }
+  const button = $("endpoint-save");
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    const saved = editing
+      ? await call("PATCH", endpointPath(editing), token(), body)
+      : await call("POST", ENDPOINTS, token(), body);
+    const cleared = saved.custom_header_cleared ? " Its custom header was cleared: it was saved for another origin." : "";
+    const done = `${editing ? "Saved" : "Added"} the endpoint ${saved.name}: ${saved.url}.${cleared}`;
+    resetEndpointForm();
+    await loadEndpoints();
+    say("ok", done);
+  } catch (error) {
+    const control = ENDPOINT_CONTROLS[error.field];
+    if (control) {
+      showFieldError(control, error.message);
+      $(control).focus();
+    } else {
+      failNextTo($("endpoint-form-error"), error);
+    }
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+}
+
+async function toggleEndpoint(item, button, error) {
+  await working(button, error, async () => {
+    await call("PATCH", endpointPath(item), token(), { enabled: !item.enabled });
+    await reloadEndpoints(item, "toggle");
+    say("ok", `${item.name} is ${item.enabled ? "disabled: it receives nothing until enabled" : "enabled"}.`);
+  });
+}
+
+async function testEndpoint(item, button, error) {
+  await working(button, error, async () => {
+    const result = await call("POST", endpointPath(item, "/test"), token());
+    const status = result.status ? `HTTP ${result.status}` : "no HTTP answer";
+    if (result.delivered) say("ok", `Test to ${item.name} delivered: ${status} in ${result.latency_ms} ms.`);
+    else say("bad", `Test to ${item.name} not delivered: ${status}.`, REASONS[result.reason] || `Reason: ${result.reason}.`);
+  });
+}
+
+// The only answer that holds a secret: shown once, in this row, never kept in the page's state.
+async function rotateSecret(item, button, error) {
+  await working(button, error, async () => {
+    const rotated = await call("POST", endpointPath(item, "/rotate-secret"), token());
+    await reloadEndpoints(item, "rotate"); // the row now says until when the previous secret signs
+    const row = rowOf(item);
+    if (!row) return;
+    const box = row.querySelector(".new-secret");
+    const id = `new-secret-${item.id}`;
+    const label = element("label", "", `New signing secret of ${item.name}`);
+    label.htmlFor = id;
+    const field = element("input", "secret-value");
+    Object.assign(field, { id, type: "text", readOnly: true, value: rotated.signing_secret, spellcheck: false });
+    field.setAttribute("autocomplete", "off");
+    field.addEventListener("focus", () => field.select());
+    const until = rotated.previous_until
+      ? element("p", "help", "The previous secret also signs requests until ")
+      : element("p", "help", "There was no previous secret.");
+    if (rotated.previous_until) until.append(timeNode(rotated.previous_until), ": give the receiver the new one before then.");
+    const hint = element("p", "help copy-hint", "Copy it now (select it, then Ctrl+C or ⌘C): it is shown only this once.");
+    box.replaceChildren(label, field, hint, until);
+    box.hidden = false;
+    field.focus();
+    say("ok", `${item.name} has a new signing secret. Copy it now: it is not shown again.`);
+  });
+}
+
+async function deleteEndpoint(item, button, error) {
+  const what = item.id === "default"
+    ? `Clear every setting of ${item.name}? WEBHOOK_URL, if the deployment sets it, still applies.`
+    : `Delete the endpoint ${item.name}? It stops receiving events at once.`;
+  if (!window.confirm(what)) return;
+  await working(button, error, async () => {
+    await call("DELETE", endpointPath(item), token());
+    if (editing && editing.id === item.id) resetEndpointForm();
+    await loadEndpoints();
+    say("ok", `Deleted the endpoint ${item.name}.`);
+    $("endpoint-name").focus();
+  });
+}
+
+async function showEndpoints() {
+  try { await loadEndpoints(); } catch (error) { failNextTo($("endpoints-error"), error); }
+}
+
 // ---- the token ------------------------------------------------------------------------------------------------------
 
 async function useToken(event) {
@@ -549,13 +792,14 @@ async function useToken(event) {
   const candidate = $("token").value.trim();
   if (!candidate) { showTokenError("Enter the admin token."); $("token").focus(); return; }
   try {
-    const data = await call("GET", "", candidate);
+    const data = await call("GET", "/webhook", candidate);
     sessionStorage.setItem(TOKEN_KEY, candidate); // kept only once the API accepted it
     $("token").value = "";
     showState(data);
     showHealth(data.health);
     showSettings(true);
     say("ok", "Token accepted. Settings loaded.");
+    await showEndpoints();
     await loadLog();
   } catch (error) {
     showTokenError(explain(error));
@@ -568,7 +812,9 @@ function forgetToken() {
   sessionStorage.removeItem(TOKEN_KEY);
   state = null;
   showSettings(false);
-  $("delivery-list").replaceChildren(); // nothing of the log stays in the page without a token
+  $("delivery-list").replaceChildren(); // nothing of the log or the endpoints stays in the page without a token
+  $("endpoint-list").replaceChildren();
+  resetEndpointForm();
   say("ok", "The token was removed from this tab.");
   $("token").focus();
 }
@@ -582,7 +828,7 @@ async function save(event) {
     return;
   }
   await busy($("save"), async () => {
-    try { showState(await call("PUT", "", token(), body)); } catch (error) {
+    try { showState(await call("PUT", "/webhook", token(), body)); } catch (error) {
       error.nothingChanged = error.status >= 500; // a save is one write: when it fails, nothing was stored
       throw error;
     }
@@ -595,7 +841,7 @@ async function save(event) {
 async function sendTest() {
   clearErrors();
   await busy($("send-test"), async () => {
-    const result = await call("POST", "/test", token(), changes());
+    const result = await call("POST", "/webhook/test", token(), changes());
     const where = result.target ? ` to ${result.target}` : "";
     const format = result.format ? `, format ${result.format}` : "";
     const status = result.status ? `HTTP ${result.status}` : "no HTTP answer";
@@ -615,7 +861,7 @@ async function sendTest() {
 async function clearUrl() {
   clearErrors();
   await busy($("clear"), async () => {
-    showState(await call("DELETE", "", token()));
+    showState(await call("DELETE", "/webhook", token()));
     say(
       "ok",
       "The saved URL was cleared. Notifications fall back to WEBHOOK_URL.",
@@ -640,9 +886,14 @@ async function start() {
   $("redrive").addEventListener("click", redriveDeadLetters);
   $("replay-form").addEventListener("submit", replaySince);
   $("replay-continue").addEventListener("click", continueReplay);
+  // One list of formats in the page: the endpoint form offers the webhook form's.
+  $("endpoint-format").replaceChildren(...[...$("format").options].map((option) => option.cloneNode(true)));
+  $("endpoint-form").addEventListener("submit", saveEndpoint);
+  $("endpoint-cancel").addEventListener("click", resetEndpointForm);
+  $("delivery-endpoint").addEventListener("change", showDeliveries);
   if (!token()) { $("token").focus(); return; }
   try {
-    const data = await call("GET", "", token());
+    const data = await call("GET", "/webhook", token());
     showState(data);
     showHealth(data.health);
     showSettings(true);
@@ -650,6 +901,7 @@ async function start() {
     fail(error);
     return;
   }
+  await showEndpoints();
   await loadLog();
 }
 
