@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Logger
 
 from signup_hooks import settings, settings_store
-from signup_hooks.events import EVERY_EVENT
 from signup_hooks.config import Config, is_endpoint_id
 from signup_hooks.errors import StorageUnavailable
+from signup_hooks.events import EVERY_EVENT
 
 logger = Logger(child=True)
 
