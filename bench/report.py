@@ -336,15 +336,15 @@ def _outage(o: dict[str, Any], command: str) -> list[str]:
 FANOUT_FINDING = (
     "What grows with the endpoints: each delivery writes its own idempotency record (put, then updated), its"
     " delivery log entry and its endpoint's health, so DynamoDB's write units grow ten times and are most of the"
-    " notifier's bill. The wall time here is mostly moto answering those four writes a delivery one at a time, in"
-    " the stack's process (on AWS they run in parallel, one per delivery thread), which is why a full batch to 10"
-    " endpoints takes about ten times as long as to one. Threads: a lane per endpoint, each with up to one delivery"
-    " thread per record of the batch (at most `delivery.POOL_CONNECTIONS`); a watchdog timer per attempt"
-    " (time_limit.py: a receiver that trickles its answer cannot hold the attempt); and a thread per name lookup"
-    " (getaddrinfo has no timeout of its own), none for these loopback addresses. SSM: one GetParametersByPath"
-    " reads every endpoint, but it returns at most 10 parameters a page, and with 10 endpoint documents the page is"
-    " full: the answer carries a NextToken and a second, empty, call follows. Up to 9 endpoints it is one call. The"
-    " signup side of figure 7 does not change with the endpoints."
+    " notifier's bill. The wall time grows with those writes too: moto answers them one at a time in the stack's"
+    " process (the bound figure 3 found), while on AWS they run in parallel, one per delivery thread. Threads: a"
+    " lane per endpoint, each with up to one delivery thread per record of the batch (at most"
+    " `delivery.POOL_CONNECTIONS`); a watchdog timer per attempt (time_limit.py: a receiver that trickles its answer"
+    " cannot hold the attempt); and a thread per name lookup (getaddrinfo has no timeout of its own), none for these"
+    " loopback addresses. SSM: one GetParametersByPath reads every endpoint, but a page holds at most 10 parameters;"
+    " with 10 endpoint documents the page is full, moto answers it with a NextToken (SSM may too), and a second,"
+    " empty, call follows. Up to 9 endpoints it is one call. The signup side of figure 7 does not change with the"
+    " endpoints."
 )
 
 
