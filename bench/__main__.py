@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cost, flow, goals, outage, plot, report, static, sustained
+from bench import cost, fanout, flow, goals, outage, plot, report, static, sustained
 from bench.stack import TimedReceiver, local_stack
 from local.template import ROOT
 
-FIGURES = ("cold_start", "memory", "batch", "latency", "slow_receiver", "burst", "outage")
+FIGURES = ("cold_start", "memory", "batch", "latency", "slow_receiver", "burst", "outage", "fanout")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -53,6 +53,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--before-from",
         type=Path,
         help="also run slow_receiver on the stack of this checkout (e.g. a worktree at main), the plot's 'before'",
+    )
+    parser.add_argument(
+        "--fanout-repeats", type=int, default=5, help="timed batches of each size and endpoint count, fanout (5)"
     )
     parser.add_argument("--only", nargs="+", choices=FIGURES, help="run only these figures")
     parser.add_argument("--out", type=Path, help="where to write benchmarks.json and .md (docs/ for a full run)")
@@ -86,6 +89,7 @@ def commands(args: argparse.Namespace) -> dict[str, str]:
             f'make bench ARGS="--only outage --outage-seconds {args.outage_seconds:g} --outage-rate'
             f' {args.outage_rate:g} --outage-schedule {args.outage_schedule}"'
         ),
+        "fanout": f'make bench ARGS="--only fanout --fanout-repeats {args.fanout_repeats}"',
     }
 
 
@@ -190,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     if "outage" in wanted:
         figures["outage"] = outage.outage(args.outage_seconds, args.outage_rate, args.outage_schedule)
         show("8. receiver outage", figures["outage"])
+    if "fanout" in wanted:
+        figures["fanout"] = fanout.fanout(args.fanout_repeats)
+        show("10. fan-out: 1 vs 10 endpoints", figures["fanout"])
 
     seconds = round(time.monotonic() - started, 1)
     results = {

@@ -30,7 +30,7 @@ IDEMPOTENCY_WRITE_UNITS = 2
 
 def per_million_signups(usage: dict[str, Any], failure_rate: float = 0.0) -> dict[str, Any]:
     """Cost lines for a million signups, from the instant-receiver run's Lambda usage (`flow._lambda_usage`)."""
-    memory = _memory()
+    memory = function_settings("MemorySize", 128)
     signup_gb, notifier_gb = memory.get("SignupFunction", 1024) / 1024, memory.get("NotifierFunction", 256) / 1024
     notifier_invocations = SIGNUPS / max(usage["notifier_mean_batch"], 1.0)
     idempotency = "IDEMPOTENCY_TABLE" in function_environments().get("functions/notifier", {})
@@ -69,11 +69,12 @@ def per_million_signups(usage: dict[str, Any], failure_rate: float = 0.0) -> dic
     }
 
 
-def _memory() -> dict[str, int]:
+def function_settings(name: str, lambda_default: int) -> dict[str, int]:
+    """Each function's `name` (MemorySize, Timeout) in template.yaml: its own, else Globals', else Lambda's default."""
     template = load_template()
-    globals_memory = int(template.get("Globals", {}).get("Function", {}).get("MemorySize", 128))
+    globals_value = int(template.get("Globals", {}).get("Function", {}).get(name, lambda_default))
     return {
-        logical_id: int(resource["Properties"].get("MemorySize", globals_memory))
+        logical_id: int(resource["Properties"].get(name, globals_value))
         for logical_id, resource in template["Resources"].items()
         if resource["Type"] == "AWS::Serverless::Function"
     }

@@ -294,6 +294,8 @@ def markdown(results: dict[str, Any]) -> str:
         lines += ["", cost["note"], ""]
     if "outage" in figures:
         lines += _outage(figures["outage"], commands["outage"])
+    if "fanout" in figures:
+        lines += _fanout(figures["fanout"], commands.get("fanout", ""))
     return "\n".join(lines)
 
 
@@ -329,3 +331,94 @@ def _outage(o: dict[str, Any], command: str) -> list[str]:
         " just before it waits one more step. A day-long schedule recovers the same way, in minutes to hours.",
         "",
     ]
+
+
+FANOUT_FINDING = (
+    "What grows with the endpoints: each delivery writes its own idempotency record (put, then updated), its"
+    " delivery log entry and its endpoint's health, so DynamoDB's write units grow ten times and are most of the"
+    " notifier's bill. The wall time grows with those writes too: moto answers them one at a time in the stack's"
+    " process (the bound figure 3 found), while on AWS they run in parallel, one per delivery thread. Threads: a"
+    " lane per endpoint, each with up to one delivery thread per record of the batch (at most"
+    " `delivery.POOL_CONNECTIONS`); a watchdog timer per attempt (time_limit.py: a receiver that trickles its answer"
+    " cannot hold the attempt); and a thread per name lookup (getaddrinfo has no timeout of its own), none for these"
+    " loopback addresses. SSM: one GetParametersByPath reads every endpoint, but a page holds at most 10 parameters;"
+    " with 10 endpoint documents the page is full, moto answers it with a NextToken (SSM may too), and a second,"
+    " empty, call follows. Up to 9 endpoints it is one call. The signup side of figure 7 does not change with the"
+    " endpoints."
+)
+
+
+THREAD_KINDS = {"delivery": "delivery", "attempt_timer": "attempt timer", "dns_lookup": "DNS lookup", "other": "other"}
+
+
+def _fanout(f: dict[str, Any], command: str) -> list[str]:
+    counts = list(f["endpoints"])
+    lines = [
+        "## 10. Fan-out: 1 vs 10 endpoints",
+        "",
+        f"Reproduce: `{command}`",
+        "",
+        "One local stack holds the endpoints, made through the admin API, each at a loopback receiver of its own that"
+        " answers at once (10 is the most there may be, the default endpoint included). A fresh notifier process"
+        " (`bench/probe.py`, as in figure 6) runs warm batches of 1 and of 10 new users against the stack's moto,"
+        f" {f['repeats']} of each, reading the settings at every invocation (SETTINGS_CACHE_SECONDS=0, as a cold"
+        " environment or an expired cache does). AWS calls are counted by `local/aws_calls.py`'s botocore hook;"
+        " HTTP requests at the receivers; threads where they start; traced memory by tracemalloc over one more"
+        " batch of each size.",
+        "",
+        "| Endpoints | Signups in the batch | Wall time p50 / max (ms) | Per signup (ms) | Threads started"
+        f" ({' + '.join(THREAD_KINDS.values())}) | Peak live threads | Traced peak (MB) | SSM calls per invocation"
+        " | DynamoDB writes per signup | SQS requests per signup |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for count in counts:
+        for size, b in f["endpoints"][count]["batches"].items():
+            threads = " + ".join(str(b["threads_started"].get(kind, 0)) for kind in THREAD_KINDS)
+            each = b["per_signup"]
+            writes = each["idempotency_writes"] + each["delivery_log_and_health_writes"]
+            lines.append(
+                f"| {count} | {size} | {b['wall_ms_median']} / {b['wall_ms_max']} | {b['ms_per_signup']} |"
+                f" {threads} | {b['peak_threads']} |"
+                f" {b['traced_peak_mb']} | {b['ssm_calls_per_invocation']:g} | {writes:g} | {each['sqs_requests']:g} |"
+            )
+    lines += [
+        "",
+        "| Endpoints | Peak RSS, whole run (MB) | RSS after import (MB) | Signups | HTTP requests (per signup) |"
+        " Not delivered |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for count in counts:
+        e = f["endpoints"][count]
+        lines.append(
+            f"| {count} | {e['peak_rss_mb']} | {e['rss_after_import_mb']} | {e['signups']} |"
+            f" {e['http_requests']} ({e['http_requests_per_signup']:g}) | {e['not_delivered']} |"
+        )
+    limits = f["limits"]
+    lines += [
+        "",
+        f"Within the notifier's limits (template.yaml): the heaviest case, {limits['heaviest']}, took at most"
+        f" {limits['wall_seconds_max']:.2f} s of its {limits['timeout_seconds']} s Timeout"
+        f" ({limits['share_of_timeout']:.0%}) and peaked at {limits['peak_rss_mb']} MB of its"
+        f" {limits['memory_mb']} MB MemorySize ({limits['share_of_memory']:.0%}). At {limits['memory_mb']} MB Lambda"
+        f" gives about {limits['lambda_vcpu_share']:g} of a vCPU, so its CPU-bound share would take longer there than"
+        " here; a slow receiver is bounded apart from this: each lane's quick first try stops after"
+        " `FIRST_TRY_SECONDS` (10 s), the lanes run at once, and what is left goes to the retry schedule.",
+        "",
+        "Cost on paper per million signups, the notifier's share (same prices as figure 7; Lambda GB-seconds from the"
+        f" median wall time above at {limits['memory_mb']} MB; DynamoDB writes a unit per started KB of the item, and"
+        f" the largest written were {f['largest_item_bytes']['DeliveriesTable']} bytes (delivery log) and"
+        f" {f['largest_item_bytes']['IdempotencyTable']} bytes (idempotency); SQS is used only for failures, none"
+        " here):",
+        "",
+        "| Line (signups one at a time) | " + " | ".join(f"{count} endpoint(s), USD" for count in counts) + " |",
+        "| --- |" + " --- |" * len(counts),
+    ]
+    costs = f["cost"]
+    for name in costs[counts[0]]["usd_one_at_a_time"]:
+        lines.append(f"| {name} | " + " | ".join(f"{costs[c]['usd_one_at_a_time'][name]:.2f}" for c in counts) + " |")
+    for size in costs[counts[0]]["total_usd_by_batch_size"]:
+        label = "one at a time" if size == "1" else f"in batches of {size}"
+        totals = " | ".join(f"**{costs[c]['total_usd_by_batch_size'][size]:.2f}**" for c in counts)
+        lines.append(f"| **total, signups {label}** | {totals} |")
+    lines += ["", FANOUT_FINDING, ""]
+    return lines

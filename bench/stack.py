@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from local.process import StackProcess, start_local_stack
 from local.receiver import ReceivedRequest, Receiver
@@ -44,6 +45,17 @@ class RunningStack(StackProcess):
         """Bytes the function wrote to its log (what CloudWatch Logs would ingest), without the local label."""
         prefix = f"[{function}] "
         return sum(len(line.encode()) - len(prefix) + 1 for line in self.log_lines() if line.startswith(prefix))
+
+    def admin(self, method: str, path: str, body: object = None) -> Any:
+        """An admin API call with the stack's token; its JSON answer. Raises for an answer that is not 2xx."""
+        request = urllib.request.Request(  # noqa: S310 - the local stack on loopback
+            f"{self.api}{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+            method=method,
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return json.loads(response.read())
 
     def dead_letters(self) -> int:
         sqs, url = self.client("sqs"), self.info["resources"]["DeadLetterQueue"]

@@ -46,7 +46,7 @@ def function_environments(overrides: dict[str, str] | None = None) -> dict[str, 
     }
 
 
-def _probe(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+def run_probe(args: list[str], env: dict[str, str]) -> dict[str, Any]:
     done = subprocess.run(  # noqa: S603 - our own probe with our interpreter
         [sys.executable, str(PROBE), *args], env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -65,7 +65,7 @@ def cold_start(repeats: int) -> dict[str, Any]:
     runs: dict[str, list[dict[str, Any]]] = {label: [] for label in targets}
     for _ in range(repeats):
         for label, (target, env) in targets.items():
-            runs[label].append(_probe(["import", target], env))
+            runs[label].append(run_probe(["import", target], env))
     figures = {}
     for label in targets:
         figures[label] = {
@@ -105,7 +105,7 @@ def notifier_memory(stack: RunningStack, records: int) -> dict[str, Any]:
         env = function_environments(overrides)["functions/notifier"]
         env["AWS_ENDPOINT_URL"] = str(stack.info["aws_endpoint"])
         env["DEAD_LETTER_QUEUE_URL"] = str(stack.info["resources"]["DeadLetterQueue"])
-        result = _probe(["batch", "functions/notifier", str(records)], env)
+        result = run_probe(["batch", "functions/notifier", str(records)], env)
         delivered = sum(len(times) for name, times in receiver.arrivals.items() if name.startswith("memory-"))
     finally:
         receiver.stop()

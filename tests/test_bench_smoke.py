@@ -7,25 +7,32 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench import report
 from local.template import ROOT
 
 
-def test_a_tiny_benchmark_run_merges_its_figures_into_the_earlier_results(tmp_path: Path) -> None:
-    # Given the committed results
-    shutil.copy(ROOT / "docs" / "benchmarks.json", tmp_path / "benchmarks.json")
-    # When a tiny run measures three figures (the outage: 3 s, with a schedule that outlasts it) and merges them
-    command = [sys.executable, "-m", "bench", "--only", "batch", "cold_start", "outage", "slow_receiver"]
-    command += ["--batch-users", "3", "--batch-delay", "0", "--repeats", "1", "--outage-seconds", "3"]
-    command += ["--outage-schedule", "1s,2s", "--steady-rate", "2", "--steady-seconds", "2", "--steady-receiver", "0.2"]
-    command += ["--merge", "--out", str(tmp_path)]
+def merged_run(out: Path, *args: str) -> dict[str, Any]:
+    """`python -m bench <args> --merge` into a copy of the committed results in `out`; the merged results."""
+    shutil.copy(ROOT / "docs" / "benchmarks.json", out / "benchmarks.json")
+    command = [sys.executable, "-m", "bench", *args, "--merge", "--out", str(out)]
 
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
 
-    # Then its figures replace those, the others stay, and each new one says which run measured it
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    results = json.loads((tmp_path / "benchmarks.json").read_text(encoding="utf-8"))
+    return dict(json.loads((out / "benchmarks.json").read_text(encoding="utf-8")))
+
+
+def test_a_tiny_benchmark_run_merges_its_figures_into_the_earlier_results(tmp_path: Path) -> None:
+    # When a tiny run measures three figures (the outage: 3 s, with a schedule that outlasts it) and merges them
+    # into the committed results
+    args = ["--only", "batch", "cold_start", "outage", "slow_receiver"]
+    args += ["--batch-users", "3", "--batch-delay", "0", "--repeats", "1", "--outage-seconds", "3"]
+    args += ["--outage-schedule", "1s,2s", "--steady-rate", "2", "--steady-seconds", "2", "--steady-receiver", "0.2"]
+    results = merged_run(tmp_path, *args)
+
+    # Then its figures replace those, the others stay, and each new one says which run measured it
     assert (results["figures"]["batch"]["users"], results["figures"]["batch"]["not_delivered"]) == (3, 0)
     assert "functions/notifier" in results["figures"]["cold_start"]["modules"]
     outage = results["figures"]["outage"]
@@ -54,3 +61,21 @@ def test_the_committed_results_render_every_figure() -> None:
 
     for number in range(1, 9):
         assert f"## {number}. " in text
+    assert "## 10. Fan-out: 1 vs 10 endpoints" in text
+
+
+def test_a_tiny_fanout_run_delivers_every_signup_to_every_endpoint_within_the_notifiers_limits(tmp_path: Path) -> None:
+    results = merged_run(tmp_path, "--only", "fanout", "--fanout-repeats", "1")
+
+    fanout = results["figures"]["fanout"]
+    for count in ("1", "10"):
+        measured = fanout["endpoints"][count]
+        assert (measured["not_delivered"], measured["http_requests_per_signup"]) == (0, int(count))
+        for batch in measured["batches"].values():
+            assert batch["failures"] == 0
+            assert batch["threads_started"]["delivery"] == int(count) * min(batch["records"], 10)  # a lane each
+            assert batch["per_signup"]["idempotency_writes"] == 2 * int(count)
+    assert fanout["limits"]["share_of_timeout"] < 0.5 and fanout["limits"]["share_of_memory"] < 0.5
+    assert fanout["cost"]["10"]["total_usd_by_batch_size"]["1"] > fanout["cost"]["1"]["total_usd_by_batch_size"]["1"]
+    assert "fanout" in results["figure_runs"] and "latency" in results["figures"]
+    assert "## 10. Fan-out: 1 vs 10 endpoints" in (tmp_path / "benchmarks.md").read_text(encoding="utf-8")
