@@ -20,7 +20,8 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from signup_hooks import pacing, settings
+from signup_hooks import pacing
+from signup_hooks.storage import settings_store
 
 import conftest as sandbox
 from local import aws_calls
@@ -140,7 +141,7 @@ def aws() -> Iterator[Aws]:
     boto3.client("dynamodb").create_table(
         TableName=sandbox.DELIVERIES_TABLE_NAME, **table_definition(load_template(), "DeliveriesTable")
     )
-    settings.forget_last_good()
+    settings_store.forget_last_good()
     pacing.pacer.forget()
     sqs = boto3.client("sqs")
     dead_letters = sqs.create_queue(QueueName=sandbox.QUEUE_NAME)["QueueUrl"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from signup_hooks import admin as admin_logic
-from signup_hooks import settings, settings_input
+from signup_hooks import settings, settings_input, urls
 
 from functions.admin import app as admin
 from functions.notifier import app as notifier
@@ -53,11 +53,11 @@ def saved(lambda_context, receiver) -> None:
 
 
 def test_origins_compare_scheme_host_and_port_with_default_ports_spelled_out():
-    assert settings.origin_of("https://Hooks.Example.com/a?b") == "https://hooks.example.com:443"
-    assert settings.origin_of("https://hooks.example.com:443/x") == settings.origin_of("https://hooks.example.com/y")
-    assert settings.origin_of("http://hooks.example.com/x") != settings.origin_of("https://hooks.example.com/x")
-    assert settings.origin_of("http://[::1]:8080/x") == "http://[::1]:8080"
-    assert settings.origin_of("not a url") is None
+    assert urls.origin_of("https://Hooks.Example.com/a?b") == "https://hooks.example.com:443"
+    assert urls.origin_of("https://hooks.example.com:443/x") == urls.origin_of("https://hooks.example.com/y")
+    assert urls.origin_of("http://hooks.example.com/x") != urls.origin_of("https://hooks.example.com/x")
+    assert urls.origin_of("http://[::1]:8080/x") == "http://[::1]:8080"
+    assert urls.origin_of("not a url") is None
 
 
 def test_a_test_send_to_the_saved_origin_carries_the_credentials(aws, lambda_context, receiver, saved):
@@ -97,7 +97,7 @@ def test_saving_a_url_with_another_origin_clears_the_header_and_rebinds_the_secr
     # Then the answer says the header was cleared; the signing secret stays, bound to the new origin
     assert (status, body["custom_header_cleared"], body["custom_header"]) == (200, True, None)
     assert body["signing_secret"] == "set"
-    assert body["credentials_origin"] == settings.origin_of(other.url)
+    assert body["credentials_origin"] == urls.origin_of(other.url)
     # And the next notification goes there signed, without the old header
     configure(webhook_url_env="")
     assert notifier.lambda_handler(load_event("notifier_new_user"), lambda_context) == {"batchItemFailures": []}
@@ -137,7 +137,7 @@ def test_after_the_url_is_cleared_webhook_url_of_another_origin_gets_no_credenti
 BOUND = settings.StoredSettings(
     url="https://a.example.com/hook",
     signing_secret=SECRET,
-    custom_header=settings.CustomHeader("X-Key", "v"),
+    custom_header=settings_input.CustomHeader("X-Key", "v"),
     credentials_origin="https://a.example.com:443",
 )
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from signup_hooks import deliveries, users
+from signup_hooks.storage.deliveries_table import DeliveriesTable
+from signup_hooks.storage.users_table import UsersTable
 from signup_hooks.users import HashProfile, SignupForm
 
 import conftest as sandbox
@@ -48,15 +50,15 @@ def logged(user_id: str, name: str, status: deliveries.Status, reason: str | Non
     """A record written as the notifier writes it."""
     subject = deliveries.Subject(user_id, name, f"event-{user_id}", f"msg_{user_id}")
     attempt = deliveries.Attempt(deliveries.now_iso(), 500 if reason else 200, reason, 5, deliveries.Trigger.STREAM)
-    deliveries.record(
-        TABLE, subject, status, target_host="hooks.example.com", format="text", attempts=[attempt], reason=reason
+    DeliveriesTable(TABLE).record(
+        subject, status, target_host="hooks.example.com", format="text", attempts=[attempt], reason=reason
     )
     return subject.id
 
 
 def sign_up(name: str) -> users.User:
     form = SignupForm(name=name, email=f"{name.lower()}@example.com", password="correct horse battery")
-    return users.create_user(sandbox.TABLE_NAME, form, "pending", HashProfile.OWASP_MINIMUM)
+    return UsersTable(sandbox.TABLE_NAME).create(users.new_account(form, "pending", HashProfile.OWASP_MINIMUM))
 
 
 @pytest.fixture
@@ -157,8 +159,7 @@ def test_replay_since_notifies_the_users_created_while_no_url_was_set(aws, lambd
     logged(delivered.id, delivered.name, deliveries.Status.DELIVERED)
     missed = [sign_up("Bob"), sign_up("Cat")]
     for user in missed:
-        deliveries.record(
-            TABLE,
+        DeliveriesTable(TABLE).record(
             deliveries.Subject(user.id, user.name, f"event-{user.id}", f"msg-{user.id}"),
             deliveries.Status.SKIPPED,
             target_host="",

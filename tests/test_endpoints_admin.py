@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from signup_hooks import deliveries, endpoints, signing
+from signup_hooks.storage.deliveries_table import DeliveriesTable
 
 import conftest as sandbox
 from tests.conftest import call_admin, load_event, put_settings
@@ -378,8 +379,8 @@ def test_a_test_send_goes_to_the_endpoints_url_signed_with_its_secret(aws, lambd
 def test_the_delivery_log_filters_by_endpoint(aws, lambda_context):
     for endpoint in ("default", "ep_aaaaaaaaaaaa"):
         subject = deliveries.Subject("user-1", "Tim", f"event-{endpoint}", f"msg_{endpoint}", endpoint=endpoint)
-        deliveries.record(
-            sandbox.DELIVERIES_TABLE_NAME, subject, deliveries.Status.DELIVERED, target_host="h", format="text"
+        DeliveriesTable(sandbox.DELIVERIES_TABLE_NAME).record(
+            subject, deliveries.Status.DELIVERED, target_host="h", format="text"
         )
     event = load_event("admin_list_deliveries")
     for wanted in ("default", "ep_aaaaaaaaaaaa"):

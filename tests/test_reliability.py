@@ -14,9 +14,10 @@ from typing import Any
 import boto3
 import pytest
 from moto.sqs.models import sqs_backends
-from signup_hooks import aws as aws_clients
-from signup_hooks import notifications, retry
+from signup_hooks import retry
+from signup_hooks import stream_batch as batches
 from signup_hooks.delivery import DeliveryResult, Reason
+from signup_hooks.storage import aws as aws_clients
 
 import conftest as sandbox
 from functions.admin import app as admin_app
@@ -198,17 +199,17 @@ def test_a_crash_mid_batch_is_retried_by_the_stream_without_duplicates(
     # Given the notifier behind the event source mapping, and a crash injected into its first invocation after it
     # has delivered half of the batch
     configure(webhook_url_env=receiver.url)
-    original = notifications.notify_stream_batch
+    original = batches.deliver_stream_batch
     crashes = {"left": 1}
 
-    def crashing(records, config, context):
+    def crashing(records, config, stores, context):
         if crashes["left"]:
             crashes["left"] -= 1
-            original(records[: len(records) // 2], config, context)
+            original(records[: len(records) // 2], config, stores, context)
             raise RuntimeError("injected crash after some deliveries")
-        return original(records, config, context)
+        return original(records, config, stores, context)
 
-    monkeypatch.setattr(notifications, "notify_stream_batch", crashing)
+    monkeypatch.setattr(batches, "deliver_stream_batch", crashing)
 
     def invoke(event: dict[str, Any]) -> Invocation:
         try:

@@ -11,8 +11,10 @@ import time
 from typing import Any
 
 import pytest
-from signup_hooks import deliveries, endpoint_health, notifications, schedule
+from signup_hooks import deliveries, schedule, stream_batch
 from signup_hooks.errors import ConfigError
+from signup_hooks.storage.deliveries_table import DeliveriesTable
+from signup_hooks.storage.health_table import HealthTable
 
 import conftest as sandbox
 from functions.notifier import app as notifier
@@ -46,7 +48,7 @@ def retry(event: dict[str, Any], context: Any) -> list[str]:
 
 
 def log_record(aws: Any) -> deliveries.Record:
-    found = deliveries.get(sandbox.DELIVERIES_TABLE_NAME, deliveries.record_id("default", "user.created", USER_ID))
+    found = DeliveriesTable(sandbox.DELIVERIES_TABLE_NAME).get(deliveries.record_id("default", "user.created", USER_ID))
     assert found is not None
     return found
 
@@ -206,14 +208,14 @@ def test_a_retry_of_a_notification_delivered_meanwhile_sends_nothing(aws, lambda
 
 
 def test_the_health_moves_from_failing_to_healthy(aws, lambda_context, receiver, configure_both):
-    assert endpoint_health.read(sandbox.DELIVERIES_TABLE_NAME, "default").status == "unknown"
+    assert HealthTable(sandbox.DELIVERIES_TABLE_NAME).read("default").status == "unknown"
     receiver.respond_with(500, times=3)
     configure_both(webhook_url_env=receiver.url)
     notify(lambda_context)
-    failing = endpoint_health.read(sandbox.DELIVERIES_TABLE_NAME, "default")
+    failing = HealthTable(sandbox.DELIVERIES_TABLE_NAME).read("default")
     assert failing.status == "failing" and failing.failing_since and failing.consecutive_failures == 1
     retry(next_retry(aws), lambda_context)
-    healthy = endpoint_health.read(sandbox.DELIVERIES_TABLE_NAME, "default")
+    healthy = HealthTable(sandbox.DELIVERIES_TABLE_NAME).read("default")
     assert healthy.status == "healthy" and healthy.consecutive_failures == 0 and healthy.last_failure_at
 
 
@@ -221,7 +223,7 @@ def test_a_notification_another_invocation_holds_is_handed_to_the_retry_queue_no
     aws, lambda_context, receiver, configure_both, monkeypatch
 ):
     # Given an invocation delivering to a slow receiver (its idempotency record is in progress)
-    monkeypatch.setattr(notifications, "IN_PROGRESS_WAIT_SECONDS", 1.0)  # the notifier's timeout, compressed
+    monkeypatch.setattr(stream_batch, "IN_PROGRESS_WAIT_SECONDS", 1.0)  # the notifier's timeout, compressed
     receiver.respond_with(200, delay=1.5, times=1)
     configure_both(webhook_url_env=receiver.url)
     first = threading.Thread(target=notify, args=(lambda_context,))

@@ -19,9 +19,10 @@ from botocore.exceptions import ReadTimeoutError
 from moto.core.exceptions import JsonRESTError
 from moto.ssm.models import SimpleSystemManagerBackend
 from moto.ssm.responses import SimpleSystemManagerResponse
-from signup_hooks import aws as aws_clients
-from signup_hooks import settings, settings_cache, settings_store
+from signup_hooks import settings, settings_cache
 from signup_hooks.errors import StorageUnavailable
+from signup_hooks.storage import aws as aws_clients
+from signup_hooks.storage import settings_store
 
 import conftest as sandbox
 from functions.notifier import app as notifier

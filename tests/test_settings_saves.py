@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from moto.ssm.models import SimpleSystemManagerBackend
 from moto.ssm.responses import SimpleSystemManagerResponse
-from signup_hooks import settings_store
+from signup_hooks.storage import settings_store
 
 import conftest as sandbox
 from functions.notifier import app as notifier

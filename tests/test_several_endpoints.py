@@ -12,8 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from signup_hooks import deliveries, endpoints, settings, signing
+from signup_hooks import deliveries, endpoints, send_options, settings, signing, urls
 from signup_hooks.formats import Format
+from signup_hooks.storage import settings_store
+from signup_hooks.storage.deliveries_table import DeliveriesTable
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 import conftest as sandbox
@@ -24,12 +26,13 @@ from tests.conftest import batch_of, load_event
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # 24 bytes of base64, a test value
 OLD_SECRET = "whsec_" + "C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
+LOG = DeliveriesTable(sandbox.DELIVERIES_TABLE_NAME)  # the delivery log, as the admin routes read it
 
 
 def add_endpoint(endpoint_id: str, url: str, **fields: Any) -> None:
     """Store an endpoint's document as the admin API does (the credentials bound to the URL's origin)."""
-    stored = settings.StoredSettings(url=url, credentials_origin=settings.origin_of(url), **fields)
-    settings.save(notifier.config.settings_names(endpoint_id), stored)
+    stored = settings.StoredSettings(url=url, credentials_origin=urls.origin_of(url), **fields)
+    settings_store.save(notifier.config.settings_names(endpoint_id), stored)
 
 
 def handle(event: dict[str, Any], context: Any) -> list[str]:
@@ -101,7 +104,9 @@ def test_two_endpoints_each_get_one_notification_per_signup_in_their_own_format(
     assert crm_ids["user-0"] == signing.webhook_id("event-0#crm") != signing.webhook_id("event-0")
     # and its own delivery log record
     for endpoint in ("default", "crm"):
-        record = deliveries.get(sandbox.DELIVERIES_TABLE_NAME, deliveries.record_id(endpoint, "user.created", "user-1"))
+        record = DeliveriesTable(sandbox.DELIVERIES_TABLE_NAME).get(
+            deliveries.record_id(endpoint, "user.created", "user-1")
+        )
         assert record is not None and record.status is deliveries.Status.DELIVERED
 
     # The stream's retry of the same batch sends nothing again, to either endpoint
@@ -122,7 +127,7 @@ def test_a_failing_endpoint_does_not_delay_another(aws, lambda_context, two_rece
     assert max(r.received_at for r in healthy.received) - started < 1.0
     # the failing endpoint had its quick first try, and its notifications wait on its own schedule
     assert len(failing.received) >= 5
-    waiting, _ = deliveries.page(sandbox.DELIVERIES_TABLE_NAME, deliveries.Status.RETRYING, 10, None)
+    waiting, _ = LOG.page(deliveries.Status.RETRYING, 10, None)
     assert {record.subject.endpoint for record in waiting} == {"default"} and len(waiting) == 5
 
 
@@ -213,7 +218,9 @@ def test_a_retry_for_an_endpoint_disabled_meanwhile_is_skipped(aws, lambda_conte
     run_retries(aws, lambda_context)
 
     assert len(failing.received) == tried
-    record = deliveries.get(sandbox.DELIVERIES_TABLE_NAME, deliveries.record_id("later-off", "user.created", "user-0"))
+    record = DeliveriesTable(sandbox.DELIVERIES_TABLE_NAME).get(
+        deliveries.record_id("later-off", "user.created", "user-0")
+    )
     assert record is not None and (record.status, record.last_reason) == (
         deliveries.Status.SKIPPED,
         "endpoint_disabled",
@@ -248,7 +255,7 @@ def test_an_endpoint_subscribed_to_delivery_failed_is_told_when_another_ones_not
     assert envelope["data"]["reason"] == "server_error"
     assert "@" not in told.text  # never an e-mail
     # the announcement has its own log record, under the endpoint it went to
-    page, _ = deliveries.page(sandbox.DELIVERIES_TABLE_NAME, deliveries.Status.DELIVERED, 10, None)
+    page, _ = LOG.page(deliveries.Status.DELIVERED, 10, None)
     assert [(r.subject.endpoint, r.subject.event) for r in page] == [("ops", "delivery.failed")]
 
 
@@ -317,13 +324,13 @@ def test_after_the_overlap_only_the_new_secret_signs(aws, lambda_context, receiv
 def test_the_rotated_out_secret_never_follows_a_new_origin(aws, lambda_context, two_receivers):
     first, second = two_receivers
     add_endpoint("default", first.url, **_rotated(datetime.now(UTC) + timedelta(hours=1)))
-    stored = settings.load(notifier.config.settings_names(), "", max_age=0).stored
+    stored = settings_store.load(notifier.config.settings_names(), "", max_age=0).stored
 
     # bound to the first receiver's origin: a delivery to another origin carries neither secret
-    delivery, credentials = settings.delivery_for(stored, second.url)
-    assert delivery.signing_secrets == () and credentials is settings.Credentials.WITHHELD
-    delivery, _ = settings.delivery_for(stored, first.url)
-    assert delivery.signing_secrets == (SECRET, OLD_SECRET)
+    options, credentials = send_options.options_for(stored, second.url)
+    assert options.signing_secrets == () and credentials is send_options.Credentials.WITHHELD
+    options, _ = send_options.options_for(stored, first.url)
+    assert options.signing_secrets == (SECRET, OLD_SECRET)
 
 
 def test_the_delivery_key_of_the_default_endpoint_is_the_event_id_as_before():

@@ -10,7 +10,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from signup_hooks import admin, api, delivery_log_admin, endpoints_admin, metrics, page
+from signup_hooks import admin, admin_test_send, api, delivery_log_admin, endpoints_admin, metrics, page
+from signup_hooks.admin_test_send import TestSendRequest
 from signup_hooks.config import load_config
 from signup_hooks.delivery_log_admin import DeliveryQuery, ReplayWindow
 from signup_hooks.endpoints_admin import EndpointRequest
@@ -28,7 +29,8 @@ def get_webhook() -> Response[str]:
 
 @app.put("/api/v1/admin/webhook")
 def put_webhook() -> Response[str]:
-    return api.json_response(200, admin.set_webhook(config, api.request_body(app)))
+    change = admin.settings_change(api.request_body(app), config)
+    return api.json_response(200, admin.set_webhook(config, change))
 
 
 @app.delete("/api/v1/admin/webhook")
@@ -38,7 +40,10 @@ def delete_webhook() -> Response[str]:
 
 @app.post("/api/v1/admin/webhook/test")
 def test_webhook() -> Response[str]:
-    return api.json_response(200, admin.send_test(config, api.request_body(app), app.lambda_context))
+    snapshot = admin.current_snapshot(config)
+    request = TestSendRequest.parse(api.request_body(app))
+    answer = admin_test_send.send_test(config, snapshot, config.webhook_url_env, request, app.lambda_context)
+    return api.json_response(200, answer)
 
 
 @app.post("/api/v1/admin/webhook/redrive")
@@ -62,7 +67,9 @@ def get_delivery(delivery_id: str) -> Response[str]:
 
 @app.post("/api/v1/admin/webhook/deliveries/<delivery_id>/resend")
 def resend_delivery(delivery_id: str) -> Response[str]:
-    return api.json_response(200, delivery_log_admin.resend(config, delivery_id, app.lambda_context))
+    from signup_hooks import resend  # the delivery code, for this route only
+
+    return api.json_response(200, resend.resend(config, delivery_id, app.lambda_context))
 
 
 @app.post("/api/v1/admin/webhook/replay")
@@ -100,9 +107,8 @@ def delete_endpoint(endpoint_id: str) -> Response[str]:
 
 @app.post("/api/v1/admin/webhooks/<endpoint_id>/test")
 def test_endpoint(endpoint_id: str) -> Response[str]:
-    return api.json_response(
-        200, endpoints_admin.send_test(config, endpoint_id, api.request_body(app), app.lambda_context)
-    )
+    request = TestSendRequest.parse(api.request_body(app))
+    return api.json_response(200, endpoints_admin.send_test(config, endpoint_id, request, app.lambda_context))
 
 
 @app.post("/api/v1/admin/webhooks/<endpoint_id>/rotate-secret")

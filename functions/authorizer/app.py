@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from signup_hooks import auth, metrics
 from signup_hooks.config import load_config
+from signup_hooks.storage import secrets
 
 logger = Logger()
 config = load_config().require("admin_token_secret")
@@ -24,6 +25,8 @@ config = load_config().require("admin_token_secret")
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerEventV2(event)
-    allowed = auth.is_admin(request.headers.get("authorization"), config.admin_token_secret)
+    allowed = auth.is_admin(
+        request.headers.get("authorization"), lambda: secrets.admin_token(config.admin_token_secret)
+    )
     logger.info("admin request authorized" if allowed else "admin request refused", extra={"route": request.route_key})
     return APIGatewayAuthorizerResponseV2(authorize=allowed).asdict()

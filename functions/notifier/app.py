@@ -5,8 +5,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from signup_hooks import metrics, notifications
+from signup_hooks import metrics, stream_batch
 from signup_hooks.config import load_config
+from signup_hooks.storage.wiring import stores_for
 
 logger = Logger()
 config = load_config().require("dead_letter_queue_url", "idempotency_table")
@@ -18,5 +19,6 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The deliveries run concurrently first; the batch processor then reports each record's own outcome.
-    outcomes = notifications.notify_stream_batch(event.get("Records") or [], config, context)
+    records = event.get("Records") or []
+    outcomes = stream_batch.deliver_stream_batch(records, config, stores_for(config), context)
     return process_partial_response(event=event, record_handler=outcomes.check, processor=processor, context=context)

@@ -8,6 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from signup_hooks import api, metrics, users
 from signup_hooks.config import load_config
+from signup_hooks.storage.users_table import UsersTable
 
 logger = Logger()
 config = load_config().require("users_table")
@@ -18,7 +19,8 @@ api.register_error_handlers(app)
 @app.post("/api/v1/auths/signup")
 def signup() -> Response[str]:
     form = users.parse_signup(api.request_body(app))
-    user = users.create_user(config.users_table, form, config.default_user_role, config.password_hash_profile)
+    account = users.new_account(form, config.default_user_role, config.password_hash_profile)
+    user = UsersTable(config.users_table).create(account)
     metrics.count(metrics.SIGNUPS)
     logger.info("user signed up", extra={"user_id": user.id})
     return api.json_response(200, user.to_dict())

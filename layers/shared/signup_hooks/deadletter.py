@@ -1,4 +1,5 @@
-"""Dead-letter messages: what could not be delivered, self-contained so that it can be replayed later.
+"""Dead-letter messages: what could not be delivered, self-contained so that it can be replayed later
+(storage/queues.py sends and receives them).
 
 The queue also receives the OnFailure records that Lambda itself sends for a stream batch it gave up on
 (batch metadata only); `kind` tells our messages apart from those.
@@ -12,11 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from signup_hooks import aws
-from signup_hooks.delivery import DeliveryResult
-from signup_hooks.errors import StorageUnavailable
+from signup_hooks.results import DeliveryResult
 from signup_hooks.users import User
 
 MESSAGE_KIND = "signup-notification"
@@ -69,19 +66,8 @@ class DeadLetter:
         return json.dumps(body, ensure_ascii=False)
 
 
-def send(queue_url: str, letter: DeadLetter) -> None:
-    try:
-        aws.client("sqs").send_message(
-            QueueUrl=queue_url,
-            MessageBody=letter.to_json(),
-            MessageAttributes={"kind": {"DataType": "String", "StringValue": MESSAGE_KIND}},
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise StorageUnavailable(f"the dead-letter queue refused the message: {type(exc).__name__}") from exc
-
-
 # ---------------------------------------------------------------------------------------------------------------------
-# Reading the queue back (redrive.py)
+# Reading the queue back (the admin redrive, redrive.py)
 # ---------------------------------------------------------------------------------------------------------------------
 
 

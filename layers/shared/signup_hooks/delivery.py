@@ -1,5 +1,5 @@
 """Posting a notification to a checked address (see targets.py): pooled connections, bounded timeouts, no redirects,
-and every failure named by a reason from a fixed vocabulary (the seed's troubleshooting list).
+and every failure named by a reason from a fixed vocabulary (results.Reason).
 
 An attempt has a wall-clock limit of connect timeout + read timeout (time_limit.py), not only urllib3's timeouts per
 socket operation; a connection cut short by it is closed, never put back in the pool.
@@ -10,13 +10,11 @@ notification, and sending it again would deliver it twice.
 
 from __future__ import annotations
 
-import enum
 import errno
 import socket
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
 
 import urllib3
 from urllib3.exceptions import (
@@ -30,43 +28,15 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from signup_hooks.results import DeliveryResult, Reason
 from signup_hooks.targets import CheckedTarget
 from signup_hooks.time_limit import TimeLimit, WatchedConnection, WatchedHTTPSConnection
+
+__all__ = ["DeliveryResult", "Reason", "send"]  # the results are results.py's; imported from here too
 
 USER_AGENT = "signup-webhooks/0.1"
 MAX_RESPONSE_BYTES = 1024  # what we read of a receiver's answer, at most
 MAX_EXCERPT_CHARS = 200
-
-
-class Reason(enum.StrEnum):
-    """Why a delivery failed. The same codes appear in logs and dead-letter messages."""
-
-    NOT_CONFIGURED = "not_configured"
-    INVALID_URL = "invalid_url"
-    BLOCKED_TARGET = "blocked_target"
-    DNS_FAILURE = "dns_failure"
-    CONNECTION_REFUSED = "connection_refused"
-    CONNECT_TIMEOUT = "connect_timeout"
-    TLS_ERROR = "tls_error"
-    READ_TIMEOUT = "read_timeout"
-    NETWORK_ERROR = "network_error"
-    REDIRECT = "redirect"
-    AUTH_REJECTED = "auth_rejected"
-    NOT_FOUND = "not_found"
-    RATE_LIMITED = "rate_limited"
-    CLIENT_ERROR = "client_error"
-    SERVER_ERROR = "server_error"
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    delivered: bool
-    status: int | None
-    reason: Reason | None
-    latency_ms: int
-    excerpt: str = ""  # a short, sanitized start of the receiver's answer, for failures only
-    detail: str = ""  # why a target was refused before sending (never the URL itself)
-    retry_after: str | None = None  # the receiver's Retry-After header, raw (seconds or an HTTP date), if any
 
 
 # Pools per checked address, for the life of the execution environment: warm invocations reuse keep-alive

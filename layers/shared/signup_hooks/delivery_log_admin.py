@@ -1,4 +1,5 @@
-"""What the admin routes do with the delivery log: list and read records, resend one, replay a window, the health.
+"""What the admin routes do with the delivery log: list and read records, replay a window, the health (resend.py
+resends one record).
 
 Inputs arrive parsed (`DeliveryQuery`, `ReplayWindow`, from the handler); answers are plain dicts.
 """
@@ -8,15 +9,20 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from signup_hooks import bodies, cursors, deliveries, endpoint_health, endpoints, retry_queue, users
+from signup_hooks import bodies, cursors, deliveries, endpoints
 from signup_hooks.config import Config, is_endpoint_id
 from signup_hooks.deliveries import Status
-from signup_hooks.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
+from signup_hooks.errors import InvalidInput, NotFound
+from signup_hooks.retry_messages import RetryMessage
+from signup_hooks.storage import queues, settings_store
+from signup_hooks.storage.deliveries_table import DeliveriesTable
+from signup_hooks.storage.health_table import HealthTable
+from signup_hooks.storage.users_table import UsersTable
+from signup_hooks.stores import DeliveryLog, RetryQueue
 from signup_hooks.users import User
 
 logger = Logger(child=True)
@@ -116,91 +122,70 @@ def _instant(value: object, field: str) -> int:
 
 
 def list_deliveries(config: Config, query: DeliveryQuery) -> dict[str, Any]:
-    records, cursor = deliveries.page(
-        config.deliveries_table, query.status, query.limit, query.cursor, endpoint=query.endpoint
+    records, cursor = DeliveriesTable(config.deliveries_table).page(
+        query.status, query.limit, query.cursor, endpoint=query.endpoint
     )
     return {"items": [record.to_dict() for record in records], "cursor": cursor}
 
 
 def get_delivery(config: Config, delivery_id: str) -> dict[str, Any]:
-    return _record(config, delivery_id).to_dict()
+    return record_of(DeliveriesTable(config.deliveries_table), delivery_id).to_dict()
 
 
 def health(config: Config) -> dict[str, Any]:
     """The endpoint's health as the admin sees it: last success and failure, and what is waiting."""
-    state = endpoint_health.read(config.deliveries_table, deliveries.DEFAULT_ENDPOINT)
+    state = HealthTable(config.deliveries_table).read(deliveries.DEFAULT_ENDPOINT)
     return {
         **state.to_dict(),
-        "retrying": deliveries.count(config.deliveries_table, Status.RETRYING),
-        "dead_letters": retry_queue.approximate_count(config.dead_letter_queue_url),
+        "retrying": DeliveriesTable(config.deliveries_table).count(Status.RETRYING),
+        "dead_letters": queues.approximate_count(config.dead_letter_queue_url),
     }
 
 
-def resend(config: Config, delivery_id: str, context: LambdaContext) -> dict[str, Any]:
-    """Send the notification again now, to the URL configured now, with the same webhook-id; an attempt of its own.
+class UsersByCreation(Protocol):
+    """Users created in a window, a page at a time (storage/users_table.py)."""
 
-    A notification not delivered yet goes through its idempotency record (a retry waiting in the schedule then finds
-    it delivered); one delivered already is sent again because the administrator asked for it.
-    """
-    # Delivery code, only on this route: listing the log and the health (every page view) do without it.
-    from signup_hooks import idempotency, notifications, retries, retry, settle
-
-    record = _record(config, delivery_id)
-    if record.subject.event != deliveries.USER_CREATED:
-        raise InvalidInput("id", "only signup notifications (user.created) can be resent", code="not_resendable")
-    endpoint = endpoints.find(endpoints.load_all(config, max_age=0, stale_ok=False), record.subject.endpoint)
-    if endpoint is None:
-        raise InvalidInput("id", "the endpoint of this notification was deleted", code="endpoint_deleted")
-    if endpoint.problem is not None:
-        raise endpoint.unavailable()
-    current = endpoint.effective()
-    target = current.target
-    if target.url is None:
-        raise InvalidInput("url", "no webhook URL is set: set one before a resend", code="not_configured")
-    user = users.get_user(config.users_table, record.subject.user_id) or _user_of(record)
-    deadline = retry.Deadline(context.get_remaining_time_in_millis() / 1000, DEADLINE_MARGIN_SECONDS)
-    # The credentials come only for the origin they were saved for.
-    prepared = notifications.prepare(
-        target.url, user, record.subject.event_id, config, current.delivery, deadline, endpoint=endpoint.id
-    )
-    keep = record.status if record.status is Status.RETRYING else Status.FAILED
-    after = settle.Next(schedule_failures=False, trigger=deliveries.Trigger.RESEND, failure_status=keep)
-    with notifications.log_keys(event_id=record.subject.event_id, user_id=record.subject.user_id):
-        if record.status is Status.DELIVERED:
-            outcome = notifications.send_again(prepared, config, deadline, after)
-        else:
-            try:
-                outcome = notifications.deliver_once(prepared, config, deadline, context, after, retries.ONE_ATTEMPT)
-            except idempotency.InProgress:
-                raise Conflict("this notification is being delivered right now; try again in a minute") from None
-            except notifications.OutOfTime:
-                raise StorageUnavailable("no time was left for the attempt") from None
-    logger.info("notification resent", extra={"delivery_id": record.id, "delivered": outcome.delivered})
-    return _record(config, delivery_id).to_dict()
+    def created_between(
+        self, since: int, until: int, limit: int, start: dict[str, Any] | None = None
+    ) -> tuple[list[User], dict[str, Any] | None]: ...
 
 
 def replay(config: Config, window: ReplayWindow) -> dict[str, Any]:
+    """The replay route: `queue_replay` with this deployment's endpoints (as stored now), tables and retry queue."""
+    known = endpoints.load_all(config, settings_store.read_documents, max_age=0, stale_ok=False)
+    log = DeliveriesTable(config.deliveries_table)
+    return queue_replay(window, known, UsersTable(config.users_table), log, queues.RetryQueue(config.retry_queue_url))
+
+
+def queue_replay(
+    window: ReplayWindow,
+    known: list[endpoints.Endpoint],
+    users: UsersByCreation,
+    log: DeliveryLog,
+    queue: RetryQueue,
+) -> dict[str, Any]:
     """Queue, for the retry function, every user created in the window whose notification was not delivered, to
     each enabled endpoint that receives signups (or the one `window.endpoint` names). A disabled endpoint gets
-    nothing: re-enabling it does not bring back what it missed unless it is replayed after.
+    nothing: re-enabling it does not bring back what it missed unless it is replayed after. A notification the
+    schedule is retrying already is left to it.
 
     Users come from the users table's index on creation time (never a scan), at most MAX_REPLAY_USERS a call.
     """
-    receivers = endpoints.receiving(endpoints.load_all(config, max_age=0, stale_ok=False), deliveries.USER_CREATED)
+    receivers = endpoints.receiving(known, deliveries.USER_CREATED)
     if window.endpoint is not None:
         receivers = [endpoint for endpoint in receivers if endpoint.id == window.endpoint]
     if not receivers:
         raise InvalidInput("url", "no webhook URL is set: set one before a replay", code="not_configured")
     start = cursors.decode(window.cursor, USERS_CURSOR_KEYS) if window.cursor else None
-    found, last = users.created_between(config.users_table, window.since, window.until, MAX_REPLAY_USERS, start)
+    found, last = users.created_between(window.since, window.until, MAX_REPLAY_USERS, start)
     ids = {
         (endpoint.id, user.id): deliveries.record_id(endpoint.id, deliveries.USER_CREATED, user.id)
         for endpoint in receivers
         for user in found
     }
-    records = deliveries.get_many(config.deliveries_table, list(ids.values()))
+    records = log.get_many(list(ids.values()))
     now = time.time()
-    queued: list[retry_queue.RetryMessage] = []
+    queued: list[RetryMessage] = []
     already = waiting = 0
     for endpoint in receivers:
         for user in found:
@@ -215,8 +200,8 @@ def replay(config: Config, window: ReplayWindow) -> dict[str, Any]:
                     if record
                     else endpoints.delivery_key(REPLAY_EVENT_PREFIX + user.id, endpoint.id)
                 )
-                queued.append(retry_queue.RetryMessage.of(user, key, due_at=now, replay=True, endpoint=endpoint.id))
-    retry_queue.send_now(config.retry_queue_url, queued)
+                queued.append(RetryMessage.of(user, key, due_at=now, replay=True, endpoint=endpoint.id))
+    queue.send_now(queued)
     answer = {
         "users": len(found),
         "endpoints": len(receivers),
@@ -229,14 +214,11 @@ def replay(config: Config, window: ReplayWindow) -> dict[str, Any]:
     return answer
 
 
-def _record(config: Config, delivery_id: str) -> deliveries.Record:
+def record_of(log: DeliveryLog, delivery_id: str) -> deliveries.Record:
+    """The record of a delivery id from a request, or NotFound."""
     if not isinstance(delivery_id, str) or len(delivery_id) > 64:
         raise NotFound("no delivery with this id")
-    found = deliveries.get(config.deliveries_table, delivery_id)
+    found = log.get(delivery_id)
     if found is None:
         raise NotFound("no delivery with this id")
     return found
-
-
-def _user_of(record: deliveries.Record) -> User:
-    return User(record.subject.user_id, record.subject.user_name, "", "", 0, "")

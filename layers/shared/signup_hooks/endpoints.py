@@ -4,19 +4,20 @@ Each endpoint is one settings document, `/<stack>/webhooks/<id>` (settings.py sa
 endpoint `default` is the single-URL API's (/api/v1/admin/webhook): while it has no document it is made of the
 older parameters or of WEBHOOK_URL, and it receives `user.created` unless an administrator subscribes it to more.
 
-Reading: every document in one GetParametersByPath call (and, while the default endpoint has no document, one
-GetParameters for the older parameters), through the same per-process cache as one endpoint's settings, so a batch's
-delivery threads share one read. A document that cannot be parsed makes only its own endpoint unavailable.
+Reading: every document in one read (`load_all` takes the reader: storage/settings_store.read_documents, one
+GetParametersByPath through a per-process cache, so a batch's delivery threads share one read). A document that
+cannot be parsed makes only its own endpoint unavailable.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
-from signup_hooks import settings, settings_store
+from signup_hooks import send_options, settings
 from signup_hooks.config import Config, is_endpoint_id
 from signup_hooks.errors import StorageUnavailable
 from signup_hooks.events import EVERY_EVENT
@@ -54,8 +55,8 @@ class Endpoint:
             or bool(self.environment_url)
         )
 
-    def effective(self) -> settings.Effective:
-        return settings.effective(self.snapshot, self.environment_url)
+    def effective(self) -> send_options.Effective:
+        return send_options.effective(self.snapshot, self.environment_url)
 
     def receives(self, event: str) -> bool:
         """Enabled and subscribed to `event` (or to every event)."""
@@ -66,19 +67,20 @@ class Endpoint:
         return StorageUnavailable(f"the settings of endpoint {self.id} cannot be read: {self.problem}")
 
 
-def load_all(config: Config, max_age: float, *, stale_ok: bool = True) -> list[Endpoint]:
+class ReadDocuments(Protocol):
+    """Reads every settings document under a path (and the default endpoint's older parameters), by name:
+    storage/settings_store.read_documents."""
+
+    def __call__(
+        self, path: str, default_document: str, legacy: tuple[str, ...], max_age: float, stale_ok: bool = True
+    ) -> dict[str, str]: ...
+
+
+def load_all(config: Config, read: ReadDocuments, max_age: float, *, stale_ok: bool = True) -> list[Endpoint]:
     """Every endpoint, `default` first, then in the order they were created. Raises StorageUnavailable."""
     path = config.webhooks_path
     default_names = config.settings_names()
-    legacy = default_names.legacy.names()
-
-    def fetch() -> dict[str, str]:
-        values = settings_store.read_path(path)
-        if default_names.document not in values and legacy:
-            values.update(settings_store.read(legacy))
-        return values
-
-    values = settings.read_cached((path + "/*", *legacy), fetch, max_age, stale_ok)
+    values = read(path, default_names.document, default_names.legacy.names(), max_age, stale_ok)
     found = [_endpoint(DEFAULT, values, config, config.webhook_url_env)]
     prefix = path + "/"
     others = []

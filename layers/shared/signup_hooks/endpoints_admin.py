@@ -16,10 +16,14 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from signup_hooks import admin, bodies, endpoint_health, endpoints, settings, settings_input, signing
+from signup_hooks import admin, admin_test_send, bodies, endpoints, settings, settings_input, signing
+from signup_hooks.admin_test_send import TestSendRequest
 from signup_hooks.config import Config, is_endpoint_id
 from signup_hooks.endpoints import MAX_ENDPOINTS, Endpoint
 from signup_hooks.errors import Conflict, InvalidInput, NotFound, TooManyEndpoints
+from signup_hooks.storage import settings_store
+from signup_hooks.storage.health_table import HealthTable
+from signup_hooks.urls import redact_url
 
 logger = Logger(child=True)
 
@@ -95,7 +99,7 @@ def create(config: Config, request: EndpointRequest) -> dict[str, Any]:
     stored, _ = request.applied_to(created, "", now.isoformat(timespec="seconds"))
     endpoint_id = endpoints.new_id()
     try:
-        settings.save(config.settings_names(endpoint_id), stored, new=True)
+        settings_store.save(config.settings_names(endpoint_id), stored, new=True)
     except FileExistsError:  # 48 random bits against at most 10 ids in use: about once in 2**44 creations
         raise Conflict("an endpoint with the same id was created meanwhile; try again") from None
     logger.info("endpoint created", extra={"endpoint": endpoint_id, **_described(request, stored)})
@@ -121,14 +125,14 @@ def update(config: Config, endpoint_id: str, request: EndpointRequest) -> dict[s
 def delete(config: Config, endpoint_id: str) -> dict[str, Any]:
     """Delete an endpoint's document. For `default` that clears all its settings: WEBHOOK_URL, if set, still applies."""
     endpoint = _existing(config, endpoint_id)
-    settings.delete(config.settings_names(endpoint.id))
+    settings_store.delete_settings(config.settings_names(endpoint.id))
     logger.info("endpoint deleted", extra={"endpoint": endpoint.id})
     return {"deleted": endpoint.id}
 
 
-def send_test(config: Config, endpoint_id: str, body: str | None, context: LambdaContext) -> dict[str, Any]:
+def send_test(config: Config, endpoint_id: str, request: TestSendRequest, context: LambdaContext) -> dict[str, Any]:
     endpoint = _readable(config, endpoint_id)
-    return admin.send_test_with(config, endpoint.snapshot, endpoint.environment_url, body, context)
+    return admin_test_send.send_test(config, endpoint.snapshot, endpoint.environment_url, request, context)
 
 
 def rotate_secret(config: Config, endpoint_id: str) -> dict[str, Any]:
@@ -164,7 +168,7 @@ def rotate_secret(config: Config, endpoint_id: str) -> dict[str, Any]:
 
 def _fresh(config: Config) -> list[Endpoint]:
     """Every endpoint as stored now (never a cached or stale copy: a save builds on it)."""
-    return endpoints.load_all(config, max_age=0, stale_ok=False)
+    return endpoints.load_all(config, settings_store.read_documents, max_age=0, stale_ok=False)
 
 
 def _existing(config: Config, endpoint_id: str) -> Endpoint:
@@ -191,7 +195,7 @@ def _described(request: EndpointRequest, stored: settings.StoredSettings) -> dic
     """What a log line may say of a change: field names and the redacted URL, never a value that may be secret."""
     return {
         "fields": sorted(request.fields),
-        "target": settings.redact_url(stored.url) if stored.url else None,
+        "target": redact_url(stored.url) if stored.url else None,
         "events": list(stored.events),
         "enabled": stored.enabled,
     }
@@ -213,5 +217,5 @@ def _public(config: Config, endpoint: Endpoint) -> dict[str, Any]:
         "updated_at": stored.updated_at,
         "signing_secret_rotation": rotation,
         "problem": endpoint.problem,
-        "health": endpoint_health.read(config.deliveries_table, endpoint.id).to_dict(),
+        "health": HealthTable(config.deliveries_table).read(endpoint.id).to_dict(),
     }

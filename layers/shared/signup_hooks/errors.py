@@ -51,3 +51,20 @@ class Conflict(SignupHooksError):
 
 class TooManyEndpoints(SignupHooksError):
     """A new webhook endpoint would pass the limit on endpoints. The message is safe to show to the client."""
+
+
+class InProgress(SignupHooksError):
+    """Another invocation is delivering this notification now, or died doing so less than its timeout ago."""
+
+
+class NotDelivered(SignupHooksError):
+    """An exactly-once delivery's action did not deliver; `outcome` says what happened. Its idempotency record is
+    removed, so that a later attempt may deliver it."""
+
+    def __init__(self, outcome: object) -> None:
+        super().__init__("not delivered")
+        self.outcome = outcome
+
+
+class OutOfTime(SignupHooksError):
+    """Too little of the invocation is left to attempt a delivery; whoever holds the notification tries it later."""

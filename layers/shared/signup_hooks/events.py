@@ -42,7 +42,7 @@ class OperationalEvent:
     endpoint_name: str
     target_host: str  # host only, never a URL path
     occurred_at: int  # epoch seconds
-    reason: str | None = None  # the last failure's reason (a delivery.Reason value such as "server_error")
+    reason: str | None = None  # the last failure's reason (a results.Reason value such as "server_error")
     failing_since: str | None = None  # ISO 8601 with an offset, when the endpoint started failing
     attempts: int = 0  # delivery.failed: attempts made
     user_id: str = ""  # delivery.failed: whose signup notification failed

@@ -68,7 +68,7 @@ def latency(milliseconds: float) -> None:
 
 
 def failure(reason: str) -> None:
-    """One notification that could not be delivered, and why (a delivery.Reason). Safe from any thread."""
+    """One notification that could not be delivered, and why (a results.Reason). Safe from any thread."""
     with _lock:
         _counts[DELIVERY_FAILURES] += 1
         _failures[reason] += 1

@@ -13,22 +13,20 @@ never causes a `delivery.failed` of its own, so failing endpoints cannot set off
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
-from signup_hooks import endpoints, events, retry_queue
-from signup_hooks.config import Config
+from signup_hooks import endpoints, events
 from signup_hooks.endpoint_health import Health
 from signup_hooks.errors import StorageUnavailable
-
-if TYPE_CHECKING:  # notifications imports settle, which imports this module
-    from signup_hooks.notifications import Prepared
+from signup_hooks.prepare import Prepared
+from signup_hooks.retry_messages import RetryMessage
+from signup_hooks.stores import Stores
 
 logger = Logger(child=True)
 
 
-def health_changed(config: Config, prepared: Prepared, before: Health, after: Health, reason: str | None) -> None:
+def health_changed(stores: Stores, prepared: Prepared, before: Health, after: Health, reason: str | None) -> None:
     """Announce `endpoint.failing` when this round made the endpoint fail, `endpoint.recovered` when it ended that."""
     if before.consecutive_failures == 0 and after.consecutive_failures > 0:
         kind, since = events.ENDPOINT_FAILING, after.failing_since
@@ -36,19 +34,19 @@ def health_changed(config: Config, prepared: Prepared, before: Health, after: He
         kind, since, reason = events.ENDPOINT_RECOVERED, before.failing_since, None
     else:
         return
-    announce(config, prepared, kind, f"{kind}:{prepared.endpoint}:{since}", failing_since=since, reason=reason)
+    announce(stores, prepared, kind, f"{kind}:{prepared.endpoint}:{since}", failing_since=since, reason=reason)
 
 
-def dead_lettered(config: Config, prepared: Prepared, reason: str | None, attempts: int) -> None:
+def dead_lettered(stores: Stores, prepared: Prepared, reason: str | None, attempts: int) -> None:
     """Announce `delivery.failed` for a signup notification that went to the dead-letter queue."""
     if prepared.operational is not None:
         return  # see the module's docstring: no announcement of an announcement
     kind = events.DELIVERY_FAILED
-    announce(config, prepared, kind, f"{kind}:{prepared.event_id}", reason=reason, attempts=attempts)
+    announce(stores, prepared, kind, f"{kind}:{prepared.event_id}", reason=reason, attempts=attempts)
 
 
 def announce(
-    config: Config,
+    stores: Stores,
     prepared: Prepared,
     kind: str,
     key: str,
@@ -61,10 +59,11 @@ def announce(
 
     Best effort: the notification that caused it is settled already, so a failure here is logged, never raised.
     """
-    if not config.retry_queue_url:
+    queue = stores.retry_queue
+    if queue is None:
         return 0
     try:
-        known = endpoints.load_all(config, config.settings_max_age)
+        known = stores.endpoints()
         receivers = endpoints.receiving(known, kind, excluding=prepared.endpoint)
         if not receivers:
             return 0
@@ -85,7 +84,7 @@ def announce(
             **user_fields,
         )
         messages = [
-            retry_queue.RetryMessage.of(
+            RetryMessage.of(
                 prepared.user,
                 endpoints.delivery_key(key, receiver.id),
                 due_at=time.time(),
@@ -95,7 +94,7 @@ def announce(
             )
             for receiver in receivers
         ]
-        retry_queue.send_now(config.retry_queue_url, messages)
+        queue.send_now(messages)
     except (StorageUnavailable, ValueError) as exc:
         logger.warning("an operational event could not be announced", extra={"event": kind, "detail": str(exc)})
         return 0

@@ -25,33 +25,27 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord, DynamoDBRecordEventName
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import BotoCoreError, ClientError
 
-from signup_hooks import (
-    aws,
-    bodies,
-    deadletter,
-    deliveries,
-    endpoints,
-    idempotency,
-    metrics,
-    notifications,
-    retry,
-    settle,
-)
+from signup_hooks import bodies, deadletter, deliveries, endpoints, metrics, retry, settle
 from signup_hooks.config import Config
-from signup_hooks.errors import InvalidInput, StorageUnavailable
+from signup_hooks.errors import InProgress, InvalidInput, OutOfTime
+from signup_hooks.exactly_once import deliver_exactly_once
+from signup_hooks.log_context import log_keys
+from signup_hooks.prepare import Prepared, prepare
+from signup_hooks.storage import stream
+from signup_hooks.storage.queues import DeadLetterQueue
+from signup_hooks.storage.wiring import fresh_endpoints, stores_for
+from signup_hooks.stores import Stores
+from signup_hooks.stream_batch import user_from_record
 
 logger = Logger(child=True)
 
 MAX_BODY_BYTES = 1024
 MAX_MESSAGES_PER_CALL = 100
-VISIBILITY_SECONDS = 120  # a message being replayed is hidden from other readers (longer than the admin timeout)
 DEADLINE_MARGIN_SECONDS = 3.0  # for the answer, and the visibility reset of what still fails
 MIN_SECONDS_PER_MESSAGE = 1.0
-# A receive waits this long for messages; within the AWS client's read timeout (aws.py), and cut to the time left.
+# A receive waits this long for messages: within the AWS client's read timeout (storage/aws.py), cut to the time left.
 LONG_POLL_SECONDS = 1
-MAX_STREAM_PAGES = 20  # GetRecords calls per OnFailure record: its batch holds at most BatchSize records
 # A replay tries each notification twice at most: the receiver had its retries already.
 POLICY = retry.RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=2.0, retry_after_cap=5.0)
 
@@ -92,7 +86,10 @@ def max_messages_of(body: str | None) -> int:
 
 
 def redrive(config: Config, context: LambdaContext, max_messages: int = MAX_MESSAGES_PER_CALL) -> Report:
-    known = endpoints.load_all(config, max_age=0, stale_ok=False)
+    """Replay up to `max_messages` of the dead-letter queue within this invocation's time."""
+    known = fresh_endpoints(config)
+    stores = stores_for(config)
+    queue = DeadLetterQueue(config.dead_letter_queue_url)
     if not endpoints.receiving(known, deliveries.USER_CREATED):
         raise InvalidInput("url", "no webhook URL is set: set one before a redrive", code="not_configured")
     deadline = retry.Deadline(context.get_remaining_time_in_millis() / 1000, DEADLINE_MARGIN_SECONDS)
@@ -107,7 +104,7 @@ def redrive(config: Config, context: LambdaContext, max_messages: int = MAX_MESS
             if wait < 1:  # too little time to wait for a message and replay it
                 report.more = True
                 break
-            batch = _receive(config.dead_letter_queue_url, min(10, max_messages - report.messages), wait)
+            batch = queue.receive(min(10, max_messages - report.messages), wait)
             if not batch:
                 break
             for index, message in enumerate(batch):
@@ -116,15 +113,15 @@ def redrive(config: Config, context: LambdaContext, max_messages: int = MAX_MESS
                     report.more = True
                     break
                 report.messages += 1
-                done = _replay(message, known, config, deadline, context, report)
+                done = _replay(message, known, config, stores, deadline, context, report)
                 if done:
-                    _delete(config.dead_letter_queue_url, message["ReceiptHandle"])
+                    queue.delete(message["ReceiptHandle"])
                 else:
                     held.append(message["ReceiptHandle"])
         else:
             report.more = True
     finally:
-        _release(config.dead_letter_queue_url, held)
+        queue.release(held)
     logger.info("dead-letter queue redriven", extra=report.to_dict())
     return report
 
@@ -133,6 +130,7 @@ def _replay(
     message: dict[str, Any],
     known: list[endpoints.Endpoint],
     config: Config,
+    stores: Stores,
     deadline: retry.Deadline,
     context: LambdaContext,
     report: Report,
@@ -149,24 +147,24 @@ def _replay(
             report.still_failing += 1  # kept in the queue until the endpoint can take it again
             report.reasons["endpoint_unavailable"] += 1
             return False
-        prepared = notifications.prepare_message(
+        prepared = prepare(
             current.target.url,
             letter.user,
             letter.event_id,
-            letter.message,
             config,
-            current.delivery,
+            current.options,
             endpoint=endpoint.id,
+            message=letter.message,
         )
-        outcomes = [_deliver(prepared, config, deadline, context, report)]
+        outcomes = [_deliver(prepared, config, stores, deadline, context, report)]
     else:
         try:
             records = _stream_records(letter, config)
-        except _StreamGone:
+        except stream.StreamGone:
             report.still_failing += 1
             report.reasons["stream_expired"] += 1
             return False
-        except _ShortRead:
+        except stream.ShortRead:
             report.still_failing += 1
             report.reasons["stream_incomplete"] += 1
             return False
@@ -174,7 +172,7 @@ def _replay(
         for record in records:
             if record.event_name != DynamoDBRecordEventName.INSERT:
                 continue  # an update or delete of a user in the batch's range: not a signup
-            user = notifications.user_from_record(record)
+            user = user_from_record(record)
             if user is None:
                 continue
             for endpoint in endpoints.receiving(known, deliveries.USER_CREATED):
@@ -186,27 +184,28 @@ def _replay(
                 current = endpoint.effective()
                 key = endpoints.delivery_key(record.event_id or "", endpoint.id)
                 url = current.target.url or ""  # receiving() leaves out endpoints without a URL
-                prepared = notifications.prepare(url, user, key, config, current.delivery, endpoint=endpoint.id)
-                outcomes.append(_deliver(prepared, config, deadline, context, report))
+                prepared = prepare(url, user, key, config, current.options, endpoint=endpoint.id)
+                outcomes.append(_deliver(prepared, config, stores, deadline, context, report))
     return all(outcome != FAILING for outcome in outcomes)
 
 
 def _deliver(
-    prepared: notifications.Prepared,
+    prepared: Prepared,
     config: Config,
+    stores: Stores,
     deadline: retry.Deadline,
     context: LambdaContext,
     report: Report,
 ) -> str:
     # The admin request's correlation id stays; each replayed notification's lines add its event and user ids.
-    with notifications.log_keys(event_id=prepared.event_id, user_id=prepared.user.id):
+    with log_keys(event_id=prepared.event_id, user_id=prepared.user.id):
         try:
-            outcome = notifications.deliver_once(prepared, config, deadline, context, REPLAY, policy=POLICY)
-        except notifications.OutOfTime:
+            outcome = deliver_exactly_once(prepared, config, stores, deadline, context, REPLAY, policy=POLICY)
+        except OutOfTime:
             report.still_failing += 1
             report.reasons["out_of_time"] += 1
             return FAILING
-        except idempotency.InProgress:
+        except InProgress:
             report.still_failing += 1
             report.reasons["in_progress"] += 1
             return FAILING
@@ -223,83 +222,7 @@ def _deliver(
         return FAILING
 
 
-class _StreamGone(Exception):
-    """The stream no longer holds the records (trimmed after 24 hours) or is not this stack's."""
-
-
-class _ShortRead(Exception):
-    """The read stopped before the batch's last record (pages ran out): the message must wait for another try."""
-
-
 def _stream_records(info: deadletter.BatchInfo, config: Config) -> list[DynamoDBRecord]:
     if not config.users_stream_arn or info.stream_arn != config.users_stream_arn:
-        raise _StreamGone("the OnFailure record names another stream")
-    streams = aws.client("dynamodbstreams")
-    last = int(info.end_sequence)
-    records: list[DynamoDBRecord] = []
-    try:
-        iterator = streams.get_shard_iterator(
-            StreamArn=info.stream_arn,
-            ShardId=info.shard_id,
-            ShardIteratorType="AT_SEQUENCE_NUMBER",
-            SequenceNumber=info.start_sequence,
-        ).get("ShardIterator")
-        for _page in range(MAX_STREAM_PAGES):
-            if not iterator:
-                break
-            response = streams.get_records(ShardIterator=iterator, Limit=100)
-            for raw in response.get("Records", []):
-                if int(raw["dynamodb"]["SequenceNumber"]) > last:
-                    return records
-                records.append(DynamoDBRecord(_lambda_shape(raw, info.stream_arn)))
-            if records and int(records[-1].dynamodb.sequence_number or 0) >= last:  # type: ignore[union-attr]
-                return records
-            iterator = response.get("NextShardIterator")
-        raise _ShortRead(f"read {len(records)} records without reaching sequence number {last}")
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("TrimmedDataAccessException", "ResourceNotFoundException", "ExpiredIteratorException"):
-            raise _StreamGone(code) from exc
-        raise StorageUnavailable(f"the stream could not be read: {code}") from exc
-    except BotoCoreError as exc:
-        raise StorageUnavailable(f"the stream could not be reached: {type(exc).__name__}") from exc
-
-
-def _lambda_shape(raw: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A GetRecords record as Lambda passes it (the date as epoch seconds rather than a datetime)."""
-    image = dict(raw["dynamodb"])
-    created = image.get("ApproximateCreationDateTime")
-    if created is not None and hasattr(created, "timestamp"):
-        image["ApproximateCreationDateTime"] = int(created.timestamp())
-    return {**raw, "dynamodb": image, "eventSourceARN": stream_arn}
-
-
-def _receive(queue_url: str, count: int, wait_seconds: int) -> list[dict[str, Any]]:
-    """Long polling: SQS asks every server for messages. A short poll asks some of them, so it can answer empty
-    while messages wait, and the redrive would end early."""
-    try:
-        response = aws.client("sqs").receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=count,
-            VisibilityTimeout=VISIBILITY_SECONDS,
-            WaitTimeSeconds=wait_seconds,
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise StorageUnavailable(f"the dead-letter queue could not be read: {type(exc).__name__}") from exc
-    return list(response.get("Messages", []))
-
-
-def _delete(queue_url: str, receipt: str) -> None:
-    try:
-        aws.client("sqs").delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
-    except (ClientError, BotoCoreError) as exc:
-        # Delivered but still queued: the next redrive finds it delivered already and deletes it then.
-        logger.warning("a replayed message could not be deleted", extra={"error": type(exc).__name__})
-
-
-def _release(queue_url: str, receipts: list[str]) -> None:
-    for receipt in receipts:
-        try:
-            aws.client("sqs").change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
-        except (ClientError, BotoCoreError) as exc:  # it becomes visible anyway when its visibility timeout ends
-            logger.warning("a message could not be released", extra={"error": type(exc).__name__})
+        raise stream.StreamGone("the OnFailure record names another stream")
+    return stream.batch_records(info)

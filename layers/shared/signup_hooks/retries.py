@@ -10,35 +10,31 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from signup_hooks import (
-    deliveries,
-    endpoints,
-    events,
-    metrics,
-    notifications,
-    retry,
-    retry_queue,
-    settings,
-    settle,
-    signing,
-    users,
-)
+from signup_hooks import deliveries, endpoints, events, metrics, retry, retry_messages, settle, signing
 from signup_hooks.config import Config
-from signup_hooks.delivery import Reason
 from signup_hooks.errors import SignupHooksError
+from signup_hooks.exactly_once import deliver_exactly_once
+from signup_hooks.log_context import log_keys
+from signup_hooks.prepare import prepare
+from signup_hooks.results import Reason
+from signup_hooks.retry_messages import RetryMessage
+from signup_hooks.send_options import Effective
+from signup_hooks.settle import Outcome
+from signup_hooks.stores import Stores
+from signup_hooks.stream_batch import DEADLINE_MARGIN_SECONDS, MAX_CONCURRENT_DELIVERIES
 from signup_hooks.users import User
 
 logger = Logger(child=True)
 
-ONE_ATTEMPT = notifications.ONE_ATTEMPT  # one attempt per message: the schedule spaces the attempts
+ONE_ATTEMPT = retry.RetryPolicy(max_attempts=1)  # one attempt per message: the schedule spaces the attempts
 EARLY_TOLERANCE_SECONDS = 1.0  # SQS delays are whole seconds
-# Why a retry sends nothing, beside delivery.Reason.NOT_CONFIGURED: its endpoint changed meanwhile.
+# Why a retry sends nothing, beside results.Reason.NOT_CONFIGURED: its endpoint changed meanwhile.
 ENDPOINT_DISABLED = "endpoint_disabled"
 ENDPOINT_DELETED = "endpoint_deleted"
 ENDPOINT_UNSUBSCRIBED = "endpoint_unsubscribed"  # it no longer receives the event
@@ -53,31 +49,46 @@ class Unreadable(SignupHooksError):
 
 
 def process_batch(
-    records: list[dict[str, Any]], config: Config, context: LambdaContext
+    records: list[dict[str, Any]], config: Config, stores: Stores, queue: RetryHold, context: LambdaContext
 ) -> dict[str, BaseException | None]:
     """Each message's error (None: done), by message id, for the batch processor to report."""
-    deadline = retry.Deadline(context.get_remaining_time_in_millis() / 1000, notifications.DEADLINE_MARGIN_SECONDS)
+    deadline = retry.Deadline(context.get_remaining_time_in_millis() / 1000, DEADLINE_MARGIN_SECONDS)
     parsed = [SQSRecord(raw) for raw in records]
-    workers = max(1, min(notifications.MAX_CONCURRENT_DELIVERIES, len(parsed)))
+    workers = max(1, min(MAX_CONCURRENT_DELIVERIES, len(parsed)))
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retry") as pool:
-        futures = {record.message_id: pool.submit(_one, record, config, deadline, context) for record in parsed}
+        futures = {
+            record.message_id: pool.submit(_one, record, config, stores, queue, deadline, context) for record in parsed
+        }
     return {message_id: future.exception() for message_id, future in futures.items()}
 
 
-def _one(record: SQSRecord, config: Config, deadline: retry.Deadline, context: LambdaContext) -> None:
-    message = retry_queue.parse(record.body)
+class RetryHold(Protocol):
+    """Hides a message that came early until it is due (storage/queues.RetryQueue)."""
+
+    def hold(self, receipt: str, seconds: float) -> None: ...
+
+
+def _one(
+    record: SQSRecord,
+    config: Config,
+    stores: Stores,
+    queue: RetryHold,
+    deadline: retry.Deadline,
+    context: LambdaContext,
+) -> None:
+    message = retry_messages.parse(record.body)
     if message is None:
         logger.warning("ignored a message that is not a scheduled retry", extra={"message_id": record.message_id})
         raise Unreadable("not a retry message")
-    with notifications.log_keys(
+    with log_keys(
         correlation_id=message.event_id, event_id=message.event_id, user_id=message.user_id, endpoint=message.endpoint
     ):
         wait = message.due_at - time.time()
         if wait > EARLY_TOLERANCE_SECONDS:
-            retry_queue.hold(config.retry_queue_url, record.receipt_handle, wait)
+            queue.hold(record.receipt_handle, wait)
             raise NotDue(f"due in {wait:.0f}s")
         try:
-            retry_one(message, config, deadline, context)
+            retry_one(message, config, stores, deadline, context)
         except Exception as exc:
             detail = str(exc) if isinstance(exc, SignupHooksError) else ""
             logger.warning("scheduled retry left in the queue", extra={"error": type(exc).__name__, "detail": detail})
@@ -85,14 +96,14 @@ def _one(record: SQSRecord, config: Config, deadline: retry.Deadline, context: L
 
 
 def retry_one(
-    message: retry_queue.RetryMessage, config: Config, deadline: retry.Deadline, context: LambdaContext
-) -> notifications.Outcome | None:
+    message: RetryMessage, config: Config, stores: Stores, deadline: retry.Deadline, context: LambdaContext
+) -> Outcome | None:
     """One attempt to the URL the message's endpoint has now. None when that endpoint has no URL any more, was
     deleted, disabled or unsubscribed from the event (logged as skipped: re-enabling it does not bring back what it
     missed)."""
     announced = _operational_event(message)
-    user = _user_of(message) if announced else users.get_user(config.users_table, message.user_id) or _user_of(message)
-    endpoint = endpoints.find(endpoints.load_all(config, config.settings_max_age), message.endpoint)
+    user = _user_of(message) if announced else stores.users.get(message.user_id) or _user_of(message)
+    endpoint = endpoints.find(stores.endpoints(), message.endpoint)
     if endpoint is not None and endpoint.problem is not None:
         raise endpoint.unavailable()
     current = endpoint.effective() if endpoint is not None else None
@@ -107,31 +118,32 @@ def retry_one(
             endpoint=message.endpoint,
             event=message.event,
         )
-        settle.skipped(config.deliveries_table, subject, why or str(Reason.NOT_CONFIGURED))
+        settle.skipped(stores.log, subject, why or str(Reason.NOT_CONFIGURED))
         return None
     # The credentials come only for the origin they were saved for.
-    url, delivery_settings = current.target.url, current.delivery
-    if announced is not None:
-        prepared = notifications.prepare_event(
-            url, announced, message.event_id, config, delivery_settings, deadline, endpoint.id
-        )
-    else:
-        prepared = notifications.prepare(
-            url, user, message.event_id, config, delivery_settings, deadline, endpoint=endpoint.id
-        )
+    prepared = prepare(
+        current.target.url,
+        user,
+        message.event_id,
+        config,
+        current.options,
+        deadline,
+        endpoint=endpoint.id,
+        operational=announced,
+    )
     trigger = deliveries.Trigger.REPLAY if message.replay else deliveries.Trigger.SCHEDULE
     after = settle.Next(
         retries_done=message.retries_done + (0 if message.replay else 1),
         first_attempt_at=message.first_attempt_at,
         trigger=trigger,
     )
-    outcome = notifications.deliver_once(prepared, config, deadline, context, after, policy=ONE_ATTEMPT)
+    outcome = deliver_exactly_once(prepared, config, stores, deadline, context, after, policy=ONE_ATTEMPT)
     if outcome.delivered and not outcome.already_delivered and not message.replay:
         metrics.count(metrics.RECOVERED)
     return outcome
 
 
-def _operational_event(message: retry_queue.RetryMessage) -> events.OperationalEvent | None:
+def _operational_event(message: RetryMessage) -> events.OperationalEvent | None:
     """The operational event a message carries (None for a signup's), or Unreadable when it is malformed."""
     if message.event == events.USER_CREATED:
         return None
@@ -141,7 +153,7 @@ def _operational_event(message: retry_queue.RetryMessage) -> events.OperationalE
         raise Unreadable(f"not a valid {message.event} event: {exc}") from None
 
 
-def _why_skipped(endpoint: endpoints.Endpoint | None, current: settings.Effective | None, event: str) -> str | None:
+def _why_skipped(endpoint: endpoints.Endpoint | None, current: Effective | None, event: str) -> str | None:
     """Why a retry sends nothing now, or None when it may send."""
     if endpoint is None:
         return ENDPOINT_DELETED
@@ -154,7 +166,7 @@ def _why_skipped(endpoint: endpoints.Endpoint | None, current: settings.Effectiv
     return None
 
 
-def _user_of(message: retry_queue.RetryMessage) -> User:
+def _user_of(message: RetryMessage) -> User:
     """The user as the message knows it, when the profile is gone (no e-mail: the queue never holds one)."""
     return User(
         id=message.user_id,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from signup_hooks.delivery import DeliveryResult, Reason
+from signup_hooks.results import DeliveryResult, Reason
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 RETRYABLE_REASONS = frozenset(

@@ -1,20 +1,16 @@
-"""The webhook settings: where they live, how an invocation reads them, and which of them a delivery may use.
+"""The stored settings of one endpoint: the SSM document an administrator writes (settings_input.py checks what they
+may set; storage/settings_store.py reads and writes it). Not to be confused with config.py's `Config` (the function's
+environment) or send_options.py's `SendOptions` (what one delivery uses, derived from these).
 
 Stored: one SecureString parameter per endpoint, `/<stack>/webhooks/<id>` (the single-URL API's endpoint is
-`default`), holding a flat JSON document (settings_store.py). An admin change is one write: all of it or none of it.
-The template does not create the parameter, so a redeploy never overwrites an administrator's choice.
-Older deployments kept five parameters (webhook-url, webhook-format, message-template, signing-secret,
-custom-header). They are read while the document does not exist; the first admin save writes the document and then
-deletes them.
+`default`), holding a flat JSON document. An admin change is one write: all of it or none of it. The template does
+not create the parameter, so a redeploy never overwrites an administrator's choice. Older deployments kept five
+parameters (webhook-url, webhook-format, message-template, signing-secret, custom-header). They are read while the
+document does not exist; the first admin save writes the document and then deletes them.
 
-Reading: one GetParameters call for the document and the older names, cached per process for `max_age` and made
-by one thread at a time, so a batch's delivery threads share one call instead of each making its own. Only a
-parameter that does not exist is "not set". Any error reading one (throttling, 5xx, KMS, access denied, timeout)
-falls back to the settings read successfully within STALE_VALUE_MAX_SECONDS, else raises StorageUnavailable: the
-caller retries later and never mistakes an unreadable URL for "not configured".
-
-Credentials (the custom header, the signing secret) are bound to the origin (scheme, host, port) they were saved
-for, and a delivery gets them only when its URL has that origin.
+Reading: only a parameter that does not exist is "not set". A stored value that cannot be trusted (a signing secret
+or custom header changed by hand into something invalid) makes the read fail with StorageUnavailable: the caller
+retries later and never mistakes an unreadable setting for "not configured".
 """
 
 from __future__ import annotations
@@ -23,87 +19,29 @@ import dataclasses
 import enum
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
 
-from signup_hooks import settings_store, signing
+from signup_hooks import signing
 from signup_hooks.errors import ConfigError, InvalidInput, StorageUnavailable
 from signup_hooks.formats import Format
 from signup_hooks.messages import validate_template
-from signup_hooks.settings_cache import SettingsReader
-from signup_hooks.settings_input import CustomHeader, validate_custom_header, validate_webhook_url
-
-__all__ = ["CustomHeader", "validate_webhook_url"]  # re-exported: the notifier checks URLs set some other way
+from signup_hooks.settings_input import CustomHeader, validate_custom_header
+from signup_hooks.urls import origin_of
 
 logger = Logger(child=True)
 
 DEFAULT_ENDPOINT = "default"
 DEFAULT_EVENTS = ("user.created",)  # what an endpoint receives unless it says otherwise; the single-URL API's
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-class UrlSource(enum.StrEnum):
-    PARAMETER = "parameter"
-    ENVIRONMENT = "environment"
-    UNSET = "unset"
 
 
 class SettingsSource(enum.StrEnum):
     DOCUMENT = "document"
     LEGACY = "legacy"  # the five parameters of older deployments
     NONE = "none"
-
-
-class Credentials(enum.StrEnum):
-    """Whether a delivery carries the saved custom header and signing secret."""
-
-    NONE = "none"  # none are saved
-    SENT = "sent"
-    WITHHELD = "withheld: saved for another origin"
-    FROM_REQUEST = "from this request"  # a test send that supplied its own
-
-
-@dataclass(frozen=True)
-class WebhookTarget:
-    url: str | None
-    source: UrlSource
-
-    @property
-    def redacted(self) -> str | None:
-        return redact_url(self.url) if self.url else None
-
-
-def redact_url(url: str) -> str:
-    """Scheme and host only: Slack, Discord and Teams URLs carry their credentials in the path."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "<invalid URL>"
-    if not parts.scheme or not host:
-        return "<invalid URL>"
-    return f"{parts.scheme}://{host}{port}/…"
-
-
-def origin_of(url: str | None) -> str | None:
-    """`scheme://host:port` with the default port spelled out, or None for a URL without one."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
-    except ValueError:
-        return None
-    if not parts.scheme or not parts.hostname or port is None:
-        return None
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return f"{parts.scheme.lower()}://{host.lower()}:{port}"
 
 
 @dataclass(frozen=True)
@@ -131,23 +69,6 @@ class SettingsNames:
 
     def all(self) -> tuple[str, ...]:
         return (self.document, *self.legacy.names())
-
-
-@dataclass(frozen=True)
-class DeliverySettings:
-    """What one delivery uses. Credentials are present only when they were saved for the delivery's origin."""
-
-    format: Format = Format.AUTO
-    message_template: str | None = None  # None: the MESSAGE_TEMPLATE default of the deployment
-    signing_secret: str | None = field(default=None, repr=False)
-    custom_header: CustomHeader | None = None
-    # The secret a rotation replaced, while its overlap lasts: requests are signed with both.
-    previous_signing_secret: str | None = field(default=None, repr=False)
-
-    @property
-    def signing_secrets(self) -> tuple[str, ...]:
-        """Newest first: what the webhook-signature header is made of."""
-        return tuple(secret for secret in (self.signing_secret, self.previous_signing_secret) if secret)
 
 
 @dataclass(frozen=True)
@@ -215,48 +136,11 @@ class Snapshot:
     source: SettingsSource
 
 
-@dataclass(frozen=True)
-class Effective:
-    """The URL a notification goes to now, and the settings it is sent with."""
-
-    target: WebhookTarget
-    delivery: DeliverySettings
-    credentials: Credentials
-
-
-# ---- reading ---------------------------------------------------------------------------------------------------------
-
-
-_reader = SettingsReader()
-
-
-def load(names: SettingsNames, environment_url: str, max_age: float, *, stale_ok: bool = True) -> Snapshot:
-    """The stored settings, from the document or else the older parameters. Raises StorageUnavailable."""
-    return parse(_reader.read(names.all(), max_age, stale_ok), names, environment_url)
-
-
-def resolve(names: SettingsNames, environment_url: str, max_age: float) -> Effective:
-    """What a notification uses now (the notifier's read: cached, and stale for a bounded time when SSM fails)."""
-    return effective(load(names, environment_url, max_age), environment_url)
-
-
-def read_cached(
-    key: tuple[str, ...], fetch: Callable[[], dict[str, str]], max_age: float, stale_ok: bool = True
-) -> dict[str, str]:
-    """Parameter values read with `fetch`, through the same per-process cache as `load` (endpoints.py's read)."""
-    return _reader.read(key, max_age, stale_ok, fetch)
-
-
-def forget_last_good() -> None:
-    """Drop the cached and remembered settings (tests; a new execution environment starts without them)."""
-    _reader.forget()
-
-
 def parse(values: dict[str, str], names: SettingsNames, environment_url: str) -> Snapshot:
     document = values.get(names.document)
     if document is not None:
         try:
-            fields = settings_store.decode_document(document)
+            fields = decode_document(document)
         except ValueError:
             raise StorageUnavailable("the settings document in SSM is not a JSON object") from None
         header = None
@@ -339,62 +223,9 @@ def _events(stored: str | None) -> tuple[str, ...]:
     return tuple(name for name in stored.split(",") if name)
 
 
-def effective(snapshot: Snapshot, environment_url: str) -> Effective:
-    """The document's (or older parameter's) URL if set, else WEBHOOK_URL, with the credentials its origin may get."""
-    stored = snapshot.stored
-    if stored.url:
-        target = WebhookTarget(stored.url, UrlSource.PARAMETER)
-    elif environment_url:
-        target = WebhookTarget(environment_url, UrlSource.ENVIRONMENT)
-    else:
-        target = WebhookTarget(None, UrlSource.UNSET)
-    delivery, credentials = delivery_for(stored, target.url)
-    return Effective(target, delivery, credentials)
-
-
-def delivery_for(stored: StoredSettings, url: str | None) -> tuple[DeliverySettings, Credentials]:
-    """The settings a delivery to `url` uses: the credentials only when `url` has the origin they were saved for."""
-    plain = DeliverySettings(stored.format, stored.message_template)
-    if stored.signing_secret is None and stored.custom_header is None:
-        return plain, Credentials.NONE
-    origin = origin_of(url)
-    if origin is None or origin != stored.credentials_origin:
-        return plain, Credentials.WITHHELD
-    previous = stored.previous_signing_secret if stored.previous_secret_active() else None
-    with_credentials = dataclasses.replace(
-        plain,
-        signing_secret=stored.signing_secret,
-        custom_header=stored.custom_header,
-        previous_signing_secret=previous if stored.signing_secret else None,
-    )
-    return with_credentials, Credentials.SENT
-
-
-# ---- writing ---------------------------------------------------------------------------------------------------------
-
-
-def save(names: SettingsNames, stored: StoredSettings, *, new: bool = False) -> None:
-    """One write of the whole document. Raises StorageUnavailable, and then nothing has changed; with `new`,
-    FileExistsError when the document exists already."""
-    description = f"Signup webhook settings of endpoint {names.endpoint_id}, set through the admin API"
-    settings_store.write_document(names.document, stored.to_fields(), description, new=new)
-    _reader.forget()  # every cached read that holds this document: its own and the read of all endpoints
-
-
-def delete(names: SettingsNames) -> None:
-    """Delete an endpoint's document (and, for the default endpoint, the older parameters)."""
-    settings_store.delete(names.document)
-    _reader.forget()
-    remove_legacy(names)
-
-
-def remove_legacy(names: SettingsNames) -> None:
-    """Delete the older parameters once the document holds their values. Best effort: the document wins anyway."""
-    for name in names.legacy.names():
-        try:
-            settings_store.delete(name)
-        except StorageUnavailable as exc:
-            logger.warning(
-                "an older settings parameter could not be deleted", extra={"parameter": name, "error": str(exc)}
-            )
-    _reader.forget(names.all())
+def decode_document(text: str) -> dict[str, str | None]:
+    """The fields of a document; ValueError when it is not a flat JSON object of strings."""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("a settings document is a JSON object")
+    return {str(key): value if isinstance(value, str) else None for key, value in data.items()}

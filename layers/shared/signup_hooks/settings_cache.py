@@ -1,5 +1,5 @@
 """A per-process cache of parameter reads: one read at a time, which threads waiting for it then share, and the last
-good values for a bounded time when SSM fails."""
+good values for a bounded time when SSM fails. storage/settings_store.py keeps one, with SSM as its `fetch`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 
 from aws_lambda_powertools import Logger
 
-from signup_hooks import settings_store
 from signup_hooks.errors import StorageUnavailable
 
 logger = Logger(child=True)
@@ -23,7 +22,7 @@ class SettingsReader:
 
     def __init__(
         self,
-        fetch: Callable[[Sequence[str]], dict[str, str]] = settings_store.read,
+        fetch: Callable[[Sequence[str]], dict[str, str]],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch = fetch

@@ -16,21 +16,30 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from signup_hooks import deadletter, deliveries, endpoint_health, metrics, operational, retry, retry_queue, schedule
+from signup_hooks import deliveries, metrics, operational, retry, schedule
 from signup_hooks.config import Config
 from signup_hooks.deadletter import DeadLetter
-from signup_hooks.delivery import DeliveryResult, Reason
 from signup_hooks.errors import StorageUnavailable
-from signup_hooks.users import User
-
-if TYPE_CHECKING:  # notifications imports this module
-    from signup_hooks.notifications import Outcome, Prepared
+from signup_hooks.prepare import Prepared
+from signup_hooks.results import DeliveryResult, Reason
+from signup_hooks.retry_messages import RetryMessage
+from signup_hooks.stores import DeliveryLog, RetryQueue, Stores
 
 logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one notification after a round of attempts."""
+
+    delivered: bool
+    already_delivered: bool = False
+    result: DeliveryResult | None = None
+    attempts: int = 0
 
 
 @dataclass(frozen=True)
@@ -56,9 +65,16 @@ def subject(prepared: Prepared) -> deliveries.Subject:
 
 
 def settle(
-    prepared: Prepared, outcome: Outcome, attempts: list[deliveries.Attempt], config: Config, after: Next
+    prepared: Prepared,
+    outcome: Outcome,
+    attempts: list[deliveries.Attempt],
+    config: Config,
+    stores: Stores,
+    after: Next,
 ) -> deliveries.Status:
-    """Schedule, dead-letter or close the notification, then log it. Returns the status it now has."""
+    """Log the outcome; schedule, dead-letter or close the notification; then record it in the delivery log and the
+    endpoint's health. Returns the status it now has."""
+    _log_outcome(prepared, outcome)
     if outcome.already_delivered:
         return deliveries.Status.DELIVERED
     result = outcome.result or DeliveryResult(
@@ -71,27 +87,52 @@ def settle(
     elif not after.schedule_failures:
         status = after.failure_status
     else:
-        delay = _next_delay(result, config, after.retries_done)
-        if delay is not None:
-            next_at = _schedule(prepared, config, after, attempts, delay)
+        queue = stores.retry_queue  # None: no retry schedule, a failure is dead-lettered at once
+        delay = _next_delay(result, config, after.retries_done) if queue is not None else None
+        if queue is not None and delay is not None:
+            next_at = _schedule(prepared, config, queue, after, attempts, delay)
             status = deliveries.Status.RETRYING
         else:
             if prepared.operational is None:  # an operational event that fails for good is only logged
-                _dead_letter(prepared, outcome, attempts, config, after)
+                _dead_letter(prepared, outcome, attempts, stores, after)
             status = deliveries.Status.FAILED
-    _log(prepared, status, attempts, config, next_at, reason)
+    _record(prepared, status, attempts, stores, next_at, reason)
     return status
 
 
+def _log_outcome(prepared: Prepared, outcome: Outcome) -> None:
+    """One line and one metric per notification's outcome (the attempts have a line each too)."""
+    result = outcome.result or DeliveryResult(
+        outcome.delivered, None, None if outcome.delivered else Reason.NETWORK_ERROR, 0
+    )
+    fields: dict[str, Any] = {
+        **prepared.log_fields,
+        "attempts": outcome.attempts,
+        "status": result.status,
+        "latency_ms": result.latency_ms,
+    }
+    if outcome.already_delivered:
+        logger.info("webhook already delivered", extra=fields)
+    elif outcome.delivered:
+        logger.info("webhook delivered", extra=fields)
+        metrics.count(metrics.DELIVERIES)
+    else:
+        reason = str(result.reason or Reason.NETWORK_ERROR)
+        logger.warning("webhook delivery failed", extra={**fields, "reason": reason, "detail": result.detail})
+        metrics.failure(reason)
+
+
 def _next_delay(result: DeliveryResult, config: Config, retries_done: int) -> float | None:
-    if not retry.is_retryable(result) or not config.retry_queue_url:
+    if not retry.is_retryable(result):
         return None
     return schedule.next_delay(config.retry_schedule, retries_done, retry.retry_after_seconds(result.retry_after))
 
 
-def _schedule(prepared: Prepared, config: Config, after: Next, attempts: list[deliveries.Attempt], delay: float) -> str:
+def _schedule(
+    prepared: Prepared, config: Config, queue: RetryQueue, after: Next, attempts: list[deliveries.Attempt], delay: float
+) -> str:
     due = time.time() + delay
-    message = retry_queue.RetryMessage.of(
+    message = RetryMessage.of(
         prepared.user,
         prepared.event_id,
         due_at=due,
@@ -101,7 +142,7 @@ def _schedule(prepared: Prepared, config: Config, after: Next, attempts: list[de
         event=prepared.event,
         details=prepared.operational.to_dict() if prepared.operational else None,
     )
-    retry_queue.send(config.retry_queue_url, message)
+    queue.send(message)
     next_at = datetime.fromtimestamp(due, UTC).isoformat(timespec="seconds")
     logger.info(
         "webhook retry scheduled",
@@ -118,10 +159,10 @@ def _schedule(prepared: Prepared, config: Config, after: Next, attempts: list[de
 
 
 def _dead_letter(
-    prepared: Prepared, outcome: Outcome, attempts: list[deliveries.Attempt], config: Config, after: Next
+    prepared: Prepared, outcome: Outcome, attempts: list[deliveries.Attempt], stores: Stores, after: Next
 ) -> None:
     result = outcome.result or DeliveryResult(False, None, Reason.NETWORK_ERROR, 0)
-    history = _history(prepared, attempts, config)
+    history = _history(prepared, attempts, stores.log)
     letter = DeadLetter(
         prepared.event_id,
         prepared.user,
@@ -135,7 +176,7 @@ def _dead_letter(
         history=history,
         endpoint=prepared.endpoint,
     )
-    deadletter.send(config.dead_letter_queue_url, letter)
+    stores.dead_letters.send(letter)
     logger.info(
         "notification dead-lettered",
         extra={**prepared.log_fields, "reason": str(result.reason), "attempts": letter.attempts},
@@ -143,15 +184,15 @@ def _dead_letter(
     metrics.count(metrics.DEAD_LETTERED)
     if after.retries_done > 0:
         metrics.count(metrics.RETRIES_EXHAUSTED)
-    operational.dead_lettered(config, prepared, str(result.reason) if result.reason else None, letter.attempts)
+    operational.dead_lettered(stores, prepared, str(result.reason) if result.reason else None, letter.attempts)
 
 
-def _history(prepared: Prepared, attempts: list[deliveries.Attempt], config: Config) -> list[dict[str, Any]]:
+def _history(prepared: Prepared, attempts: list[deliveries.Attempt], log: DeliveryLog | None) -> list[dict[str, Any]]:
     """Every attempt of the notification: the log's earlier ones and this round's (bounded as the log is)."""
     earlier: list[deliveries.Attempt] = []
-    if config.deliveries_table:
+    if log is not None:
         try:
-            found = deliveries.get(config.deliveries_table, subject(prepared).id)
+            found = log.get(subject(prepared).id)
         except StorageUnavailable:
             logger.warning("the delivery log could not be read: the dead letter has this round's attempts only")
             found = None
@@ -159,19 +200,18 @@ def _history(prepared: Prepared, attempts: list[deliveries.Attempt], config: Con
     return [attempt.to_dict() for attempt in [*earlier, *attempts][-deliveries.MAX_ATTEMPTS :]]
 
 
-def _log(
+def _record(
     prepared: Prepared,
     status: deliveries.Status,
     attempts: list[deliveries.Attempt],
-    config: Config,
+    stores: Stores,
     next_at: str | None,
     reason: str | None,
 ) -> None:
-    if not config.deliveries_table:
+    if stores.log is None:
         return
     try:
-        deliveries.record(
-            config.deliveries_table,
+        stores.log.record(
             subject(prepared),
             status,
             target_host=prepared.log_fields["target_host"],
@@ -180,28 +220,19 @@ def _log(
             next_attempt_at=next_at,
             reason=reason,
         )
-        if attempts:
-            before, after = endpoint_health.record_outcome(
-                config.deliveries_table, prepared.endpoint, attempts[-1].reason is None
-            )
+        if attempts and stores.health is not None:
+            before, after = stores.health.record_outcome(prepared.endpoint, attempts[-1].reason is None)
             metrics.failing_minutes(after.failing_minutes())
-            operational.health_changed(config, prepared, before, after, attempts[-1].reason)
+            operational.health_changed(stores, prepared, before, after, attempts[-1].reason)
     except StorageUnavailable as exc:
         logger.warning("the delivery log could not be written", extra={**prepared.log_fields, "detail": str(exc)})
 
 
-def hand_over(config: Config, user: User, key: str, endpoint: str, wait: float, why: str) -> None:
-    """Queue a notification this invocation could not finish for the retry function, `wait` seconds from now."""
-    message = retry_queue.RetryMessage.of(user, key, due_at=time.time() + wait, endpoint=endpoint)
-    retry_queue.send(config.retry_queue_url, message)
-    logger.info("notification handed to the retry queue", extra={"user_id": user.id, "why": why, "wait_seconds": wait})
-
-
-def skipped(table: str, record: deliveries.Subject, reason: str) -> None:
+def skipped(log: DeliveryLog | None, record: deliveries.Subject, reason: str) -> None:
     """Log a notification that was not sent (no URL configured, its endpoint disabled or deleted)."""
-    if not table:
+    if log is None:
         return
     try:
-        deliveries.record(table, record, deliveries.Status.SKIPPED, target_host="", format="", reason=reason)
+        log.record(record, deliveries.Status.SKIPPED, target_host="", format="", reason=reason)
     except StorageUnavailable as exc:
         logger.warning("the delivery log could not be written", extra={"user_id": record.user_id, "detail": str(exc)})

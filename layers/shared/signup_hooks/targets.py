@@ -78,7 +78,7 @@ NEVER_ALLOWED = frozenset(
 
 
 class TargetError(SignupHooksError):
-    """A target that cannot be used. `reason` is a delivery.Reason value; the message is safe to show an admin."""
+    """A target that cannot be used. `reason` is a results.Reason value; the message is safe to show an admin."""
 
     reason = "invalid_url"
 

@@ -1,10 +1,5 @@
-"""Users: the signup form, its validation, and the DynamoDB items that hold an account.
-
-One table, two items per account, written in one transaction:
-- `USER#<id>` (entity "user"): the profile. Its stream record is what notifies the administrator.
-- `AUTH#<email>` (entity "auth"): the credential, keyed by the lower-cased email so that DynamoDB itself
-  enforces uniqueness with a condition. Keeping the hash on its own item keeps it out of every user record
-  that reaches the notifier.
+"""Users: the signup form, its validation, a new account (the user and its password hash), and the user as the API
+returns it and the notifier reads it. storage/users_table.py keeps accounts in the users table.
 """
 
 from __future__ import annotations
@@ -15,14 +10,13 @@ import re
 import time
 import unicodedata
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError
 
-from signup_hooks import aws, bodies
-from signup_hooks.errors import EmailTaken, InvalidInput, StorageUnavailable
+from signup_hooks import bodies
+from signup_hooks.errors import InvalidInput
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -154,10 +148,8 @@ def _string_field(data: dict[str, Any], field: str) -> str:
     return value
 
 
-def create_user(
-    table: str, form: SignupForm, role: str, hash_profile: HashProfile = HashProfile.RFC9106_LOW_MEMORY
-) -> User:
-    """Write the profile and the credential in one transaction: both or neither, email unique by condition."""
+def new_account(form: SignupForm, role: str, hash_profile: HashProfile = HashProfile.RFC9106_LOW_MEMORY) -> Account:
+    """The user a signup creates, with a new id, and the hash of its password."""
     user = User(
         id=str(uuid.uuid4()),
         name=form.name,
@@ -166,89 +158,12 @@ def create_user(
         created_at=int(time.time()),
         profile_image_url=form.profile_image_url,
     )
-    password_hash = _hasher(hash_profile).hash(form.password)
-    profile = {
-        "pk": {"S": f"USER#{user.id}"},
-        "entity": {"S": USER_ENTITY},
-        "id": {"S": user.id},
-        "name": {"S": user.name},
-        "email": {"S": user.email},
-        "role": {"S": user.role},
-        "created_at": {"N": str(user.created_at)},
-        "profile_image_url": {"S": user.profile_image_url},
-    }
-    credential = {
-        "pk": {"S": f"AUTH#{user.email}"},
-        "entity": {"S": AUTH_ENTITY},
-        "user_id": {"S": user.id},
-        "password_hash": {"S": password_hash},
-        "created_at": {"N": str(user.created_at)},
-    }
-    try:
-        aws.client("dynamodb").transact_write_items(
-            TransactItems=[
-                {"Put": {"TableName": table, "Item": credential, "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Put": {"TableName": table, "Item": profile, "ConditionExpression": "attribute_not_exists(pk)"}},
-            ]
-        )
-    except ClientError as exc:
-        if _email_condition_failed(exc):
-            raise EmailTaken("an account with this email already exists") from exc
-        raise StorageUnavailable(f"DynamoDB refused the signup: {exc.response['Error'].get('Code')}") from exc
-    except BotoCoreError as exc:
-        raise StorageUnavailable(f"DynamoDB could not be reached: {type(exc).__name__}") from exc
-    return user
+    return Account(user, _hasher(hash_profile).hash(form.password))
 
 
-def _email_condition_failed(exc: ClientError) -> bool:
-    if exc.response["Error"].get("Code") != "TransactionCanceledException":
-        return False
-    reasons = exc.response.get("CancellationReasons") or []
-    # The credential item is first in the transaction; its condition failing means the email is taken.
-    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
+@dataclass(frozen=True)
+class Account:
+    """A new user and its credential: what a signup stores (the hash never reaches a notification)."""
 
-
-def get_user(table: str, user_id: str) -> User | None:
-    """A user's profile by id, or None when it no longer exists."""
-    try:
-        answer = aws.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": f"USER#{user_id}"}})
-    except ClientError as exc:
-        raise StorageUnavailable(f"DynamoDB refused the read: {exc.response['Error'].get('Code')}") from exc
-    except BotoCoreError as exc:
-        raise StorageUnavailable(f"DynamoDB could not be reached: {type(exc).__name__}") from exc
-    item = answer.get("Item")
-    if not item or item.get("entity", {}).get("S") != USER_ENTITY:
-        return None
-    return User.from_item({name: next(iter(value.values())) for name, value in item.items()})
-
-
-CREATED_INDEX = "ByCreated"  # template.yaml: users by creation time
-
-
-def created_between(
-    table: str, since: int, until: int, limit: int, start: dict[str, Any] | None = None
-) -> tuple[list[User], dict[str, Any] | None]:
-    """Users created in [since, until] (epoch seconds), oldest first, through the index: never a scan.
-
-    Returns the page and the index key to continue from (None at the end)."""
-    request: dict[str, Any] = {
-        "TableName": table,
-        "IndexName": CREATED_INDEX,
-        "KeyConditionExpression": "entity = :entity AND created_at BETWEEN :since AND :until",
-        "ExpressionAttributeValues": {
-            ":entity": {"S": USER_ENTITY},
-            ":since": {"N": str(since)},
-            ":until": {"N": str(until)},
-        },
-        "Limit": limit,
-    }
-    if start:
-        request["ExclusiveStartKey"] = start
-    try:
-        answer = aws.client("dynamodb").query(**request)
-    except ClientError as exc:
-        raise StorageUnavailable(f"DynamoDB refused the query: {exc.response['Error'].get('Code')}") from exc
-    except BotoCoreError as exc:
-        raise StorageUnavailable(f"DynamoDB could not be reached: {type(exc).__name__}") from exc
-    found = [User.from_item({k: next(iter(v.values())) for k, v in item.items()}) for item in answer.get("Items", [])]
-    return found, answer.get("LastEvaluatedKey")
+    user: User
+    password_hash: str = field(repr=False)

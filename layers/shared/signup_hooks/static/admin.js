@@ -10,7 +10,7 @@ const SAMPLE = { email: "tim@example.com", role: "pending", id: "6f1c2a3e-8b4d-4
 const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 const MAX_VALUE_CHARS = 256;
 
-// delivery.Reason codes in the words of the README's troubleshooting guide.
+// results.Reason codes in the words of the README's troubleshooting guide.
 const REASONS = {
   not_configured: "No webhook URL is set, and there is no WEBHOOK_URL fallback. Save a URL first.",
   invalid_url: "The URL is wrong or badly formatted. Enter it again.",

@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 # Short timeouts and standard retries: an AWS call that hangs must not eat a signup's or a batch's time.
 _CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
@@ -39,3 +40,10 @@ def client(service: str) -> Any:
         if service not in _clients:
             _clients[service] = shared.client(service, config=_CLIENT_CONFIG)
         return _clients[service]
+
+
+def error_code(exc: Exception) -> str:
+    """The AWS error code of a failed call (`ThrottlingException`), or the exception's type when no answer came."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
+    return type(exc).__name__

@@ -1,4 +1,5 @@
-"""Exactly once, as the receiver sees it: a record per stream event in the idempotency table (Powertools idempotency).
+"""The idempotency table: a record per delivery key (Powertools idempotency), what makes a delivery happen exactly once
+as the receiver sees it (exactly_once.py).
 
 The key is the stream event id (`eventID`), the same for every delivery of one new user: a stream retry, a bisected
 batch, a re-invoked function and a redrive from the dead-letter queue all find the same record. The notifier and the
@@ -34,25 +35,13 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from signup_hooks import aws
-from signup_hooks.errors import SignupHooksError, StorageUnavailable
+from signup_hooks.errors import InProgress, StorageUnavailable
+from signup_hooks.storage import aws
+from signup_hooks.stores import ALREADY_DELIVERED
 
 KEY_PREFIX = "signup-notification"
 # The dead-letter queue keeps messages 14 days; a delivered notification is remembered one day longer.
 EXPIRES_AFTER_SECONDS = 15 * 24 * 3600
-ALREADY_DELIVERED = "already_delivered"
-
-
-class NotDelivered(SignupHooksError):
-    """The action did not deliver; `outcome` says what happened. The idempotency record is removed."""
-
-    def __init__(self, outcome: Any) -> None:
-        super().__init__("not delivered")
-        self.outcome = outcome
-
-
-class InProgress(SignupHooksError):
-    """Another invocation is delivering this event now, or died doing so less than its timeout ago."""
 
 
 @functools.cache
@@ -64,13 +53,21 @@ def _mark_replay(response: Any, _record: DataRecord) -> Any:
     return {**response, ALREADY_DELIVERED: True} if isinstance(response, dict) else response
 
 
-def once(table: str, event_id: str, action: Callable[[], dict[str, Any]], context: LambdaContext) -> dict[str, Any]:
-    """Run `action` (a delivery) unless the event was delivered already.
+class IdempotencyTable:
+    def __init__(self, table: str) -> None:
+        self.table = table
 
-    Returns what the delivering run returned; a replay of it carries `already_delivered: True` and sends nothing.
-    `action` raises `NotDelivered` when it failed. The lambda context bounds how long an unfinished record blocks
-    others: until this invocation's own timeout.
-    """
+    def once(self, event_id: str, action: Callable[[], dict[str, Any]], context: LambdaContext) -> dict[str, Any]:
+        """Run `action` (a delivery) unless the event was delivered already.
+
+        Returns what the delivering run returned; a replay of it carries `already_delivered: True` and sends nothing.
+        `action` raises `NotDelivered` when it failed. The lambda context bounds how long an unfinished record blocks
+        others: until this invocation's own timeout.
+        """
+        return _once(self.table, event_id, action, context)
+
+
+def _once(table: str, event_id: str, action: Callable[[], dict[str, Any]], context: LambdaContext) -> dict[str, Any]:
     config = IdempotencyConfig(
         event_key_jmespath="event_id",
         raise_on_no_idempotency_key=True,

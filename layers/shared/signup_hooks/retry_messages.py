@@ -1,28 +1,20 @@
-"""The retry queue (SQS): notifications waiting for their next scheduled attempt. The only module that touches it.
+"""The retry queue's messages: notifications waiting for their next scheduled attempt (storage/queues.py sends them).
 
 A message says which notification to try (the user, the stream event id that keys its idempotency record and
 webhook-id, the endpoint) and when: `due_at`. It holds no URL, no rendered text and no e-mail: each retry reads the
 current settings and the user, so fixing the URL or the template fixes everything waiting.
 
 SQS delays a new message by at most 15 minutes. A longer wait is made of that delay and then, when the message
-arrives early, a visibility timeout until it is due (`hold`, at most 12 hours): the consumer reports it as not done
-and it comes back when due. A message therefore arrives at most twice per scheduled attempt, which the queue's
+arrives early, a visibility timeout until it is due (`RetryQueue.hold`, at most 12 hours): the consumer reports it as
+not done and it comes back when due. A message therefore arrives at most twice per scheduled attempt, which the queue's
 redrive policy (maxReceiveCount) allows for while still catching a message the consumer keeps crashing on.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import BotoCoreError, ClientError
-
-from signup_hooks import aws
-from signup_hooks.errors import StorageUnavailable
-from signup_hooks.schedule import MAX_DELAY_SECONDS, SQS_MAX_DELAY_SECONDS
 
 if TYPE_CHECKING:  # the user module brings the password hasher, which the delivering functions never need
     from signup_hooks.users import User
@@ -104,62 +96,3 @@ def parse(body: str) -> RetryMessage | None:
         )
     except (KeyError, TypeError, ValueError):
         return None
-
-
-def send(queue_url: str, message: RetryMessage, now: float | None = None) -> None:
-    """Queue the message, delayed until it is due (or for SQS's longest delay, when it is due later)."""
-    wait = max(0.0, message.due_at - (time.time() if now is None else now))
-    try:
-        aws.client("sqs").send_message(
-            QueueUrl=queue_url,
-            MessageBody=message.to_json(),
-            DelaySeconds=math.ceil(min(wait, SQS_MAX_DELAY_SECONDS)),  # never early: SQS counts whole seconds
-            MessageAttributes={"kind": {"DataType": "String", "StringValue": MESSAGE_KIND}},
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise StorageUnavailable(f"the retry queue refused the message: {type(exc).__name__}") from exc
-
-
-def send_now(queue_url: str, messages: list[RetryMessage]) -> int:
-    """Queue messages due now, ten per call. Returns how many SQS took; raises when a whole call fails."""
-    sent = 0
-    client = aws.client("sqs")
-    for start in range(0, len(messages), 10):
-        entries = [
-            {"Id": str(index), "MessageBody": message.to_json()}
-            for index, message in enumerate(messages[start : start + 10])
-        ]
-        try:
-            answer = client.send_message_batch(QueueUrl=queue_url, Entries=entries)
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageUnavailable(f"the retry queue refused the messages: {type(exc).__name__}") from exc
-        sent += len(answer.get("Successful", []))
-        if answer.get("Failed"):
-            raise StorageUnavailable(f"the retry queue refused {len(answer['Failed'])} message(s) of a batch")
-    return sent
-
-
-def hold(queue_url: str, receipt: str, seconds: float) -> None:
-    """Hide a message that came early until it is due."""
-    try:
-        aws.client("sqs").change_message_visibility(
-            QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=int(max(1, min(seconds, MAX_DELAY_SECONDS)))
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise StorageUnavailable(f"the retry queue refused a visibility change: {type(exc).__name__}") from exc
-
-
-def approximate_count(queue_url: str) -> int:
-    """Messages waiting, visible or not (an approximation, as SQS gives it)."""
-    try:
-        attributes: dict[str, Any] = aws.client("sqs").get_queue_attributes(
-            QueueUrl=queue_url,
-            AttributeNames=[
-                "ApproximateNumberOfMessages",
-                "ApproximateNumberOfMessagesNotVisible",
-                "ApproximateNumberOfMessagesDelayed",
-            ],
-        )["Attributes"]
-    except (ClientError, BotoCoreError) as exc:
-        raise StorageUnavailable(f"the queue could not be read: {type(exc).__name__}") from exc
-    return sum(int(value) for value in attributes.values())

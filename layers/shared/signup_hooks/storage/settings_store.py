@@ -1,6 +1,9 @@
-"""SSM Parameter Store calls for the webhook settings: read several parameters in one call, read every document under
-a path, write one settings document, delete a parameter. Each returns plain values and turns botocore's errors
-into StorageUnavailable.
+"""SSM Parameter Store, where each endpoint's settings document lives (settings.py says what a document holds): read
+several parameters in one call, read every document under a path, write one document, delete a parameter. Each
+turns botocore's errors into StorageUnavailable.
+
+Reads go through one per-process cache (settings_cache.py), so a batch's delivery threads share one SSM call; a
+write or a delete drops what the cache holds. `load` and `read_documents` are what the rest of the package calls.
 
 A settings document is a flat JSON object of strings (or nulls). Parameter Store refuses a value that holds
 `{{ ... }}` (its syntax for nesting a parameter), which a message template may contain (`{{` is how a template
@@ -13,10 +16,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from signup_hooks import aws
+from signup_hooks import settings
 from signup_hooks.errors import StorageUnavailable
+from signup_hooks.settings_cache import SettingsReader
+from signup_hooks.storage import aws
+
+logger = Logger(child=True)
 
 # One document can pass the Standard tier's 4 KB (a long template, a long header value): Intelligent-Tiering stores
 # it as Standard while it fits and as Advanced only when it must.
@@ -36,7 +44,7 @@ def read(names: Sequence[str]) -> dict[str, str]:
     try:
         response = aws.client("ssm").get_parameters(Names=wanted, WithDecryption=True)
     except (ClientError, BotoCoreError) as exc:
-        raise StorageUnavailable(f"SSM could not be read: {error_code(exc)}") from exc
+        raise StorageUnavailable(f"SSM could not be read: {aws.error_code(exc)}") from exc
     return {str(item["Name"]): str(item.get("Value", "")) for item in response.get("Parameters", [])}
 
 
@@ -52,7 +60,7 @@ def read_path(path: str) -> dict[str, str]:
                 return values
             request["NextToken"] = response["NextToken"]
     except (ClientError, BotoCoreError) as exc:
-        raise StorageUnavailable(f"SSM could not be read: {error_code(exc)}") from exc
+        raise StorageUnavailable(f"SSM could not be read: {aws.error_code(exc)}") from exc
     raise StorageUnavailable(f"more than {MAX_PATH_PAGES} pages of parameters under {path}")
 
 
@@ -69,11 +77,11 @@ def write_document(name: str, fields: Mapping[str, str | None], description: str
             Description=description,
         )
     except ClientError as exc:
-        if new and error_code(exc) == "ParameterAlreadyExists":
+        if new and aws.error_code(exc) == "ParameterAlreadyExists":
             raise FileExistsError(name) from None
-        raise StorageUnavailable(f"SSM refused the write: {error_code(exc)}") from exc
+        raise StorageUnavailable(f"SSM refused the write: {aws.error_code(exc)}") from exc
     except BotoCoreError as exc:
-        raise StorageUnavailable(f"SSM refused the write: {error_code(exc)}") from exc
+        raise StorageUnavailable(f"SSM refused the write: {aws.error_code(exc)}") from exc
 
 
 def delete(name: str) -> None:
@@ -81,10 +89,67 @@ def delete(name: str) -> None:
     try:
         aws.client("ssm").delete_parameter(Name=name)
     except ClientError as exc:
-        if error_code(exc) != "ParameterNotFound":
-            raise StorageUnavailable(f"SSM refused the delete: {error_code(exc)}") from exc
+        if aws.error_code(exc) != "ParameterNotFound":
+            raise StorageUnavailable(f"SSM refused the delete: {aws.error_code(exc)}") from exc
     except BotoCoreError as exc:
-        raise StorageUnavailable(f"SSM could not be reached: {error_code(exc)}") from exc
+        raise StorageUnavailable(f"SSM could not be reached: {aws.error_code(exc)}") from exc
+
+
+_cache = SettingsReader(fetch=lambda names: read(names))
+
+
+def load(
+    names: settings.SettingsNames, environment_url: str, max_age: float, *, stale_ok: bool = True
+) -> settings.Snapshot:
+    """One endpoint's stored settings, from its document or else the older parameters. Raises StorageUnavailable."""
+    return settings.parse(_cache.read(names.all(), max_age, stale_ok), names, environment_url)
+
+
+def read_documents(
+    path: str, default_document: str, legacy: tuple[str, ...], max_age: float, stale_ok: bool = True
+) -> dict[str, str]:
+    """Every document under `path` by name (one GetParametersByPath) and, while the default endpoint has no
+    document, the older parameters (one GetParameters), through the cache. Raises StorageUnavailable."""
+
+    def fetch() -> dict[str, str]:
+        values = read_path(path)
+        if default_document not in values and legacy:
+            values.update(read(legacy))
+        return values
+
+    return _cache.read((path + "/*", *legacy), max_age, stale_ok, fetch)
+
+
+def save(names: settings.SettingsNames, stored: settings.StoredSettings, *, new: bool = False) -> None:
+    """One write of the whole document. Raises StorageUnavailable, and then nothing has changed; with `new`,
+    FileExistsError when the document exists already."""
+    description = f"Signup webhook settings of endpoint {names.endpoint_id}, set through the admin API"
+    write_document(names.document, stored.to_fields(), description, new=new)
+    _cache.forget()  # every cached read that holds this document: its own and the read of all endpoints
+
+
+def delete_settings(names: settings.SettingsNames) -> None:
+    """Delete an endpoint's document (and, for the default endpoint, the older parameters)."""
+    delete(names.document)
+    _cache.forget()
+    remove_legacy(names)
+
+
+def remove_legacy(names: settings.SettingsNames) -> None:
+    """Delete the older parameters once the document holds their values. Best effort: the document wins anyway."""
+    for name in names.legacy.names():
+        try:
+            delete(name)
+        except StorageUnavailable as exc:
+            logger.warning(
+                "an older settings parameter could not be deleted", extra={"parameter": name, "error": str(exc)}
+            )
+    _cache.forget(names.all())
+
+
+def forget_last_good() -> None:
+    """Drop the cached and remembered settings (tests; a new execution environment starts without them)."""
+    _cache.forget()
 
 
 def encode_document(fields: Mapping[str, str | None]) -> str:
@@ -96,17 +161,3 @@ def encode_document(fields: Mapping[str, str | None]) -> str:
     # Only the outer braces are structural: keys and values are strings, whose braces are data.
     inner = text[1:-1].replace("{", "\\u007b").replace("}", "\\u007d")
     return "{" + inner + "}"
-
-
-def decode_document(text: str) -> dict[str, str | None]:
-    """The fields of a document; ValueError when it is not a flat JSON object of strings."""
-    data = json.loads(text)
-    if not isinstance(data, dict):
-        raise ValueError("a settings document is a JSON object")
-    return {str(key): value if isinstance(value, str) else None for key, value in data.items()}
-
-
-def error_code(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
-    return type(exc).__name__
