@@ -1,0 +1,53 @@
+"""Which notifications an administrator's replay queues (delivery_log_admin.queue_replay), with plain fakes: per
+endpoint that receives signups, only the users whose notification was not delivered and is not already waiting in
+the retry schedule."""
+
+from __future__ import annotations
+
+from signup_hooks import delivery_log_admin
+from signup_hooks.deliveries import Record, Status, Subject, record_id
+from signup_hooks.delivery_log_admin import ReplayWindow
+from signup_hooks.users import User
+
+from tests.unit.fakes import Fakes, endpoint
+
+USERS = [User(name, name.title(), "", "pending", 1_700_000_000 + index, "") for index, name in enumerate("abc")]
+
+
+def logged(endpoint_id: str, user: User, status: Status) -> Record:
+    subject = Subject(user.id, user.name, f"evt-{user.id}", f"msg_{user.id}", endpoint=endpoint_id)
+    return Record(record_id(endpoint_id, "user.created", user.id), subject, status, "h", "text", "t", "t")
+
+
+def test_a_replay_queues_only_undelivered_users_per_endpoint() -> None:
+    a, b, _ = USERS
+    fakes = Fakes(endpoints=[endpoint("default"), endpoint("crm"), endpoint("off", enabled=False)])
+    fakes.users.users = {user.id: user for user in USERS}
+    for record in (logged("default", a, Status.DELIVERED), logged("crm", b, Status.RETRYING)):
+        fakes.log.records[record.id] = record
+    fakes.log.records[logged("default", b, Status.FAILED).id] = logged("default", b, Status.FAILED)
+
+    answer = delivery_log_admin.queue_replay(
+        ReplayWindow(since=0, until=2_000_000_000), fakes.endpoints, fakes.users, fakes.log, fakes.queue
+    )
+
+    queued = sorted((message.endpoint, message.user_id, message.event_id) for message in fakes.queue.now)
+    assert queued == [
+        ("crm", "a", "replay:a#crm"),  # no record: a key of its own
+        ("crm", "c", "replay:c#crm"),
+        ("default", "b", "evt-b"),  # a failed record: replayed under its own event id, the same webhook-id
+        ("default", "c", "replay:c"),
+    ]
+    assert all(message.replay for message in fakes.queue.now)
+    assert (answer["queued"], answer["already_delivered"], answer["skipped"]) == (4, 1, 1)
+
+
+def test_a_replay_for_one_endpoint_queues_for_that_one_only() -> None:
+    fakes = Fakes(endpoints=[endpoint("default"), endpoint("crm")])
+    fakes.users.users = {user.id: user for user in USERS}
+
+    delivery_log_admin.queue_replay(
+        ReplayWindow(since=0, until=2_000_000_000, endpoint="crm"), fakes.endpoints, fakes.users, fakes.log, fakes.queue
+    )
+
+    assert {message.endpoint for message in fakes.queue.now} == {"crm"}
