@@ -78,7 +78,7 @@ class CountingStream(io.TextIOBase):
         self.stream.flush()
 
 
-THREAD_KINDS = {"deliver-": "delivery", "dns-lookup": "dns_lookup"}  # name prefixes (notifications.py, targets.py)
+THREAD_KINDS = {"deliver-": "delivery", "dns-lookup": "dns_lookup"}  # name prefixes (stream_batch.py, targets.py)
 
 
 class ThreadCount:

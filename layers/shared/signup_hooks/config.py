@@ -1,4 +1,6 @@
-"""The one place that reads the environment: every setting of every function, typed and checked once."""
+"""The one place that reads the environment: `Config`, every setting of every function, typed and checked once at
+cold start. Not to be confused with the stored settings of an endpoint (settings.py: the SSM document an
+administrator changes at run time) or with what one delivery uses (send_options.SendOptions)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ if TYPE_CHECKING:  # delivery code: imported where a policy is used, by the func
 ROLES = ("pending", "user", "admin")
 _ENDPOINT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
-# Upper bounds on what an operator may configure (invariant 4: every limit is bounded).
+# Upper bounds on what an operator may configure: every limit the environment sets is bounded (docs/architecture.md).
 MAX_TIMEOUT_SECONDS = 30.0
 MAX_SETTINGS_AGE_SECONDS = 10
 MAX_DELIVERY_ATTEMPTS = 10

@@ -4,11 +4,9 @@ A target URL is resolved once, every address it resolves to is checked, and the 
 checked address itself (with the host name kept for TLS and the Host header), so that nothing can change
 between the check and the connection (no DNS rebinding window).
 
-Refused always: link-local (169.254/16, fe80::/10, which hold the cloud metadata services), known metadata
-addresses, multicast, reserved, unspecified and broadcast addresses. Refused unless private targets are allowed:
-loopback, private (RFC 1918, fc00::/7), shared (100.64/10) and every other non-global range.
-Plain http is refused unless http targets are allowed. IPv4-mapped and other IPv6 spellings of an IPv4 address
-are checked as that IPv4 address; numeric host spellings (`2130706433`, `0x7f.1`, `017700000001`) are read
+Which addresses are refused (always, or unless private targets are allowed) is addresses.py's. Plain http is
+refused unless http targets are allowed. IPv4-mapped and other IPv6 spellings of an IPv4 address are checked as
+that IPv4 address; numeric host spellings (`2130706433`, `0x7f.1`, `017700000001`) are read
 the way the C resolver reads them, so that they are checked as what they really are. An IPv6 zone id
 (`[fd00:ec2::254%25eth0]`) is dropped: the address is checked and connected to as itself (a zone only matters for
 link-local addresses, which are refused anyway).
@@ -20,7 +18,6 @@ does not exist, so that a delivery can retry the first and fail the second for g
 
 from __future__ import annotations
 
-import enum
 import ipaddress
 import re
 import socket
@@ -28,53 +25,13 @@ import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from signup_hooks.addresses import NEVER_ALLOWED, AddressClass, IpAddress, classify, is_allowed
 from signup_hooks.errors import SignupHooksError
 
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+__all__ = ["NEVER_ALLOWED", "AddressClass", "classify", "is_allowed"]  # addresses.py's, used through this module too
 
-# Cloud metadata services outside the link-local ranges: refused even when private targets are allowed.
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(address)
-    for address in (
-        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, ...
-        "169.254.170.2",  # AWS ECS task metadata
-        "fd00:ec2::254",  # AWS IMDS over IPv6
-        "fd00:ec2::23",  # AWS DNS over IPv6 (Nitro)
-        "100.100.100.200",  # Alibaba Cloud
-        "168.63.129.16",  # Azure wire server
-        "192.0.0.192",  # Oracle Cloud
-    )
-)
-SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
-THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # Linux connects 0.x.x.x to the local host
-NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
 MAX_ADDRESSES = 16  # of one name's answer, checked and kept
 DEFAULT_LOOKUP_SECONDS = 5.0  # how long a caller that names no limit waits for a lookup
-
-
-class AddressClass(enum.StrEnum):
-    PUBLIC = "public"
-    LOOPBACK = "loopback"
-    PRIVATE = "private"
-    SHARED = "shared"
-    NON_GLOBAL = "non_global"
-    LINK_LOCAL = "link_local"
-    METADATA = "metadata"
-    MULTICAST = "multicast"
-    RESERVED = "reserved"
-    UNSPECIFIED = "unspecified"
-
-
-# Classes that no setting allows.
-NEVER_ALLOWED = frozenset(
-    {
-        AddressClass.LINK_LOCAL,
-        AddressClass.METADATA,
-        AddressClass.MULTICAST,
-        AddressClass.RESERVED,
-        AddressClass.UNSPECIFIED,
-    }
-)
 
 
 class TargetError(SignupHooksError):
@@ -129,40 +86,6 @@ class CheckedTarget:
         host = f"[{self.host}]" if ":" in self.host else self.host
         default = 443 if self.scheme == "https" else 80
         return host if self.port == default else f"{host}:{self.port}"
-
-
-def classify(address: IpAddress) -> AddressClass:
-    """The class of an address. An IPv4 address inside IPv6 (mapped, NAT64, 6to4, Teredo) is classified as itself."""
-    embedded = _embedded_ipv4(address)
-    if embedded is not None:
-        return classify(embedded)
-    if address in METADATA_ADDRESSES:
-        return AddressClass.METADATA
-    if address.is_unspecified or address in THIS_NETWORK:
-        return AddressClass.UNSPECIFIED
-    if address.is_link_local:
-        return AddressClass.LINK_LOCAL
-    if address.is_multicast:
-        return AddressClass.MULTICAST
-    if address.is_loopback:
-        return AddressClass.LOOPBACK
-    if address.is_reserved:  # includes 240/4 and the broadcast address
-        return AddressClass.RESERVED
-    if isinstance(address, ipaddress.IPv4Address) and address in SHARED_ADDRESS_SPACE:
-        return AddressClass.SHARED
-    if address.is_private or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local):
-        return AddressClass.PRIVATE
-    if not address.is_global:
-        return AddressClass.NON_GLOBAL
-    return AddressClass.PUBLIC
-
-
-def is_allowed(address_class: AddressClass, policy: Policy) -> bool:
-    if address_class is AddressClass.PUBLIC:
-        return True
-    if address_class in NEVER_ALLOWED:
-        return False
-    return policy.allow_private
 
 
 def parse_host(host: str) -> IpAddress | None:
@@ -275,30 +198,13 @@ def _check(url: str, policy: Policy, *, resolve_names: bool, lookup_timeout: flo
 
     for address in addresses:
         address_class = classify(address)
-        if not is_allowed(address_class, policy):
+        if not is_allowed(address_class, policy.allow_private):
             kind = address_class.value.replace("_", "-")
             raise BlockedTarget(f"url points to a {kind} address, which is not allowed")
     name = str(literal) if literal is not None else host
     return CheckedTarget(
         scheme=scheme, host=name, port=port, path=path, addresses=tuple(str(address) for address in addresses)
     )
-
-
-def _embedded_ipv4(address: IpAddress) -> ipaddress.IPv4Address | None:
-    if not isinstance(address, ipaddress.IPv6Address):
-        return None
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address in NAT64_PREFIX:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address.teredo is not None:
-        return address.teredo[1]
-    # IPv4-compatible (::a.b.c.d, deprecated) other than :: and ::1
-    if int(address) >> 32 == 0 and int(address) > 1:
-        return ipaddress.IPv4Address(int(address))
-    return None
 
 
 _NUMERIC_PART = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
