@@ -2,8 +2,9 @@
 
 Two kinds of message sit in the queue:
 - Our dead letters (deadletter.DeadLetter): self-contained. The replay posts the message it kept, in the shape the
-  current URL needs, under the same event id, so the idempotency record (storage/idempotency.py) makes it a no-op when the
-  notification went out meanwhile (a stream retry, an earlier redrive) and the `webhook-id` matches every earlier try.
+  current URL needs, under the same event id, so the idempotency record (storage/idempotency.py) makes it a no-op
+  when the notification went out meanwhile (a stream retry, an earlier redrive) and the `webhook-id` matches every
+  earlier try.
 - Lambda's OnFailure records for a stream batch it gave up on: only the shard and the first and last sequence numbers.
   The replay reads those records back from the stream (GetShardIterator AT_SEQUENCE_NUMBER, GetRecords up to the last
   one) and delivers each new profile among them under its own stream event id: the same key the notifier used, so a
