@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from signup_hooks.auth import bearer_token
 
 from functions.authorizer import app as authorizer
 from tests.helpers import load_event
@@ -51,10 +50,3 @@ def test_the_token_is_never_logged(aws, lambda_context, logs):
     assert aws.admin_token not in output
     assert "wrong-token-value" not in output
     assert "admin request refused" in output
-
-
-def test_bearer_token_parsing():
-    assert bearer_token("Bearer abc") == "abc"
-    assert bearer_token("  Bearer   abc  ") == "abc"
-    assert bearer_token("Token abc") is None
-    assert bearer_token(None) is None

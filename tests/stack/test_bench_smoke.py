@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import report
 from local.template import ROOT
 
 
@@ -52,16 +51,6 @@ def test_a_tiny_benchmark_run_merges_its_figures_into_the_earlier_results(tmp_pa
     assert "## 8. Receiver outage" in text
     assert "## 9. Slow receiver at a sustained signup rate" in text
     assert "## Goals" in text
-
-
-def test_the_committed_results_render_every_figure() -> None:
-    results = json.loads((ROOT / "docs" / "benchmarks.json").read_text(encoding="utf-8"))
-
-    text = report.markdown(results)
-
-    for number in range(1, 9):
-        assert f"## {number}. " in text
-    assert "## 10. Fan-out: 1 vs 10 endpoints" in text
 
 
 def test_a_tiny_fanout_run_delivers_every_signup_to_every_endpoint_within_the_notifiers_limits(tmp_path: Path) -> None:

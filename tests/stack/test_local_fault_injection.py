@@ -14,7 +14,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local.faults import Faults, FaultyServer, service_of
+from local.faults import Faults, FaultyServer
 from local.process import StackProcess
 from local.receiver import Receiver
 from tests.helpers import call, wait_for_body
@@ -251,14 +251,3 @@ def test_the_functions_endpoint_answers_each_services_throttling_error_as_botoco
         "dynamodb": "ProvisionedThroughputExceededException",
         "sqs": "RequestThrottled",
     }
-
-
-def test_the_service_is_read_from_the_sigv4_credential_scope() -> None:
-    header = (
-        "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/secretsmanager/aws4_request, "
-        "SignedHeaders=host;x-amz-date, Signature=abc"
-    )
-
-    assert service_of(header) == "secretsmanager"
-    assert service_of("") is None
-    assert service_of("AWS4-HMAC-SHA256 Credential=broken") is None
