@@ -16,7 +16,7 @@ from functions.notifier import app as notifier
 from tests.helpers import load_event
 from tests.scripted_receiver import Script, ScriptedReceiver, answer_ok, read_request, trickle
 
-# The quick first try and the dead-letter queue, without the retry schedule (tests/test_retry_schedule.py has it).
+# The quick first try and the dead-letter queue, without the retry schedule (test_retry_schedule.py has it).
 pytestmark = pytest.mark.usefixtures("without_retry_schedule")
 
 CONNECT_TIMEOUT = 0.5

@@ -17,7 +17,7 @@ from signup_hooks.delivery import Reason
 from functions.notifier import app as notifier
 from tests.helpers import load_event
 
-# The quick first try and the dead-letter queue, without the retry schedule (tests/test_retry_schedule.py has it).
+# The quick first try and the dead-letter queue, without the retry schedule (test_retry_schedule.py has it).
 pytestmark = pytest.mark.usefixtures("without_retry_schedule")
 
 LOCAL = targets.Policy(allow_http=True, allow_private=True)

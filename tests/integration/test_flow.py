@@ -13,7 +13,7 @@ from functions.notifier import app as notifier
 from tests import sandbox
 from tests.helpers import filtered, sign_up_in_process, stream_batch
 
-# The quick first try and the dead-letter queue, without the retry schedule (tests/test_retry_schedule.py has it).
+# The quick first try and the dead-letter queue, without the retry schedule (test_retry_schedule.py has it).
 pytestmark = pytest.mark.usefixtures("without_retry_schedule")
 
 
@@ -25,14 +25,14 @@ def webhook_url(monkeypatch):
     return use
 
 
-def test_signup_notifies_the_receiver_with_the_seed_text(aws, lambda_context, receiver, webhook_url):
+def test_signup_notifies_the_receiver_with_the_default_text(aws, lambda_context, receiver, webhook_url):
     # Given a receiver configured as WEBHOOK_URL
     webhook_url(receiver.url)
     # When Tim signs up and the stream's records pass the template's filter into the notifier
     sign_up_in_process(lambda_context)
     batch = filtered(stream_batch())
     response = notifier.lambda_handler(batch, lambda_context)
-    # Then exactly one notification arrives, with the seed's text
+    # Then exactly one notification arrives, with the default message template's text
     assert response == {"batchItemFailures": []}
     [request] = receiver.wait_for(1)
     assert request.text == "New user signed up: Tim"

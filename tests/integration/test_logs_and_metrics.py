@@ -1,4 +1,4 @@
-"""Issue 6: every failed notification says which cause it was in one log line, one metric and one dead-letter message;
+"""Every failed notification says which cause it was in one log line, one metric and one dead-letter message;
 every line carries the request's ids; the metrics add up from the delivery threads."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from functions.signup import app as signup_app
 from local.receiver import Receiver
 from tests.helpers import batch_of, closed_port_url, load_event, notifier_failures
 
-# The quick first try and the dead-letter queue, without the retry schedule (tests/test_retry_schedule.py has it).
+# The quick first try and the dead-letter queue, without the retry schedule (test_retry_schedule.py has it).
 pytestmark = pytest.mark.usefixtures("without_retry_schedule")
 
 NAMESPACE = "SignupWebhooks"
@@ -227,7 +227,7 @@ def test_a_real_fault_is_named_in_the_log_line_the_metric_and_the_dead_letter(
 
 
 def test_not_configured_is_a_log_line_only(aws, lambda_context, logs, capsys):
-    # Nothing is sent, so nothing failed: no failure metric, no dead letter (the seed's "not configured" case)
+    # Nothing is sent, so nothing failed: no failure metric, no dead letter (webhook not configured)
     capsys.readouterr()
     event = load_event("notifier_new_user")
     assert notifier_failures(event, lambda_context) == []

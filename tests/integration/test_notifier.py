@@ -9,18 +9,18 @@ import pytest
 from functions.notifier import app as notifier
 from tests.helpers import closed_port_url, load_event, notifier_failures
 
-# The quick first try and the dead-letter queue, without the retry schedule (tests/test_retry_schedule.py has it).
+# The quick first try and the dead-letter queue, without the retry schedule (test_retry_schedule.py has it).
 pytestmark = pytest.mark.usefixtures("without_retry_schedule")
 
-SEED_EXAMPLE = "Nuevo usuario registrado: Tim"
+SPANISH_EXAMPLE = "Nuevo usuario registrado: Tim"
 
 
-def test_new_user_is_posted_as_the_seed_text(aws, lambda_context, receiver, configure):
+def test_new_user_is_posted_as_the_default_text(aws, lambda_context, receiver, configure):
     # Given the webhook URL in the environment
     configure(webhook_url_env=receiver.url)
     # When the sample batch with one new user arrives
     failures = notifier_failures(load_event("notifier_new_user"), lambda_context)
-    # Then the receiver gets the seed's plain-text message
+    # Then the receiver gets the default plain-text message
     assert failures == []
     [request] = receiver.wait_for(1)
     assert request.text == "New user signed up: Tim"
@@ -28,10 +28,10 @@ def test_new_user_is_posted_as_the_seed_text(aws, lambda_context, receiver, conf
     assert aws.dead_letters() == []
 
 
-def test_the_spanish_template_reproduces_the_seed_exactly(aws, lambda_context, receiver, configure):
+def test_a_spanish_template_is_rendered_exactly(aws, lambda_context, receiver, configure):
     configure(webhook_url_env=receiver.url, message_template="Nuevo usuario registrado: {name}")
     notifier_failures(load_event("notifier_new_user"), lambda_context)
-    assert receiver.wait_for(1)[0].body == SEED_EXAMPLE.encode("utf-8")
+    assert receiver.wait_for(1)[0].body == SPANISH_EXAMPLE.encode("utf-8")
 
 
 def test_the_parameter_wins_over_the_environment(aws, lambda_context, receiver, configure):
@@ -142,9 +142,9 @@ def test_too_little_time_left_fails_the_record_for_a_retry_without_sending(aws, 
 def test_a_failed_record_is_retried_alone_and_the_rest_of_the_batch_is_not_sent_twice(
     aws, lambda_context, receiver, configure
 ):
-    # Issue 5 relaxed the old ordering rule (stop the batch after a failure): with an idempotency record per event,
-    # every record is attempted at once and only the failed one is reported. The intent is kept: the stream's retry,
-    # which resends the batch from the failed record on, never delivers a user twice.
+    # The batch does not stop at a failure: with an idempotency record per event, every record is attempted at once
+    # and only the failed one is reported. The stream's retry, which resends the batch from the failed record on,
+    # never delivers a user twice.
     # Given a batch of two new users, a receiver that fails the first one for good and a dead-letter queue that is gone
     configure(
         webhook_url_env=receiver.url,

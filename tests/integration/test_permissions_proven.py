@@ -67,7 +67,7 @@ BATCH_ACTIONS = {
 
 @pytest.fixture(autouse=True)
 def aws() -> None:
-    """Reads the session's record only: this replaces conftest's per-test moto reset."""
+    """Reads the session's record only: this replaces the folder's per-test moto reset."""
 
 
 def actions_of(call: dict[str, Any]) -> list[tuple[str, dict[str, str] | None]]:
@@ -149,7 +149,7 @@ def test_every_recorded_call_is_allowed_and_every_right_is_used_or_explained(
     assert denied == [], "calls the role does not allow (AccessDenied in AWS)"
     if not request.config.stash.get(FULL_SUITE, False):
         pytest.skip("only part of the suite ran: every call was allowed; unused rights are checked on a full run")
-    assert calls, "no AWS call was recorded in a full run: is the recorder installed (conftest.py)?"
+    assert calls, "no AWS call was recorded in a full run: is the recorder installed (tests/sandbox.py)?"
     assert unused == [], "rights no test used and no reason explains"
 
 

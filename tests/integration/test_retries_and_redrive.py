@@ -1,4 +1,4 @@
-"""Issue 5 in one process, with faults injected: retries, the deadline, exactly once, dead letters, redrive, pacing,
+"""Delivery under faults, in one process: retries, the deadline, exactly once, dead letters, redrive, pacing,
 SSM outages. Real receivers on loopback, moto for AWS."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.helpers import (
     stream_batch,
 )
 
-# The quick first try and the dead-letter queue, without the retry schedule (tests/test_retry_schedule.py has it).
+# The quick first try and the dead-letter queue, without the retry schedule (test_retry_schedule.py has it).
 pytestmark = pytest.mark.usefixtures("without_retry_schedule")
 
 

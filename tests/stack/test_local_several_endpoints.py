@@ -1,7 +1,8 @@
 """Several endpoints on the local stack (`python -m local run`, RETRY_SCHEDULE compressed to seconds), managed through
 the admin API over HTTP: each endpoint gets every signup once in its own format, a failing one goes through its
 schedule to the dead-letter queue while the others keep their pace, an operations endpoint hears of it, and an
-endpoint switched off receives nothing from then on. tests/test_several_endpoints.py covers the same in process."""
+endpoint switched off receives nothing from then on. tests/integration/test_several_endpoints.py covers the same
+in process."""
 
 from __future__ import annotations
 

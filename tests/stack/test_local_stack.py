@@ -57,7 +57,7 @@ def no_webhook_parameter(stack: RunningStack) -> Iterator[None]:
     admin(stack, "DELETE")  # back to WEBHOOK_URL for the next test
 
 
-def test_a_signup_sends_the_seed_message_to_the_webhook(stack: RunningStack, default_receiver: Receiver) -> None:
+def test_a_signup_sends_the_default_message_to_the_webhook(stack: RunningStack, default_receiver: Receiver) -> None:
     sign_up(stack, "Tim")
 
     request = wait_for_body(default_receiver, "New user signed up: Tim")

@@ -1,5 +1,6 @@
-"""Issue 5 on the local stack (`python -m local run` in a subprocess), faults injected at a loopback receiver:
-retries, a dead receiver then a redrive (route and `make redrive`), and the load tests (500 signups, twice)."""
+"""Delivery under faults on the local stack (`python -m local run` in a subprocess), faults injected at a loopback
+receiver: retries, a dead receiver then a redrive (route and `make redrive`), and the load tests (500 signups,
+twice)."""
 
 from __future__ import annotations
 

@@ -111,7 +111,7 @@ def test_an_admin_can_force_the_format(chosen, url, shape):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def test_text_is_the_seed_message():
+def test_text_is_the_default_message():
     payload, body = build(Shape.TEXT)
     assert payload.content_type == "text/plain; charset=utf-8"
     assert body == "New user signed up: Tim"

@@ -1,4 +1,5 @@
-"""template.yaml, translated offline by the SAM translator and linted with cfn-lint: the wiring issue 2 asks for.
+"""template.yaml, translated offline by the SAM translator and linted with cfn-lint: the resources, their wiring
+and the least privilege of each function's role.
 
 The wiring is read from the translated CloudFormation, which is what gets deployed. Intrinsics there are resolved to
 readable placeholders (`<UsersTable.StreamArn>`, `<DeadLetterQueue>`) and fixed pseudo parameters, so assertions name
@@ -566,7 +567,7 @@ def own_logs(function_id: str) -> dict[str, set[str]]:
     return {"logs:CreateLogStream": group, "logs:PutLogEvents": group}
 
 
-# Powertools idempotency's calls, on the one idempotency table (issue 5).
+# Powertools idempotency's calls, on the one idempotency table.
 IDEMPOTENCY_RECORDS = {
     action: {"<IdempotencyTable.Arn>"}
     for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
@@ -666,7 +667,7 @@ def test_the_retry_queue_feeds_the_retry_function_and_hands_poison_messages_to_t
 
 
 def test_idempotency_table_is_on_demand_encrypted_and_expires_its_records(translated: Template) -> None:
-    # Given the idempotency table (issue 5)
+    # Given the idempotency table
     props = deployed(translated)["Resources"]["IdempotencyTable"]["Properties"]
     # Then it is keyed by Powertools' `id`, billed on demand, encrypted, and its records expire by TTL
     assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
