@@ -6,12 +6,16 @@ and tests/stack/conftest.py call `start()` when pytest loads them, before any te
 because handlers read their configuration once, at import, as on Lambda. tests/unit/ never starts it.
 """
 
+from __future__ import annotations
+
 import os
 import tempfile
+from typing import TYPE_CHECKING
 
-from moto.server import ThreadedMotoServer
+from local import aws_calls
 
-from local import aws_calls, moto_fixes
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -41,6 +45,10 @@ def start() -> None:
     global MOTO_ENDPOINT, _moto, _calls_path
     if _moto is not None:
         return
+    from moto.server import ThreadedMotoServer  # imported here: tests/unit/ never loads moto
+
+    from local import moto_fixes
+
     moto_fixes.refuse_nested_parameters()  # the in-process moto refuses what Parameter Store refuses
     _moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     _moto.start()
