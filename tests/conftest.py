@@ -24,9 +24,9 @@ from local.process import StackProcess, start_local_stack
 from local.receiver import Receiver
 from local.template import load_template
 from tests import sandbox, secret_scan
-from tests.helpers import FULL_SUITE
 
-os.environ.update(sandbox.settings())  # before any test module imports the package
+# Before anything imports the package: it reads some of them at import (Powertools' service name and namespace).
+os.environ.update(sandbox.settings())
 
 
 @dataclass
@@ -198,6 +198,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Whether every test of tests/ runs in this session: only then may an unused permission mean untested code."""
+    from tests.helpers import FULL_SUITE  # imported here: after the settings above are in the environment
+
     tests = Path(__file__).parent
     collected = {item.path.relative_to(tests) for item in session.items if item.path.is_relative_to(tests)}
     every_file = {path.relative_to(tests) for path in tests.rglob("test_*.py")}
