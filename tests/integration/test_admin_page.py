@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from signup_hooks import page
 from signup_hooks.deliveries import Status, Trigger
 from signup_hooks.delivery import Reason
 from signup_hooks.endpoint_health import Health
@@ -148,11 +147,6 @@ def test_the_page_routes_need_no_token_but_the_api_still_does(lambda_context):
     assert "authorization" not in event["headers"]
     assert "authorizer" not in event["requestContext"]
     assert get("admin_page", lambda_context)["statusCode"] == 200
-
-
-def test_the_files_ship_inside_the_shared_package():
-    assert {asset.file for asset in page.ASSETS.values()} <= {p.name for p in page.STATIC.iterdir()}
-    assert page.STATIC.parent.name == "signup_hooks"
 
 
 def test_the_api_state_names_the_default_message_template(aws, lambda_context):

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from moto.ssm.models import SimpleSystemManagerBackend
 from moto.ssm.responses import SimpleSystemManagerResponse
-from signup_hooks import settings_store
 
 from functions.notifier import app as notifier
 from tests import sandbox
@@ -38,12 +37,6 @@ def test_a_template_with_literal_braces_saves_and_renders_exactly(aws, lambda_co
     configure(webhook_url_env="")
     assert notifier.lambda_handler(load_event("notifier_new_user"), lambda_context) == {"batchItemFailures": []}
     assert receiver.wait_for(1)[0].text == "Hello {literal} Tim"
-
-
-def test_the_stored_document_holds_no_brace_inside_its_strings():
-    text = settings_store.encode_document({"message_template": "{{a}} {name} }}{{", "url": None})
-    assert text.count("{") == 1 and text.count("}") == 1
-    assert json.loads(text) == {"message_template": "{{a}} {name} }}{{", "url": None}
 
 
 def test_a_failed_write_changes_nothing_and_answers_503(aws, lambda_context, monkeypatch):

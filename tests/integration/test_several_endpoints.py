@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from signup_hooks import deliveries, endpoints, settings, signing
+from signup_hooks import deliveries, settings, signing
 from signup_hooks.formats import Format
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -320,8 +320,3 @@ def test_the_rotated_out_secret_never_follows_a_new_origin(aws, lambda_context, 
     assert delivery.signing_secrets == () and credentials is settings.Credentials.WITHHELD
     delivery, _ = settings.delivery_for(stored, first.url)
     assert delivery.signing_secrets == (SECRET, OLD_SECRET)
-
-
-def test_the_delivery_key_of_the_default_endpoint_is_the_event_id_as_before():
-    assert endpoints.delivery_key("abc", "default") == "abc"
-    assert endpoints.delivery_key("abc", "crm") == "abc#crm"

@@ -1,15 +1,14 @@
 """The settings reader's cache: served for its maximum age, the last good value for a bounded time when the store
-fails, one read shared by the threads that need it at once, and a document that is not JSON is an error."""
+fails, and one read shared by the threads that need it at once."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from typing import Any
 
 import pytest
-from signup_hooks import settings, settings_cache, settings_store
+from signup_hooks import settings_cache
 from signup_hooks.errors import StorageUnavailable
 
 
@@ -74,10 +73,3 @@ def test_threads_that_need_the_settings_at_once_share_one_read():
         thread.join(timeout=5)
     assert results == [{"/a": "1"}] * 8
     assert len(calls) == 1
-
-
-def test_a_document_that_is_not_json_is_an_error_not_an_empty_configuration():
-    names = settings.SettingsNames("/doc")
-    with pytest.raises(StorageUnavailable):
-        settings.parse({"/doc": "not json"}, names, "")
-    assert json.loads(settings_store.encode_document({"url": None}))["url"] is None
