@@ -14,7 +14,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 # `sam build` runs the python3.13 workflow with the python3.13 it finds on PATH.
 SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 
-.PHONY: help test pytest lint format typecheck checkov build validate deploy clean browser run demo redrive bench invoke
+.PHONY: help test test-unit pytest lint format typecheck checkov build validate deploy clean browser run demo redrive bench invoke
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,8 +36,11 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 
 test: lint typecheck checkov browser pytest build ## Run every check and test, then validate and build the template (what CI runs)
 
-pytest: $(VENV)/.installed ## Run the test suite only
+pytest: $(VENV)/.installed ## Run the test suite only (tests/unit, tests/integration, tests/stack)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: $(VENV)/.installed ## Run the pure tests only (tests/unit: no moto, no network, seconds)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed ## Lint and check formatting
 	$(BIN)/ruff check .

@@ -1,7 +1,7 @@
 """template.yaml as the AWS::Serverless transform turns it into CloudFormation, offline (no AWS call, no credentials).
 
 `python scripts/sam_translate.py [OUT]` writes it as JSON (to stdout without OUT): what checkov reads in `make test`,
-and what the tests read (`tests/test_template.py`). Local folders (CodeUri, ContentUri) become S3 objects, as
+and what the tests read (`tests/unit/test_template.py`). Local folders (CodeUri, ContentUri) become S3 objects, as
 `sam package` makes them, and the AWS managed policies SAM may look up are stubbed so that IAM is never asked.
 """
 

@@ -1,4 +1,4 @@
-"""A suite-wide scan for secrets in log lines (invariant 3), wired into pytest by tests/conftest.py.
+"""A suite-wide scan for secrets in log lines: no log line may hold one. Wired into pytest by tests/conftest.py.
 
 Every line the functions log during the session is collected: the Powertools JSON lines (a handler next to
 Powertools' own on the service logger, so the `logs` fixture's swaps of its stream do not matter), other libraries'
@@ -121,7 +121,7 @@ def sign_up_passwords(paths: Iterable[Path]) -> set[str]:
 
 
 def password_sources() -> list[Path]:
-    return [*sorted((ROOT / "events").glob("*.json")), *sorted((ROOT / "tests").glob("*.py")), ROOT / "conftest.py"]
+    return [*sorted((ROOT / "events").glob("*.json")), *sorted((ROOT / "tests").rglob("*.py"))]
 
 
 class LineHandler(logging.Handler):

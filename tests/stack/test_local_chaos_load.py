@@ -1,0 +1,218 @@
+"""Nothing is lost under chaos: 500 signups on the local stack while the receiver fails a fifth of its requests, SSM
+fails a fifth of the functions' calls for the first half, and the notifier's worker is killed (SIGKILL) five times.
+Every user is delivered; a copy sent twice carries the first copy's `webhook-id`, so a receiver can drop it."""
+
+from __future__ import annotations
+
+import base64
+import collections
+import concurrent.futures
+import os
+import secrets
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.process import StackProcess
+from local.receiver import ReceivedRequest, Receiver
+from local.template import ROOT
+from tests.helpers import call
+
+SIGNUPS = 500
+THREADS = 8
+RECEIVER_FAILURES = 0.2
+SSM_FAILURES = 0.2
+KILLS = 5
+# The kills fall in the first half of the deliveries: a killed invocation's events stay in progress for up to the
+# notifier's timeout (60 s), and that wait should overlap the rest of the run rather than come after it.
+KILL_AT_DELIVERIES = [25 + 50 * k for k in range(KILLS)]
+# Seconds after the last signup for every notification to arrive, through the stream or a redrive.
+DELIVERY_DEADLINE = 120.0
+POLL_INTERVAL = 1.0
+REDRIVE_INTERVAL = 10.0  # at most one redrive this often: each competes with the notifier for the machine
+PREFIX = "New user signed up: Chaos "
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    running = Receiver().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(receiver: Receiver, start_stack: Callable[..., StackProcess]) -> StackProcess:
+    # No WEBHOOK_URL fallback: the URL lives only in SSM, so a failed read cannot pass for a configured fallback.
+    # OWASP's minimum Argon2id cost (the template's Argon2Profile): the pipeline under test starts after the hash.
+    env_vars = {
+        "NotifierFunction": {"SETTINGS_CACHE_SECONDS": "0", "WEBHOOK_URL": ""},
+        "AdminFunction": {"WEBHOOK_URL": ""},
+        "SignupFunction": {"PASSWORD_HASH_PROFILE": "owasp-minimum"},
+    }
+    return start_stack("chaos-stack", receiver.url, env_vars)
+
+
+def admin(stack: StackProcess, method: str, path: str, body: Any = None) -> Any:
+    auth = {"Authorization": f"Bearer {stack.token}"}
+    status, answer = call(method, f"{stack.api}/api/v1/admin/webhook{path}", body, auth)
+    assert status == 200, answer
+    return answer
+
+
+def set_faults(stack: StackProcess, shares: dict[str, float] | None) -> None:
+    method = "POST" if shares else "DELETE"
+    status, answer = call(method, f"{stack.api}/_local/faults", shares)
+    assert status == 200, answer
+
+
+def sign_up(stack: StackProcess, n: int) -> None:
+    form = {"name": f"Chaos {n}", "email": f"{uuid.uuid4().hex[:16]}@example.com", "password": "correct horse battery"}
+    for _ in range(3):  # a signup that failed is not a user: the client tries again, as a person would
+        status, body = call("POST", f"{stack.api}/api/v1/auths/signup", form)
+        if status == 200:
+            return
+        assert status == 503, body
+    raise AssertionError(f"signup {n} kept failing: {body}")
+
+
+def header(request: ReceivedRequest, name: str) -> str:
+    return next((value for key, value in request.headers.items() if key.lower() == name), "")
+
+
+def deliveries(receiver: Receiver) -> dict[str, list[str]]:
+    """The webhook-id of every copy each user's notification was delivered with (answered 2xx)."""
+    found: dict[str, list[str]] = collections.defaultdict(list)
+    for request in list(receiver.received):
+        if request.status < 300 and request.text.startswith(PREFIX):
+            found[request.text].append(header(request, "webhook-id"))
+    return found
+
+
+def dead_letters(stack: StackProcess) -> int:
+    attributes = stack.client("sqs").get_queue_attributes(
+        QueueUrl=stack.info["resources"]["DeadLetterQueue"],
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def dead_letters_sent(stack: StackProcess) -> int:
+    """Messages that reached the dead-letter queue: the notifier's own and the stream's failed-batch records."""
+    lines = stack.log().splitlines()
+    return sum(
+        '"message":"notification dead-lettered"' in line or line.startswith("[stream] gave up") for line in lines
+    )
+
+
+class Killer(threading.Thread):
+    """Kills the notifier's worker (SIGKILL) each time the deliveries pass the next threshold, so that the kills
+    fall while it works. Waits for a live worker each time: the stack starts a new one at the next invocation."""
+
+    def __init__(self, stack: StackProcess, receiver: Receiver, thresholds: list[int], stop: threading.Event) -> None:
+        super().__init__(name="chaos-killer", daemon=True)
+        self._stack, self._receiver, self._thresholds, self._stop = stack, receiver, thresholds, stop
+        self.kills: list[int] = []
+
+    def run(self) -> None:
+        for threshold in self._thresholds:
+            while not self._stop.is_set() and len(deliveries(self._receiver)) < threshold:
+                time.sleep(0.05)
+            pid = self._stack.worker_pid("NotifierFunction")
+            while not self._stop.is_set() and pid in (None, *self.kills):
+                time.sleep(0.05)
+                pid = self._stack.worker_pid("NotifierFunction")
+            if self._stop.is_set() or pid is None:
+                return
+            os.kill(pid, signal.SIGKILL)
+            self.kills.append(pid)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def report(figures: dict[str, Any]) -> None:
+    line = "[load] chaos: " + ", ".join(f"{key}={value}" for key, value in figures.items())
+    print(line)
+    Path(ROOT / ".pytest_cache").mkdir(exist_ok=True)
+    with (ROOT / ".pytest_cache" / "load-figures.txt").open("a", encoding="utf-8") as out:
+        out.write(line + "\n")
+
+
+@pytest.mark.load
+def test_every_user_is_delivered_despite_receiver_failures_ssm_throttling_and_killed_workers(
+    stack: StackProcess, receiver: Receiver
+) -> None:
+    # Given the URL in SSM (signed: every copy carries its webhook-id), a receiver failing a fifth of its requests,
+    # SSM failing a fifth of the functions' calls
+    signing_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    admin(stack, "PUT", "", {"url": receiver.url, "signing_secret": signing_secret})
+    receiver.fail_randomly(RECEIVER_FAILURES, seed=11)
+    set_faults(stack, {"ssm": SSM_FAILURES})
+    stop = threading.Event()
+    killer = Killer(stack, receiver, KILL_AT_DELIVERIES, stop)
+    started = time.monotonic()
+    killer.start()
+
+    # When 500 users sign up, SSM recovering halfway through
+    done, lock = 0, threading.Lock()
+
+    def one(n: int) -> None:
+        nonlocal done
+        sign_up(stack, n)
+        with lock:
+            done += 1
+            if done == SIGNUPS // 2:
+                set_faults(stack, None)
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=THREADS) as pool:
+            list(pool.map(one, range(SIGNUPS)))
+        signup_seconds = time.monotonic() - started
+
+        # Then every notification arrives, through the stream's retries or a redrive of the dead-letter queue.
+        # A worker killed mid-delivery leaves its events in progress until its timeout has passed: the stream
+        # may give up on them first, and a redrive before then leaves them waiting, so redrive until all arrived.
+        redriven, redrives, last_redrive = 0, 0, time.monotonic()
+        deadline = time.monotonic() + DELIVERY_DEADLINE
+        while len(deliveries(receiver)) < SIGNUPS and time.monotonic() < deadline:
+            if time.monotonic() - last_redrive >= REDRIVE_INTERVAL and dead_letters(stack):
+                redriven += int(admin(stack, "POST", "/redrive", {})["delivered"])
+                redrives, last_redrive = redrives + 1, time.monotonic()
+            time.sleep(POLL_INTERVAL)
+        killer.join(timeout=1)
+    finally:
+        stop.set()
+        set_faults(stack, None)
+
+    copies = deliveries(receiver)
+    figures = {
+        "signups": SIGNUPS,
+        "delivered": len(copies),
+        "duplicates_same_id": sum(len(ids) - len(set(ids)) for ids in copies.values()),
+        "duplicates_new_id": sum(len(set(ids)) - 1 for ids in copies.values()),
+        "dead_letters": dead_letters_sent(stack),
+        "redriven": redriven,
+        "redrive_calls": redrives,
+        "kills": len(killer.kills),
+        "receiver_requests": sum(1 for r in list(receiver.received) if r.text.startswith(PREFIX)),
+        "signup_s": round(signup_seconds, 1),
+        "wall_s": round(time.monotonic() - started, 1),
+    }
+    report(figures)
+    lost = sorted(set(f"{PREFIX}{n}" for n in range(SIGNUPS)) - set(copies))[:10]
+    assert figures["delivered"] == SIGNUPS, f"not delivered (first 10): {lost}"
+    assert figures["duplicates_new_id"] == 0
+    assert all(ids[0] for ids in copies.values())  # every copy carried a webhook-id
+    assert figures["kills"] == KILLS
