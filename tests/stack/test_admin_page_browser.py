@@ -34,8 +34,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from local.process import start_local_stack
-from local.receiver import ReceivedRequest, Receiver
+from local.receiver import Receiver
 from local.template import ROOT
+from tests.helpers import wait_for_body
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -96,16 +97,6 @@ def webhook_state(stack: Stack) -> dict[str, Any]:
     status, _headers, body = call("GET", f"{stack.api}/api/v1/admin/webhook", token=stack.token)
     assert status == 200, body
     return dict(json.loads(body))
-
-
-def wait_for_text(receiver: Receiver, text: str, timeout: float = WAIT) -> ReceivedRequest:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for request in receiver.received:
-            if request.text == text:
-                return request
-        receiver.wait_for(len(receiver.received) + 1, timeout=min(0.5, max(deadline - time.monotonic(), 0)))
-    raise AssertionError(f"no webhook {text!r} within {timeout} s; got {[r.text for r in receiver.received]}")
 
 
 @pytest.fixture(scope="module")
@@ -332,12 +323,12 @@ def test_save_test_signup_and_clear_from_the_page(page: Page, stack: Stack, rece
     # Then the page says it was delivered, with the status and latency, and the receiver got it
     result = page.wait_status("Test delivered")
     assert "HTTP 200" in result and " ms" in result
-    wait_for_text(receiver, "New user signed up: Webhook test")
+    wait_for_body(receiver, "New user signed up: Webhook test")
 
     # When a user signs up, the receiver gets the notification
     form = {"name": "Grace", "email": f"{uuid.uuid4().hex[:12]}@example.com", "password": "correct horse battery"}
     assert call("POST", f"{stack.api}/api/v1/auths/signup", form)[0] == 200
-    wait_for_text(receiver, "New user signed up: Grace")
+    wait_for_body(receiver, "New user signed up: Grace")
 
     # When they press Clear URL
     page.focus_by_tab("clear")
@@ -480,7 +471,7 @@ def test_a_resend_button_sends_the_notification_again_with_the_same_webhook_id(
     # Given a notification delivered to a receiver (signed, so it carries a webhook-id)
     save_url(stack, receiver, signing_secret=SIGNING_SECRET)
     name = sign_up(stack, "Grace")
-    first = wait_for_text(receiver, f"New user signed up: {name}")
+    first = wait_for_body(receiver, f"New user signed up: {name}")
     wait_for_delivery(stack, name, "delivered")
     page.log_in(stack.token)
     page.wait_status("Token accepted")
@@ -522,7 +513,7 @@ def test_replay_dead_letters_delivers_a_notification_the_receiver_refused_and_sh
     # Then the page says how many were delivered, and the notification arrives and shows as delivered
     page.until(lambda: "Dead letters replayed" in page.el("redrive-result").text, "no redrive result")
     assert re.search(r"[1-9]\d* delivered, 0 already delivered, 0 still failing", page.el("redrive-result").text)
-    wait_for_text(receiver, f"New user signed up: {name}")
+    wait_for_body(receiver, f"New user signed up: {name}")
     page.until(lambda: page.row(name).find_element(page._by.CLASS_NAME, "badge").text == "delivered")
     assert page.el("health-dead-letters").text == "0 notifications (approximate)"
 

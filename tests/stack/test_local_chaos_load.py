@@ -13,7 +13,7 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +40,7 @@ PREFIX = "New user signed up: Chaos "
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def stack(receiver: Receiver, start_stack: Callable[..., StackProcess]) -> StackProcess:
+def stack(stack_receiver: Receiver, start_stack: Callable[..., StackProcess]) -> StackProcess:
     # No WEBHOOK_URL fallback: the URL lives only in SSM, so a failed read cannot pass for a configured fallback.
     # OWASP's minimum Argon2id cost (the template's Argon2Profile): the pipeline under test starts after the hash.
     env_vars = {
@@ -55,7 +48,7 @@ def stack(receiver: Receiver, start_stack: Callable[..., StackProcess]) -> Stack
         "AdminFunction": {"WEBHOOK_URL": ""},
         "SignupFunction": {"PASSWORD_HASH_PROFILE": "owasp-minimum"},
     }
-    return start_stack("chaos-stack", receiver.url, env_vars)
+    return start_stack("chaos-stack", stack_receiver.url, env_vars)
 
 
 def admin(stack: StackProcess, method: str, path: str, body: Any = None) -> Any:
@@ -85,10 +78,10 @@ def header(request: ReceivedRequest, name: str) -> str:
     return next((value for key, value in request.headers.items() if key.lower() == name), "")
 
 
-def deliveries(receiver: Receiver) -> dict[str, list[str]]:
+def deliveries(stack_receiver: Receiver) -> dict[str, list[str]]:
     """The webhook-id of every copy each user's notification was delivered with (answered 2xx)."""
     found: dict[str, list[str]] = collections.defaultdict(list)
-    for request in list(receiver.received):
+    for request in list(stack_receiver.received):
         if request.status < 300 and request.text.startswith(PREFIX):
             found[request.text].append(header(request, "webhook-id"))
     return found
@@ -114,9 +107,11 @@ class Killer(threading.Thread):
     """Kills the notifier's worker (SIGKILL) each time the deliveries pass the next threshold, so that the kills
     fall while it works. Waits for a live worker each time: the stack starts a new one at the next invocation."""
 
-    def __init__(self, stack: StackProcess, receiver: Receiver, thresholds: list[int], stop: threading.Event) -> None:
+    def __init__(
+        self, stack: StackProcess, stack_receiver: Receiver, thresholds: list[int], stop: threading.Event
+    ) -> None:
         super().__init__(name="chaos-killer", daemon=True)
-        self._stack, self._receiver, self._thresholds, self._stop = stack, receiver, thresholds, stop
+        self._stack, self._receiver, self._thresholds, self._stop = stack, stack_receiver, thresholds, stop
         self.kills: list[int] = []
 
     def run(self) -> None:
@@ -152,16 +147,16 @@ def report(figures: dict[str, Any]) -> None:
 
 @pytest.mark.load
 def test_every_user_is_delivered_despite_receiver_failures_ssm_throttling_and_killed_workers(
-    stack: StackProcess, receiver: Receiver
+    stack: StackProcess, stack_receiver: Receiver
 ) -> None:
     # Given the URL in SSM (signed: every copy carries its webhook-id), a receiver failing a fifth of its requests,
     # SSM failing a fifth of the functions' calls
     signing_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-    admin(stack, "PUT", "", {"url": receiver.url, "signing_secret": signing_secret})
-    receiver.fail_randomly(RECEIVER_FAILURES, seed=11)
+    admin(stack, "PUT", "", {"url": stack_receiver.url, "signing_secret": signing_secret})
+    stack_receiver.fail_randomly(RECEIVER_FAILURES, seed=11)
     set_faults(stack, {"ssm": SSM_FAILURES})
     stop = threading.Event()
-    killer = Killer(stack, receiver, KILL_AT_DELIVERIES, stop)
+    killer = Killer(stack, stack_receiver, KILL_AT_DELIVERIES, stop)
     started = time.monotonic()
     killer.start()
 
@@ -186,7 +181,7 @@ def test_every_user_is_delivered_despite_receiver_failures_ssm_throttling_and_ki
         # may give up on them first, and a redrive before then leaves them waiting, so redrive until all arrived.
         redriven, redrives, last_redrive = 0, 0, time.monotonic()
         deadline = time.monotonic() + DELIVERY_DEADLINE
-        while len(deliveries(receiver)) < SIGNUPS and time.monotonic() < deadline:
+        while len(deliveries(stack_receiver)) < SIGNUPS and time.monotonic() < deadline:
             if time.monotonic() - last_redrive >= REDRIVE_INTERVAL and dead_letters(stack):
                 redriven += int(admin(stack, "POST", "/redrive", {})["delivered"])
                 redrives, last_redrive = redrives + 1, time.monotonic()
@@ -196,7 +191,7 @@ def test_every_user_is_delivered_despite_receiver_failures_ssm_throttling_and_ki
         stop.set()
         set_faults(stack, None)
 
-    copies = deliveries(receiver)
+    copies = deliveries(stack_receiver)
     figures = {
         "signups": SIGNUPS,
         "delivered": len(copies),
@@ -206,7 +201,7 @@ def test_every_user_is_delivered_despite_receiver_failures_ssm_throttling_and_ki
         "redriven": redriven,
         "redrive_calls": redrives,
         "kills": len(killer.kills),
-        "receiver_requests": sum(1 for r in list(receiver.received) if r.text.startswith(PREFIX)),
+        "receiver_requests": sum(1 for r in list(stack_receiver.received) if r.text.startswith(PREFIX)),
         "signup_s": round(signup_seconds, 1),
         "wall_s": round(time.monotonic() - started, 1),
     }

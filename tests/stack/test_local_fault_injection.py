@@ -24,21 +24,14 @@ ALL_FAULTS = dict.fromkeys(NO_FAULTS, 1.0)
 
 
 @pytest.fixture(scope="module")
-def webhook_receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def stack(webhook_receiver: Receiver, start_stack: Callable[..., StackProcess]) -> StackProcess:
+def stack(stack_receiver: Receiver, start_stack: Callable[..., StackProcess]) -> StackProcess:
     # No WEBHOOK_URL fallback: the URL lives in SSM only (each test sets it), so an unreadable URL shows.
     env_vars = {
         "NotifierFunction": {"SETTINGS_CACHE_SECONDS": "0", "WEBHOOK_URL": ""},
         "AdminFunction": {"WEBHOOK_URL": ""},
         "SignupFunction": {"PASSWORD_HASH_PROFILE": "owasp-minimum"},
     }
-    return start_stack("fault-stack", webhook_receiver.url, env_vars)
+    return start_stack("fault-stack", stack_receiver.url, env_vars)
 
 
 @pytest.fixture(autouse=True)
@@ -153,8 +146,8 @@ def test_clearing_the_faults_restores_every_call(stack: StackProcess) -> None:
     assert admin_get(stack)[0] == 200
 
 
-def test_a_share_of_zero_fails_no_call_and_the_webhook_arrives(stack: StackProcess, webhook_receiver: Receiver) -> None:
-    set_url(stack, webhook_receiver.url)
+def test_a_share_of_zero_fails_no_call_and_the_webhook_arrives(stack: StackProcess, stack_receiver: Receiver) -> None:
+    set_url(stack, stack_receiver.url)
     set_faults(stack, NO_FAULTS)
 
     answers = [sign_up(stack, f"Unharmed {n}") for n in range(5)]
@@ -162,14 +155,14 @@ def test_a_share_of_zero_fails_no_call_and_the_webhook_arrives(stack: StackProce
     assert [status for status, _ in answers] == [200] * 5, answers
     assert admin_get(stack)[0] == 200
     for n in range(5):
-        wait_for_body(webhook_receiver, f"New user signed up: Unharmed {n}")
+        wait_for_body(stack_receiver, f"New user signed up: Unharmed {n}")
 
 
 def test_a_notifier_cold_start_during_an_ssm_outage_delays_the_notification_and_never_skips_it(
-    stack: StackProcess, webhook_receiver: Receiver
+    stack: StackProcess, stack_receiver: Receiver
 ) -> None:
     # Given the URL in SSM and a notifier that starts afresh (nothing remembered) while SSM refuses every call
-    set_url(stack, webhook_receiver.url)
+    set_url(stack, stack_receiver.url)
     pid = stack.worker_pid("NotifierFunction")
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
@@ -184,7 +177,7 @@ def test_a_notifier_cold_start_during_an_ssm_outage_delays_the_notification_and_
     # Then the notification arrives, through the stream's retries or a redrive of the dead-letter queue
     text = "New user signed up: Outage Ada"
     deadline = time.monotonic() + 40
-    while not delivered(webhook_receiver, text) and time.monotonic() < deadline:
+    while not delivered(stack_receiver, text) and time.monotonic() < deadline:
         if dead_letters(stack):
             admin(stack, "POST", "/redrive", {})
         time.sleep(1)
@@ -193,7 +186,7 @@ def test_a_notifier_cold_start_during_an_ssm_outage_delays_the_notification_and_
         for line in stack.log().splitlines()
         if ("not configured" in line and user["id"] in line) or "falling back to WEBHOOK_URL" in line
     ]
-    assert delivered(webhook_receiver, text) == 1, skipped
+    assert delivered(stack_receiver, text) == 1, skipped
     assert not skipped
 
 

@@ -30,21 +30,14 @@ def admin(stack: RunningStack, method: str, body: Any = None) -> tuple[int, Any]
 
 
 @pytest.fixture(scope="module")
-def default_receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
 def stack(
-    default_receiver: Receiver,
+    stack_receiver: Receiver,
     tmp_path_factory: pytest.TempPathFactory,
     scan_function_output: Callable[[str, str], None],
 ) -> Iterator[RunningStack]:
     # Read the webhook settings on every notification, so that a test sees its admin change at once.
     env_vars = {"NotifierFunction": {"SETTINGS_CACHE_SECONDS": "0"}}
-    running = start_local_stack(tmp_path_factory.mktemp("local-stack"), default_receiver.url, env_vars)
+    running = start_local_stack(tmp_path_factory.mktemp("local-stack"), stack_receiver.url, env_vars)
     yield running
     exit_code = running.stop()  # Ctrl-C
     scan_function_output(running.log(), running.token)  # the session's secret scan reads the functions' lines
@@ -57,21 +50,21 @@ def no_webhook_parameter(stack: RunningStack) -> Iterator[None]:
     admin(stack, "DELETE")  # back to WEBHOOK_URL for the next test
 
 
-def test_a_signup_sends_the_default_message_to_the_webhook(stack: RunningStack, default_receiver: Receiver) -> None:
+def test_a_signup_sends_the_default_message_to_the_webhook(stack: RunningStack, stack_receiver: Receiver) -> None:
     sign_up(stack, "Tim")
 
-    request = wait_for_body(default_receiver, "New user signed up: Tim")
+    request = wait_for_body(stack_receiver, "New user signed up: Tim")
 
     assert request.method == "POST"
     assert request.headers["Content-Type"].startswith("text/plain")
 
 
 def test_the_functions_print_the_same_structured_lines_and_metrics(
-    stack: RunningStack, default_receiver: Receiver
+    stack: RunningStack, stack_receiver: Receiver
 ) -> None:
     # Given a signup delivered through the stack
     user = sign_up(stack, "Margaret")
-    wait_for_body(default_receiver, "New user signed up: Margaret")
+    wait_for_body(stack_receiver, "New user signed up: Margaret")
 
     def delivered() -> list[dict[str, Any]]:
         lines = function_lines(stack, "NotifierFunction", "message")
@@ -144,7 +137,7 @@ def test_a_receiver_that_is_down_gives_a_dead_letter_message(stack: RunningStack
     assert letters[0]["reason"] == "connection_refused"
 
 
-def test_a_record_the_filter_drops_never_reaches_the_notifier(stack: RunningStack, default_receiver: Receiver) -> None:
+def test_a_record_the_filter_drops_never_reaches_the_notifier(stack: RunningStack, stack_receiver: Receiver) -> None:
     # Given an item that is not a user profile, written straight to the table
     table = stack.info["resources"]["UsersTable"]
     dynamodb = stack.client("dynamodb")
@@ -154,13 +147,13 @@ def test_a_record_the_filter_drops_never_reaches_the_notifier(stack: RunningStac
 
     # When a real signup follows it on the same shard, and its webhook arrives
     sign_up(stack, "Linus")
-    wait_for_body(default_receiver, "New user signed up: Linus")
+    wait_for_body(stack_receiver, "New user signed up: Linus")
 
     # Then the stream moved past the robot, but the notifier never got it
     invocations = [line for line in stack.log().splitlines() if line.startswith("[stream] NotifierFunction <- ")]
     assert invocations
     assert not any(sequence in line for line in invocations)
-    assert all(request.text != "New user signed up: Robo" for request in default_receiver.received)
+    assert all(request.text != "New user signed up: Robo" for request in stack_receiver.received)
 
 
 def stream_sequence_of(stack: RunningStack, pk: str) -> str:

@@ -8,7 +8,7 @@ import concurrent.futures
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,39 +28,32 @@ LOAD_DEADLINE = 150.0  # seconds for one load run's notifications to arrive
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def stack(receiver: Receiver, start_stack: Callable[..., RunningStack]) -> RunningStack:
+def stack(stack_receiver: Receiver, start_stack: Callable[..., RunningStack]) -> RunningStack:
     env_vars = {
         "NotifierFunction": {"SETTINGS_CACHE_SECONDS": "0"},
         "SignupFunction": {"PASSWORD_HASH_PROFILE": "owasp-minimum"},
     }
-    return start_stack("reliability-stack", receiver.url, env_vars)
+    return start_stack("reliability-stack", stack_receiver.url, env_vars)
 
 
-def test_stack_500_twice_then_200_is_delivered_once(stack: RunningStack, receiver: Receiver) -> None:
-    set_url(stack, receiver.url)
-    receiver.respond_with(500, times=2)
+def test_stack_500_twice_then_200_is_delivered_once(stack: RunningStack, stack_receiver: Receiver) -> None:
+    set_url(stack, stack_receiver.url)
+    stack_receiver.respond_with(500, times=2)
     sign_up(stack, "Retry Tim")
-    assert wait_until(lambda: delivered(receiver, "New user signed up: Retry Tim"), 20)
+    assert wait_until(lambda: delivered(stack_receiver, "New user signed up: Retry Tim"), 20)
     time.sleep(1)
-    assert delivered(receiver, "New user signed up: Retry Tim") == {"New user signed up: Retry Tim": 1}
-    assert sum(1 for r in receiver.received if r.text == "New user signed up: Retry Tim") == 3
+    assert delivered(stack_receiver, "New user signed up: Retry Tim") == {"New user signed up: Retry Tim": 1}
+    assert sum(1 for r in stack_receiver.received if r.text == "New user signed up: Retry Tim") == 3
     assert queue_size(stack) == 0
 
 
-def test_stack_receiver_down_then_redrive_delivers_once(stack: RunningStack, receiver: Receiver) -> None:
+def test_stack_receiver_down_then_redrive_delivers_once(stack: RunningStack, stack_receiver: Receiver) -> None:
     # Given a receiver that is down: the notification ends in the dead-letter queue after its retries
     set_url(stack, f"http://127.0.0.1:{free_port()}/hook")
     sign_up(stack, "Down Grace")
     assert wait_until(lambda: queue_size(stack) == 1, 30), stack.log()[-3000:]
     # When the receiver is back and the admin redrives through the API
-    set_url(stack, receiver.url)
+    set_url(stack, stack_receiver.url)
     report = redrive(stack)
     # Then it is delivered once and the queue is empty
     assert (report["delivered"], report["still_failing"]) == (1, 0)
@@ -76,7 +69,7 @@ def test_stack_receiver_down_then_redrive_delivers_once(stack: RunningStack, rec
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 delivered, 0 skipped as already delivered, 0 still failing" in result.stdout
-    assert delivered(receiver, "New user signed up: Down Grace") == {"New user signed up: Down Grace": 1}
+    assert delivered(stack_receiver, "New user signed up: Down Grace") == {"New user signed up: Down Grace": 1}
 
 
 def load(stack: RunningStack, prefix: str) -> float:

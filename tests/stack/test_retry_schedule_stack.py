@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -33,15 +32,8 @@ OUTAGE_SCHEDULE = "5s,10s,20s,40s"
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    started = Receiver().start()
-    yield started
-    started.stop()
-
-
-@pytest.fixture(scope="module")
-def short_stack(receiver, start_stack) -> RunningStack:
-    return start_stack("short-schedule", receiver.url, LIGHT_SIGNUPS, retry_schedule=SHORT_SCHEDULE)
+def short_stack(stack_receiver, start_stack) -> RunningStack:
+    return start_stack("short-schedule", stack_receiver.url, LIGHT_SIGNUPS, retry_schedule=SHORT_SCHEDULE)
 
 
 def log_of(stack: RunningStack, status: str = "") -> list[dict[str, Any]]:
@@ -61,11 +53,11 @@ def record_of(stack: RunningStack, name: str) -> dict[str, Any] | None:
     return next((item for item in log_of(stack) if item["user"]["name"] == name), None)
 
 
-def test_a_receiver_down_for_a_minute_gets_every_notification_once_with_no_admin_action(receiver, start_stack):
-    stack = start_stack("outage-schedule", receiver.url, LIGHT_SIGNUPS, retry_schedule=OUTAGE_SCHEDULE)
+def test_a_receiver_down_for_a_minute_gets_every_notification_once_with_no_admin_action(stack_receiver, start_stack):
+    stack = start_stack("outage-schedule", stack_receiver.url, LIGHT_SIGNUPS, retry_schedule=OUTAGE_SCHEDULE)
     # Given a receiver that answers 503 for a minute
-    set_url(stack, receiver.url)
-    receiver.respond_with(503)
+    set_url(stack, stack_receiver.url)
+    stack_receiver.respond_with(503)
     back_at = time.monotonic() + OUTAGE_SECONDS
     names = [f"Outage {index}" for index in range(5)]
     for name in names:
@@ -74,22 +66,22 @@ def test_a_receiver_down_for_a_minute_gets_every_notification_once_with_no_admin
     assert health(stack)["status"] == "failing"
     # When it comes back after the minute
     time.sleep(max(0.0, back_at - time.monotonic()))
-    receiver.respond_with(200)
+    stack_receiver.respond_with(200)
     # Then every notification arrives once, with nobody replaying anything
     expected = {f"New user signed up: {name}": 1 for name in names}
-    assert wait_until(lambda: delivered(receiver, "New user signed up: Outage") == expected, 60), (
-        delivered(receiver, "New user signed up: Outage"),
+    assert wait_until(lambda: delivered(stack_receiver, "New user signed up: Outage") == expected, 60), (
+        delivered(stack_receiver, "New user signed up: Outage"),
         stack.log()[-4000:],
     )
     time.sleep(1)
-    assert delivered(receiver, "New user signed up: Outage") == expected
+    assert delivered(stack_receiver, "New user signed up: Outage") == expected
     assert queue_size(stack) == 0
     assert health(stack)["status"] == "healthy"
     statuses = {item["user"]["name"]: item["status"] for item in log_of(stack)}
     assert all(statuses[name] == "delivered" for name in names)
 
 
-def test_a_receiver_down_longer_than_the_schedule_waits_in_the_queue_with_its_attempts(short_stack, receiver):
+def test_a_receiver_down_longer_than_the_schedule_waits_in_the_queue_with_its_attempts(short_stack, stack_receiver):
     # Given a receiver that never answers during the whole (short) schedule
     set_url(short_stack, f"http://127.0.0.1:{free_port()}/hook")
     sign_up(short_stack, "Long Outage")
@@ -104,37 +96,37 @@ def test_a_receiver_down_longer_than_the_schedule_waits_in_the_queue_with_its_at
     assert {a["reason"] for a in letter["attempt_history"]} == {"connection_refused"}
     assert wait_until(lambda: (record_of(short_stack, "Long Outage") or {}).get("status") == "failed", 5)
     # When the receiver is back and the admin replays the dead letters
-    set_url(short_stack, receiver.url)
+    set_url(short_stack, stack_receiver.url)
     report = redrive(short_stack)
     # Then it is delivered once
     assert (report["delivered"], report["still_failing"]) == (1, 0)
-    assert delivered(receiver, "New user signed up: Long Outage") == {"New user signed up: Long Outage": 1}
+    assert delivered(stack_receiver, "New user signed up: Long Outage") == {"New user signed up: Long Outage": 1}
 
 
-def test_a_permanent_failure_is_dead_lettered_at_once(short_stack, receiver):
-    set_url(short_stack, receiver.url)
-    receiver.respond_with(404, times=3)
+def test_a_permanent_failure_is_dead_lettered_at_once(short_stack, stack_receiver):
+    set_url(short_stack, stack_receiver.url)
+    stack_receiver.respond_with(404, times=3)
     before = queue_size(short_stack)
     sign_up(short_stack, "Gone Receiver")
     assert wait_until(lambda: queue_size(short_stack) == before + 1, 15)
     assert wait_until(lambda: (record_of(short_stack, "Gone Receiver") or {}).get("status") == "failed", 5)
     record = record_of(short_stack, "Gone Receiver")
     assert record is not None and record["status"] == "failed" and record["attempt_count"] == 1, json.dumps(record)
-    receiver.respond_with(200)
+    stack_receiver.respond_with(200)
     redrive(short_stack)
 
 
-def test_fixing_the_url_mid_schedule_sends_the_next_retry_to_the_new_url(short_stack, receiver):
+def test_fixing_the_url_mid_schedule_sends_the_next_retry_to_the_new_url(short_stack, stack_receiver):
     set_url(short_stack, f"http://127.0.0.1:{free_port()}/hook")
     sign_up(short_stack, "Fixed Url")
     assert wait_until(lambda: (record_of(short_stack, "Fixed Url") or {}).get("status") == "retrying", 15)
-    set_url(short_stack, receiver.url)
-    assert wait_until(lambda: delivered(receiver, "New user signed up: Fixed Url"), 15), short_stack.log()[-3000:]
+    set_url(short_stack, stack_receiver.url)
+    assert wait_until(lambda: delivered(stack_receiver, "New user signed up: Fixed Url"), 15), short_stack.log()[-3000:]
     # The log is written right after the receiver's answer
     assert wait_until(lambda: (record_of(short_stack, "Fixed Url") or {}).get("status") == "delivered", 5)
 
 
-def test_a_failing_receiver_does_not_delay_a_later_signup_to_a_working_url(short_stack, receiver):
+def test_a_failing_receiver_does_not_delay_a_later_signup_to_a_working_url(short_stack, stack_receiver):
     # Given a receiver that keeps failing for a first signup
     failing = Receiver().start()
     try:
@@ -143,20 +135,20 @@ def test_a_failing_receiver_does_not_delay_a_later_signup_to_a_working_url(short
         sign_up(short_stack, "Stuck First")
         assert wait_until(lambda: len(failing.received) >= 1, 10)
         # When the admin points the webhook at a working receiver and someone else signs up
-        set_url(short_stack, receiver.url)
+        set_url(short_stack, stack_receiver.url)
         started = time.monotonic()
         sign_up(short_stack, "Quick Second")
         # Then that notification arrives within seconds, not after the first one's schedule
-        assert wait_until(lambda: delivered(receiver, "New user signed up: Quick Second"), 10)
+        assert wait_until(lambda: delivered(stack_receiver, "New user signed up: Quick Second"), 10)
         assert time.monotonic() - started < 6
     finally:
         failing.stop()
 
 
-def test_resend_from_the_log_sends_again_with_the_same_webhook_id(short_stack, receiver):
-    set_url(short_stack, receiver.url)
+def test_resend_from_the_log_sends_again_with_the_same_webhook_id(short_stack, stack_receiver):
+    set_url(short_stack, stack_receiver.url)
     sign_up(short_stack, "Resend Me")
-    assert wait_until(lambda: delivered(receiver, "New user signed up: Resend Me"), 15)
+    assert wait_until(lambda: delivered(stack_receiver, "New user signed up: Resend Me"), 15)
     record = record_of(short_stack, "Resend Me")
     assert record is not None
     code, body = call(
@@ -164,10 +156,10 @@ def test_resend_from_the_log_sends_again_with_the_same_webhook_id(short_stack, r
     )
     assert code == 200, body
     assert [a["trigger"] for a in body["attempts"]][-1] == "resend"
-    assert delivered(receiver, "New user signed up: Resend Me") == {"New user signed up: Resend Me": 2}
+    assert delivered(stack_receiver, "New user signed up: Resend Me") == {"New user signed up: Resend Me": 2}
 
 
-def test_replay_since_notifies_the_users_a_wrong_url_lost(short_stack, receiver):
+def test_replay_since_notifies_the_users_a_wrong_url_lost(short_stack, stack_receiver):
     # Given a period when the URL pointed at a receiver that refused everything for good (404)
     gone = Receiver().start()
     try:
@@ -181,13 +173,13 @@ def test_replay_since_notifies_the_users_a_wrong_url_lost(short_stack, receiver)
     finally:
         gone.stop()
     # When the admin sets the right URL and replays since then
-    set_url(short_stack, receiver.url)
+    set_url(short_stack, stack_receiver.url)
     code, body = call("POST", f"{short_stack.api}/api/v1/admin/webhook/replay", {"since": since}, auth(short_stack))
     assert code == 200, body
     assert body["queued"] == 2, body
     # Then each lost user is notified once
     for name in names:
         text = f"New user signed up: {name}"
-        assert wait_until(lambda text=text: delivered(receiver, text) == {text: 1}, 15), short_stack.log()[-3000:]
+        assert wait_until(lambda text=text: delivered(stack_receiver, text) == {text: 1}, 15), short_stack.log()[-3000:]
     redrive(short_stack)  # their dead letters are found delivered and removed
     assert queue_size(short_stack) == 0
