@@ -296,6 +296,15 @@ def environment(template: Template, function_id: str) -> dict[str, Any]:
 RunningStack = StackProcess
 WEBHOOK_TIMEOUT = 10.0
 SHORT_SCHEDULE = "1s,2s"
+# The stack's functions with the URL in SSM only (no WEBHOOK_URL fallback), so that a URL that cannot be read shows,
+# and OWASP's minimum Argon2id cost (the template's Argon2Profile): the pipeline under test starts after the hash.
+SETTINGS_IN_SSM_ONLY = {
+    "NotifierFunction": {"SETTINGS_CACHE_SECONDS": "0", "WEBHOOK_URL": ""},
+    "AdminFunction": {"WEBHOOK_URL": ""},
+    "SignupFunction": {"PASSWORD_HASH_PROFILE": "owasp-minimum"},
+}
+# A customer managed key, as the KmsKeyArn parameter takes it.
+KMS_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 # Light password hashing (the pipeline under test starts after it) and no settings cache, so that a URL an admin
 # sets is the one the next attempt uses.
 LIGHT_SIGNUPS = {

@@ -23,6 +23,7 @@ from local import aws_calls
 from local.template import load_template
 from tests.helpers import (
     FULL_SUITE,
+    KMS_KEY_ARN,
     Template,
     as_list,
     deployed,
@@ -34,7 +35,6 @@ from tests.helpers import (
     translate,
 )
 
-KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 SSM_ARN = "arn:aws:ssm:us-east-1:123456789012:parameter"
 
 # Rights no code of ours calls, and why each is needed. A key is (function or "*", action or "prefix:*").
@@ -114,7 +114,7 @@ def reason_for(function_id: str, action: str) -> str | None:
 def test_every_recorded_call_is_allowed_and_every_right_is_used_or_explained(
     request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    template = deployed(translate(load_template()), KmsKeyArn=KEY)  # the most a role may hold
+    template = deployed(translate(load_template()), KmsKeyArn=KMS_KEY_ARN)  # the most a role may hold
     calls = aws_calls.read(os.environ[aws_calls.LOG_VARIABLE])
     functions = sorted(resources(template, "AWS::Lambda::Function"))
     denied: list[str] = []

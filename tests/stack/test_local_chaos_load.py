@@ -22,7 +22,7 @@ import pytest
 from local.process import StackProcess
 from local.receiver import ReceivedRequest, Receiver
 from local.template import ROOT
-from tests.helpers import call
+from tests.helpers import SETTINGS_IN_SSM_ONLY, call
 
 SIGNUPS = 500
 THREADS = 8
@@ -41,14 +41,7 @@ PREFIX = "New user signed up: Chaos "
 
 @pytest.fixture(scope="module")
 def stack(stack_receiver: Receiver, start_stack: Callable[..., StackProcess]) -> StackProcess:
-    # No WEBHOOK_URL fallback: the URL lives only in SSM, so a failed read cannot pass for a configured fallback.
-    # OWASP's minimum Argon2id cost (the template's Argon2Profile): the pipeline under test starts after the hash.
-    env_vars = {
-        "NotifierFunction": {"SETTINGS_CACHE_SECONDS": "0", "WEBHOOK_URL": ""},
-        "AdminFunction": {"WEBHOOK_URL": ""},
-        "SignupFunction": {"PASSWORD_HASH_PROFILE": "owasp-minimum"},
-    }
-    return start_stack("chaos-stack", stack_receiver.url, env_vars)
+    return start_stack("chaos-stack", stack_receiver.url, SETTINGS_IN_SSM_ONLY)
 
 
 def admin(stack: StackProcess, method: str, path: str, body: Any = None) -> Any:

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from local.faults import Faults, FaultyServer
 from local.process import StackProcess
 from local.receiver import Receiver
-from tests.helpers import call, wait_for_body
+from tests.helpers import SETTINGS_IN_SSM_ONLY, call, wait_for_body
 
 NO_FAULTS = {"ssm": 0.0, "sqs": 0.0, "dynamodb": 0.0, "secretsmanager": 0.0}
 ALL_FAULTS = dict.fromkeys(NO_FAULTS, 1.0)
@@ -25,13 +25,7 @@ ALL_FAULTS = dict.fromkeys(NO_FAULTS, 1.0)
 
 @pytest.fixture(scope="module")
 def stack(stack_receiver: Receiver, start_stack: Callable[..., StackProcess]) -> StackProcess:
-    # No WEBHOOK_URL fallback: the URL lives in SSM only (each test sets it), so an unreadable URL shows.
-    env_vars = {
-        "NotifierFunction": {"SETTINGS_CACHE_SECONDS": "0", "WEBHOOK_URL": ""},
-        "AdminFunction": {"WEBHOOK_URL": ""},
-        "SignupFunction": {"PASSWORD_HASH_PROFILE": "owasp-minimum"},
-    }
-    return start_stack("fault-stack", stack_receiver.url, env_vars)
+    return start_stack("fault-stack", stack_receiver.url, SETTINGS_IN_SSM_ONLY)
 
 
 @pytest.fixture(autouse=True)

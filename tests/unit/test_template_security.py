@@ -16,6 +16,7 @@ import pytest
 
 from local.template import ROOT, load_template
 from tests.helpers import (
+    KMS_KEY_ARN,
     Template,
     as_list,
     deployed,
@@ -27,7 +28,6 @@ from tests.helpers import (
     translate,
 )
 
-KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 # What an access log line may say: who asked what, and how it went. Never what was sent (headers, query, body).
 FORBIDDEN_ACCESS_LOG_FIELDS = re.compile(
@@ -51,7 +51,7 @@ def translated() -> Template:
 
 @pytest.fixture(scope="module")
 def with_key(translated: Template) -> Template:
-    return deployed(translated, KmsKeyArn=KEY)
+    return deployed(translated, KmsKeyArn=KMS_KEY_ARN)
 
 
 @pytest.fixture(scope="module")
