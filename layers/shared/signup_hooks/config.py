@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from signup_hooks import schedule
+from signup_hooks.deliveries import DEFAULT_ENDPOINT
 from signup_hooks.errors import ConfigError
 from signup_hooks.messages import DEFAULT_TEMPLATE, validate_template
-from signup_hooks.settings import DEFAULT_ENDPOINT, LegacyNames, SettingsNames
+from signup_hooks.settings import LegacyNames, SettingsNames
 from signup_hooks.users import HashProfile
 
 if TYPE_CHECKING:  # delivery code: imported where a policy is used, by the functions that deliver

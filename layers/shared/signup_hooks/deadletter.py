@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from signup_hooks.deliveries import DEFAULT_ENDPOINT
 from signup_hooks.results import DeliveryResult
 from signup_hooks.users import User
 
@@ -32,7 +33,7 @@ class DeadLetter:
     first_attempt_at: str | None = None
     last_attempt_at: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)  # every attempt: time, status, reason, latency
-    endpoint: str = "default"  # the endpoint it was for: a redrive sends it to that endpoint's URL now
+    endpoint: str = DEFAULT_ENDPOINT  # the endpoint it was for: a redrive sends it to that endpoint's URL now
 
     def to_json(self) -> str:
         parts = urlsplit(self.url)
@@ -78,7 +79,7 @@ class Notification:
     event_id: str
     user: User
     message: str
-    endpoint: str = "default"
+    endpoint: str = DEFAULT_ENDPOINT
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def parse(body: str) -> Notification | BatchInfo | None:
                 profile_image_url="",
             ),
             message=str(data.get("message", "")),
-            endpoint=str(data.get("endpoint") or "default"),
+            endpoint=str(data.get("endpoint") or DEFAULT_ENDPOINT),
         )
     info = data.get("DDBStreamBatchInfo")
     if isinstance(info, dict) and info.get("streamArn") and info.get("startSequenceNumber"):

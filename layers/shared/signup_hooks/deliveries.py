@@ -24,6 +24,7 @@ MAX_PAGE = 100
 ENTITY = "delivery"
 BY_CREATED_INDEX = "ByCreated"
 BY_STATUS_INDEX = "ByStatus"
+# The single-URL API's endpoint and the signup event: the names every record, message and document defaults to.
 DEFAULT_ENDPOINT = "default"
 USER_CREATED = "user.created"
 _ID_NAMESPACE = uuid.UUID("3f0b7a52-0e8c-5b9b-a1f4-6c2d9e8b7a10")

@@ -43,7 +43,3 @@ class Health:
             return Health(now, self.last_failure_at, None, 0)
         since = self.failing_since if self.consecutive_failures else now
         return Health(self.last_success_at, now, since or now, self.consecutive_failures + 1)
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")

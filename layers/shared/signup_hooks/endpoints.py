@@ -17,14 +17,14 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
-from signup_hooks import send_options, settings
+from signup_hooks import deliveries, send_options, settings
 from signup_hooks.config import Config, is_endpoint_id
 from signup_hooks.errors import StorageUnavailable
 from signup_hooks.events import EVERY_EVENT
 
 logger = Logger(child=True)
 
-DEFAULT = settings.DEFAULT_ENDPOINT
+DEFAULT = deliveries.DEFAULT_ENDPOINT
 MAX_ENDPOINTS = 10  # the default endpoint included
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from signup_hooks.deliveries import USER_CREATED
 from signup_hooks.users import LINE_BREAKING_CATEGORIES, User
 
 if TYPE_CHECKING:  # events.py builds on this module
@@ -30,7 +31,7 @@ ELLIPSIS = "…"
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
 
-EVENT_TYPE = "user.created"
+EVENT_TYPE = USER_CREATED
 ENVELOPE_SCHEMA = "signup-webhooks/event/v1"
 SOURCE = "signup-webhooks"
 

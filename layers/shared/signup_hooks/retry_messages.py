@@ -16,6 +16,8 @@ import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from signup_hooks.deliveries import DEFAULT_ENDPOINT, USER_CREATED
+
 if TYPE_CHECKING:  # the user module brings the password hasher, which the delivering functions never need
     from signup_hooks.users import User
 
@@ -33,9 +35,9 @@ class RetryMessage:
     retries_done: int  # scheduled retries made before this one (0 for the first)
     due_at: float  # epoch seconds
     first_attempt_at: str | None = None
-    endpoint: str = "default"
+    endpoint: str = DEFAULT_ENDPOINT
     replay: bool = False  # queued by an administrator's replay rather than by the schedule
-    event: str = "user.created"
+    event: str = USER_CREATED
     details: dict[str, Any] | None = None  # an operational event's (events.OperationalEvent.to_dict())
 
     @classmethod
@@ -47,8 +49,8 @@ class RetryMessage:
         retries_done: int = 0,
         first_attempt_at: str | None = None,
         replay: bool = False,
-        endpoint: str = "default",
-        event: str = "user.created",
+        endpoint: str = DEFAULT_ENDPOINT,
+        event: str = USER_CREATED,
         details: dict[str, Any] | None = None,
     ) -> RetryMessage:
         """The message for a user's notification: what the user record may hold in a queue (no e-mail)."""
@@ -89,9 +91,9 @@ def parse(body: str) -> RetryMessage | None:
             retries_done=int(data.get("retries_done") or 0),
             due_at=float(data["due_at"]),
             first_attempt_at=data.get("first_attempt_at"),
-            endpoint=str(data.get("endpoint") or "default"),
+            endpoint=str(data.get("endpoint") or DEFAULT_ENDPOINT),
             replay=bool(data.get("replay", False)),
-            event=str(data.get("event") or "user.created"),
+            event=str(data.get("event") or USER_CREATED),
             details=data["details"] if isinstance(data.get("details"), dict) else None,
         )
     except (KeyError, TypeError, ValueError):

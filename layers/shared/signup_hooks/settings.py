@@ -26,6 +26,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from signup_hooks import signing
+from signup_hooks.deliveries import DEFAULT_ENDPOINT, USER_CREATED
 from signup_hooks.errors import ConfigError, InvalidInput, StorageUnavailable
 from signup_hooks.formats import Format
 from signup_hooks.messages import validate_template
@@ -34,8 +35,7 @@ from signup_hooks.urls import origin_of
 
 logger = Logger(child=True)
 
-DEFAULT_ENDPOINT = "default"
-DEFAULT_EVENTS = ("user.created",)  # what an endpoint receives unless it says otherwise; the single-URL API's
+DEFAULT_EVENTS = (USER_CREATED,)  # what an endpoint receives unless it says otherwise; the single-URL API's
 
 
 class SettingsSource(enum.StrEnum):
