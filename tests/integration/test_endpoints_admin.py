@@ -4,6 +4,7 @@ through the admin function's handler against moto. The single-URL API is the end
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -393,6 +394,27 @@ def test_the_delivery_log_filters_by_endpoint(aws, lambda_context):
     event["queryStringParameters"] = {"endpoint": "no such/id"}
     status, body = call_admin(event, lambda_context)
     assert (status, body["field"]) == (422, "endpoint")
+
+
+def test_a_page_of_one_endpoints_records_reads_past_the_other_endpoints_newer_ones(aws, lambda_context):
+    # Given the default endpoint's two records, then twelve newer ones of another endpoint
+    table = DeliveriesTable(sandbox.DELIVERIES_TABLE_NAME)
+    for index, endpoint in enumerate(["default"] * 2 + ["ep_aaaaaaaaaaaa"] * 12):
+        subject = deliveries.Subject(f"user-{index}", "Tim", f"event-{index}", f"msg_{index}", endpoint=endpoint)
+        table.record(subject, deliveries.Status.DELIVERED, target_host="h", format="text")
+        time.sleep(0.002)  # records of one millisecond would sort by id
+    event = load_event("admin_list_deliveries")
+    # When the admin asks for a page of two of the default endpoint's records
+    event["queryStringParameters"] = {"endpoint": "default", "limit": "2"}
+    status, body = call_admin(event, lambda_context)
+    # Then the page holds both, not an empty page with a cursor
+    assert status == 200, body
+    assert [item["user"]["id"] for item in body["items"]] == ["user-1", "user-0"]
+    # And a page of the other endpoint's is filled from its newest, with a cursor to the rest
+    event["queryStringParameters"] = {"endpoint": "ep_aaaaaaaaaaaa", "limit": "5"}
+    body = call_admin(event, lambda_context)[1]
+    assert [item["user"]["id"] for item in body["items"]] == [f"user-{index}" for index in range(13, 8, -1)]
+    assert body["cursor"]
 
 
 def test_an_unreadable_document_is_listed_with_its_problem_and_can_be_deleted(aws, lambda_context):

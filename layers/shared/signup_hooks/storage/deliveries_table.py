@@ -31,6 +31,7 @@ from signup_hooks.errors import InvalidInput, StorageUnavailable
 from signup_hooks.storage import aws
 
 MAX_COUNT_PAGES = 20  # index pages a count reads at most: past that, the count is a lower bound
+MAX_FILTERED_READS = 10  # reads a page of one endpoint's records makes at most to fill itself
 
 
 class DeliveriesTable:
@@ -174,8 +175,9 @@ class DeliveriesTable:
         """Newest first, optionally of one status and of one endpoint; `cursor` continues where the previous page
         ended.
 
-        The endpoint is a filter, not a key: a page reads `limit` records and keeps that endpoint's, so it may hold
-        fewer (even none) and still have a cursor to the next."""
+        The endpoint is a filter, not a key: a page goes on reading until it holds `limit` of that endpoint's
+        records, for at most MAX_FILTERED_READS reads; past that it may hold fewer (even none) and still have a
+        cursor to the next."""
         if status is None:
             index, key_condition = BY_CREATED_INDEX, "entity = :key"
             values = {":key": {"S": ENTITY}}
@@ -190,7 +192,6 @@ class DeliveriesTable:
             "KeyConditionExpression": key_condition,
             "ExpressionAttributeValues": values,
             "ScanIndexForward": False,
-            "Limit": limit,
         }
         if endpoint is not None:
             request["FilterExpression"] = "endpoint = :endpoint"
@@ -199,19 +200,31 @@ class DeliveriesTable:
                 request["FilterExpression"] += " OR attribute_not_exists(endpoint)"
         if names:
             request["ExpressionAttributeNames"] = names
-        if cursor:
-            request["ExclusiveStartKey"] = cursors.decode(cursor, CURSOR_KEYS)
+        last = cursors.decode(cursor, CURSOR_KEYS) if cursor else None
+        records: list[Record] = []
+        for _read in range(MAX_FILTERED_READS if endpoint is not None else 1):
+            # A read evaluates no more records than the page still lacks, so it never holds more than `limit` and
+            # its last key is where the next page starts.
+            request["Limit"] = limit - len(records)
+            if last:
+                request["ExclusiveStartKey"] = last
+            answer = self._query(request, from_cursor=bool(cursor))
+            records += [_record(item) for item in answer.get("Items", [])]
+            last = answer.get("LastEvaluatedKey")
+            if not last or len(records) >= limit:
+                break
+        return records, cursors.encode(last) if last else None
+
+    @staticmethod
+    def _query(request: dict[str, Any], *, from_cursor: bool) -> dict[str, Any]:
         try:
-            answer = aws.client("dynamodb").query(**request)
+            return dict(aws.client("dynamodb").query(**request))
         except ClientError as exc:
-            if aws.error_code(exc) == "ValidationException" and cursor:
+            if aws.error_code(exc) == "ValidationException" and from_cursor:
                 raise InvalidInput("cursor", "cursor is not one this API returned") from None
             raise StorageUnavailable(f"the delivery log could not be read: {aws.error_code(exc)}") from exc
         except BotoCoreError as exc:
             raise StorageUnavailable(f"the delivery log could not be read: {aws.error_code(exc)}") from exc
-        records = [_record(item) for item in answer.get("Items", [])]
-        last = answer.get("LastEvaluatedKey")
-        return records, cursors.encode(last) if last else None
 
     def count(self, status: Status) -> int:
         """How many records have a status (a bounded number of index pages: a lower bound past that)."""
