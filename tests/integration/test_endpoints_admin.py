@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from signup_hooks import deliveries, endpoints, signing
+from signup_hooks.storage import settings_store
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 
 from tests import sandbox
@@ -234,6 +235,28 @@ def test_at_most_ten_endpoints_the_eleventh_is_refused_and_nothing_written(aws, 
     status, body = request(lambda_context, "POST", body={"url": "https://hooks.example.com/eleven"})
     assert (status, body["code"]) == (409, "too_many_endpoints")
     assert len(documents(aws)) == endpoints.MAX_ENDPOINTS
+
+
+def test_two_creates_at_once_never_make_more_endpoints_than_the_limit(aws, lambda_context, monkeypatch):
+    # Given one place left, and another create that writes its endpoint while this one writes its own
+    for index in range(endpoints.MAX_ENDPOINTS - 1):
+        create(lambda_context, name=f"endpoint {index}")
+    rival = f"{WEBHOOKS_PATH}/ep_rival0000000"
+    save = settings_store.save
+
+    def save_beside_a_rival(names: Any, stored: Any, **options: Any) -> None:
+        aws.ssm.put_parameter(
+            Name=rival, Value=json.dumps({"url": "https://hooks.example.com/rival"}), Type="SecureString"
+        )
+        save(names, stored, **options)
+
+    monkeypatch.setattr(settings_store, "save", save_beside_a_rival)
+    # When this create counts again after its write
+    status, body = request(lambda_context, "POST", body={"url": "https://hooks.example.com/mine"})
+    # Then it finds the limit passed, takes its endpoint back and says to try again
+    assert (status, body["code"]) == (409, "conflict"), body
+    assert len(documents(aws)) == endpoints.MAX_ENDPOINTS
+    assert rival.rsplit("/", 1)[1] in documents(aws)
 
 
 def test_the_default_endpoint_counts_toward_the_limit_once_it_exists(aws, lambda_context, environment_url):

@@ -102,6 +102,11 @@ def create(config: Config, request: EndpointRequest) -> dict[str, Any]:
         settings_store.save(config.settings_names(endpoint_id), stored, new=True)
     except FileExistsError:  # 48 random bits against at most 10 ids in use: about once in 2**44 creations
         raise Conflict("an endpoint with the same id was created meanwhile; try again") from None
+    # SSM has no conditional write across parameters: a create that ran beside this one may have passed the same
+    # count. Counted again after the write, every create that finds the limit passed takes its own back.
+    if sum(endpoint.exists for endpoint in _fresh(config)) > MAX_ENDPOINTS:
+        settings_store.delete_settings(config.settings_names(endpoint_id))
+        raise Conflict(f"another endpoint was created meanwhile and there can be at most {MAX_ENDPOINTS}; try again")
     logger.info("endpoint created", extra={"endpoint": endpoint_id, **_described(request, stored)})
     return _public(config, _as_stored(Endpoint(endpoint_id, _EMPTY), stored))
 
