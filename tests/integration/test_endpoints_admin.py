@@ -237,6 +237,26 @@ def test_at_most_ten_endpoints_the_eleventh_is_refused_and_nothing_written(aws, 
     assert len(documents(aws)) == endpoints.MAX_ENDPOINTS
 
 
+@pytest.mark.parametrize("method, path, body", [("PATCH", "", {"name": "Renamed"}), ("POST", "/rotate-secret", None)])
+def test_a_change_racing_a_delete_does_not_bring_the_endpoint_back(
+    aws, lambda_context, monkeypatch, method, path, body
+):
+    # Given an endpoint that another admin deletes between this change's read and its write
+    created = create(lambda_context, name="Doomed", signing_secret=SECRET)
+    write = settings_store.write_document
+
+    def write_after_a_delete(name: str, *args: Any, **options: Any) -> int:
+        aws.ssm.delete_parameter(Name=name)
+        return write(name, *args, **options)
+
+    monkeypatch.setattr(settings_store, "write_document", write_after_a_delete)
+    # When the change is written
+    status, answer = request(lambda_context, method, f"/{created['id']}{path}", body)
+    # Then it answers that the endpoint is gone, and it stays gone
+    assert (status, answer["code"]) == (404, "not_found"), answer
+    assert documents(aws) == {}
+
+
 def test_two_creates_at_once_never_make_more_endpoints_than_the_limit(aws, lambda_context, monkeypatch):
     # Given one place left, and another create that writes its endpoint while this one writes its own
     for index in range(endpoints.MAX_ENDPOINTS - 1):

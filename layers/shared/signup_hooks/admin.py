@@ -66,11 +66,12 @@ def current_snapshot(config: Config) -> settings.Snapshot:
     return settings_store.load(config.settings_names(), config.webhook_url_env, max_age=0, stale_ok=False)
 
 
-def save(names: settings.SettingsNames, current: settings.Snapshot, updated: settings.StoredSettings) -> None:
-    """One write of an endpoint's document, replacing what `current` was read from."""
-    settings_store.save(names, updated)
+def save(names: settings.SettingsNames, current: settings.Snapshot, updated: settings.StoredSettings) -> int:
+    """One write of an endpoint's document, replacing what `current` was read from; the document's new version."""
+    version = settings_store.save(names, updated)
     if current.source is settings.SettingsSource.LEGACY:
         settings_store.remove_legacy(names)  # the document holds their values now, and wins over them
+    return version
 
 
 def _state(config: Config, stored: settings.StoredSettings) -> dict[str, Any]:

@@ -119,7 +119,7 @@ def update(config: Config, endpoint_id: str, request: EndpointRequest) -> dict[s
     """Change any of an endpoint's fields in one write."""
     endpoint = _readable(config, endpoint_id)
     updated, header_cleared = request.applied_to(endpoint.stored, endpoint.environment_url, admin.now_iso())
-    admin.save(config.settings_names(endpoint.id), endpoint.snapshot, updated)
+    _save_existing(config, endpoint, updated)
     logger.info(
         "endpoint changed",
         extra={"endpoint": endpoint.id, "custom_header_cleared": header_cleared, **_described(request, updated)},
@@ -158,7 +158,7 @@ def rotate_secret(config: Config, endpoint_id: str) -> dict[str, Any]:
         updated = dataclasses.replace(
             updated, previous_signing_secret=stored.signing_secret, previous_secret_until=previous_until
         )
-    admin.save(config.settings_names(endpoint.id), endpoint.snapshot, updated)
+    _save_existing(config, endpoint, updated)
     logger.info(
         "signing secret rotated",
         extra={"endpoint": endpoint.id, "previous_until": previous_until, "custom_header_cleared": header_cleared},
@@ -189,6 +189,16 @@ def _readable(config: Config, endpoint_id: str) -> Endpoint:
     if endpoint.problem is not None:
         raise endpoint.unavailable()
     return endpoint
+
+
+def _save_existing(config: Config, endpoint: Endpoint, updated: settings.StoredSettings) -> None:
+    """Write a change to an endpoint read a moment ago, unless a DELETE came in between: SSM has no conditional
+    write, but a document it had to create anew is at version 1, where an overwritten one is past it."""
+    names = config.settings_names(endpoint.id)
+    version = admin.save(names, endpoint.snapshot, updated)
+    if version == 1 and endpoint.snapshot.source is settings.SettingsSource.DOCUMENT:
+        settings_store.delete_settings(names)
+        raise NotFound("the endpoint was deleted meanwhile")
 
 
 def _as_stored(endpoint: Endpoint, stored: settings.StoredSettings) -> Endpoint:

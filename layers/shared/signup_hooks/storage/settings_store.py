@@ -64,11 +64,12 @@ def read_path(path: str) -> dict[str, str]:
     raise StorageUnavailable(f"more than {MAX_PATH_PAGES} pages of parameters under {path}")
 
 
-def write_document(name: str, fields: Mapping[str, str | None], description: str, *, new: bool = False) -> None:
-    """One PutParameter (SecureString): the whole document is stored, or nothing is. `new`: refuse to replace an
-    existing document (FileExistsError), so that two creations can never share an id."""
+def write_document(name: str, fields: Mapping[str, str | None], description: str, *, new: bool = False) -> int:
+    """One PutParameter (SecureString): the whole document is stored, or nothing is; its new version (1: the
+    parameter did not exist). `new`: refuse to replace an existing document (FileExistsError), so that two creations
+    can never share an id."""
     try:
-        aws.client("ssm").put_parameter(
+        answer = aws.client("ssm").put_parameter(
             Name=name,
             Value=encode_document(fields),
             Type="SecureString",
@@ -82,6 +83,7 @@ def write_document(name: str, fields: Mapping[str, str | None], description: str
         raise StorageUnavailable(f"SSM refused the write: {aws.error_code(exc)}") from exc
     except BotoCoreError as exc:
         raise StorageUnavailable(f"SSM refused the write: {aws.error_code(exc)}") from exc
+    return int(answer.get("Version", 0))
 
 
 def delete(name: str) -> None:
@@ -120,12 +122,13 @@ def read_documents(
     return _cache.read((path + "/*", *legacy), max_age, stale_ok, fetch)
 
 
-def save(names: settings.SettingsNames, stored: settings.StoredSettings, *, new: bool = False) -> None:
-    """One write of the whole document. Raises StorageUnavailable, and then nothing has changed; with `new`,
-    FileExistsError when the document exists already."""
+def save(names: settings.SettingsNames, stored: settings.StoredSettings, *, new: bool = False) -> int:
+    """One write of the whole document; its new version. Raises StorageUnavailable, and then nothing has changed;
+    with `new`, FileExistsError when the document exists already."""
     description = f"Signup webhook settings of endpoint {names.endpoint_id}, set through the admin API"
-    write_document(names.document, stored.to_fields(), description, new=new)
+    version = write_document(names.document, stored.to_fields(), description, new=new)
     _cache.forget()  # every cached read that holds this document: its own and the read of all endpoints
+    return version
 
 
 def delete_settings(names: settings.SettingsNames) -> None:
