@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from signup_hooks import deliveries, endpoints, signing
+from signup_hooks.errors import StorageUnavailable
 from signup_hooks.storage import settings_store
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 
@@ -277,6 +278,24 @@ def test_two_creates_at_once_never_make_more_endpoints_than_the_limit(aws, lambd
     assert (status, body["code"]) == (409, "conflict"), body
     assert len(documents(aws)) == endpoints.MAX_ENDPOINTS
     assert rival.rsplit("/", 1)[1] in documents(aws)
+
+
+def test_a_create_whose_recount_cannot_be_read_keeps_the_endpoint_it_made(aws, lambda_context, monkeypatch):
+    # Given SSM that answers the count before the write and fails the one after it
+    read = settings_store.read_documents
+    reads: list[int] = []
+
+    def read_then_fail(*args: Any, **options: Any) -> Any:
+        reads.append(1)
+        if len(reads) > 1:
+            raise StorageUnavailable("SSM could not be reached: ThrottlingException")
+        return read(*args, **options)
+
+    monkeypatch.setattr(settings_store, "read_documents", read_then_fail)
+    # When an endpoint is created, then it is answered created, as it is
+    status, body = request(lambda_context, "POST", body={"url": "https://hooks.example.com/kept"})
+    assert status == 201, body
+    assert list(documents(aws)) == [body["id"]]
 
 
 def test_the_default_endpoint_counts_toward_the_limit_once_it_exists(aws, lambda_context, environment_url):

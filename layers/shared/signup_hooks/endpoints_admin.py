@@ -20,7 +20,7 @@ from signup_hooks import admin, admin_test_send, bodies, endpoints, settings, se
 from signup_hooks.admin_test_send import TestSendRequest
 from signup_hooks.config import Config, is_endpoint_id
 from signup_hooks.endpoints import MAX_ENDPOINTS, Endpoint
-from signup_hooks.errors import Conflict, InvalidInput, NotFound, TooManyEndpoints
+from signup_hooks.errors import Conflict, InvalidInput, NotFound, StorageUnavailable, TooManyEndpoints
 from signup_hooks.storage import settings_store
 from signup_hooks.storage.health_table import HealthTable
 from signup_hooks.urls import redact_url
@@ -102,9 +102,7 @@ def create(config: Config, request: EndpointRequest) -> dict[str, Any]:
         settings_store.save(config.settings_names(endpoint_id), stored, new=True)
     except FileExistsError:  # 48 random bits against at most 10 ids in use: about once in 2**44 creations
         raise Conflict("an endpoint with the same id was created meanwhile; try again") from None
-    # SSM has no conditional write across parameters: a create that ran beside this one may have passed the same
-    # count. Counted again after the write, every create that finds the limit passed takes its own back.
-    if sum(endpoint.exists for endpoint in _fresh(config)) > MAX_ENDPOINTS:
+    if _limit_passed_meanwhile(config):
         settings_store.delete_settings(config.settings_names(endpoint_id))
         raise Conflict(f"another endpoint was created meanwhile and there can be at most {MAX_ENDPOINTS}; try again")
     logger.info("endpoint created", extra={"endpoint": endpoint_id, **_described(request, stored)})
@@ -189,6 +187,17 @@ def _readable(config: Config, endpoint_id: str) -> Endpoint:
     if endpoint.problem is not None:
         raise endpoint.unavailable()
     return endpoint
+
+
+def _limit_passed_meanwhile(config: Config) -> bool:
+    """Whether the endpoints, counted again after a create's write, are past the limit. SSM has no conditional write
+    across parameters, so a create that ran beside this one may have passed the same first count; every create that
+    finds the limit passed takes its own back. A recount that cannot be read keeps the endpoint: it was created."""
+    try:
+        return sum(endpoint.exists for endpoint in _fresh(config)) > MAX_ENDPOINTS
+    except StorageUnavailable as exc:
+        logger.warning("the endpoints could not be counted again after a create", extra={"error": str(exc)})
+        return False
 
 
 def _save_existing(config: Config, endpoint: Endpoint, updated: settings.StoredSettings) -> None:
