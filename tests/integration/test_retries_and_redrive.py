@@ -278,6 +278,24 @@ def test_redrive_refuses_a_bad_bound(aws, lambda_context):
     assert json.loads(response["body"])["field"] == "max_messages"
 
 
+def on_failure_record(aws: Any, configure: Any, start: str, end: str, size: int = 10) -> None:
+    """Queue the OnFailure record Lambda sends for a stream batch it gave up on, from `start` to `end`."""
+    arn = aws.dynamodb.describe_table(TableName=sandbox.TABLE_NAME)["Table"]["LatestStreamArn"]
+    shard = boto3.client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+    configure(users_stream_arn=arn)
+    info = {
+        "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 6},
+        "DDBStreamBatchInfo": {
+            "shardId": shard["ShardId"],
+            "startSequenceNumber": start,
+            "endSequenceNumber": end,
+            "batchSize": size,
+            "streamArn": arn,
+        },
+    }
+    aws.sqs.send_message(QueueUrl=sandbox.os.environ["DEAD_LETTER_QUEUE_URL"], MessageBody=json.dumps(info))
+
+
 def test_redrive_replays_lambdas_on_failure_record_from_the_stream(aws, lambda_context, receiver, configure):
     # Given two signups whose stream batch Lambda gave up on: only its batch info reached the queue
     configure(webhook_url_env=receiver.url)
@@ -285,20 +303,8 @@ def test_redrive_replays_lambdas_on_failure_record_from_the_stream(aws, lambda_c
     sign_up_in_process(lambda_context, name="Linus", email="linus@example.com")
     everything = stream_batch()
     records = everything["Records"]
-    arn = records[0]["eventSourceARN"]
-    shard = boto3.client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
-    configure(users_stream_arn=arn)
-    info = {
-        "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 6},
-        "DDBStreamBatchInfo": {
-            "shardId": shard["ShardId"],
-            "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
-            "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
-            "batchSize": len(records),
-            "streamArn": arn,
-        },
-    }
-    aws.sqs.send_message(QueueUrl=sandbox.os.environ["DEAD_LETTER_QUEUE_URL"], MessageBody=json.dumps(info))
+    first, last = records[0]["dynamodb"]["SequenceNumber"], records[-1]["dynamodb"]["SequenceNumber"]
+    on_failure_record(aws, configure, first, last, size=len(records))
     # When the admin redrives
     report = redrive(lambda_context)
     # Then both users are read back from the stream and notified once; the credentials items are not
@@ -340,24 +346,6 @@ def test_a_429_holds_every_delivery_to_that_webhook(aws, lambda_context, receive
 
 
 # ---- redrive of Lambda's OnFailure records and of the queue ----------------------------------------------------------
-
-
-def on_failure_record(aws: Any, configure: Any, start: str, end: str) -> None:
-    """Queue the OnFailure record Lambda sends for a stream batch it gave up on, from `start` to `end`."""
-    arn = aws.dynamodb.describe_table(TableName=sandbox.TABLE_NAME)["Table"]["LatestStreamArn"]
-    shard = boto3.client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
-    configure(users_stream_arn=arn)
-    info = {
-        "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 6},
-        "DDBStreamBatchInfo": {
-            "shardId": shard["ShardId"],
-            "startSequenceNumber": start,
-            "endSequenceNumber": end,
-            "batchSize": 10,
-            "streamArn": arn,
-        },
-    }
-    aws.sqs.send_message(QueueUrl=sandbox.os.environ["DEAD_LETTER_QUEUE_URL"], MessageBody=json.dumps(info))
 
 
 def test_redrive_keeps_an_on_failure_record_it_could_not_read_to_its_end(aws, lambda_context, receiver, configure):

@@ -22,7 +22,7 @@ import pytest
 from local.process import StackProcess
 from local.receiver import ReceivedRequest, Receiver
 from local.template import ROOT
-from tests.helpers import SETTINGS_IN_SSM_ONLY, call
+from tests.helpers import SETTINGS_IN_SSM_ONLY, call, queue_size
 
 SIGNUPS = 500
 THREADS = 8
@@ -78,14 +78,6 @@ def deliveries(stack_receiver: Receiver) -> dict[str, list[str]]:
         if request.status < 300 and request.text.startswith(PREFIX):
             found[request.text].append(header(request, "webhook-id"))
     return found
-
-
-def dead_letters(stack: StackProcess) -> int:
-    attributes = stack.client("sqs").get_queue_attributes(
-        QueueUrl=stack.info["resources"]["DeadLetterQueue"],
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
 def dead_letters_sent(stack: StackProcess) -> int:
@@ -175,7 +167,7 @@ def test_every_user_is_delivered_despite_receiver_failures_ssm_throttling_and_ki
         redriven, redrives, last_redrive = 0, 0, time.monotonic()
         deadline = time.monotonic() + DELIVERY_DEADLINE
         while len(deliveries(stack_receiver)) < SIGNUPS and time.monotonic() < deadline:
-            if time.monotonic() - last_redrive >= REDRIVE_INTERVAL and dead_letters(stack):
+            if time.monotonic() - last_redrive >= REDRIVE_INTERVAL and queue_size(stack):
                 redriven += int(admin(stack, "POST", "/redrive", {})["delivered"])
                 redrives, last_redrive = redrives + 1, time.monotonic()
             time.sleep(POLL_INTERVAL)
