@@ -113,10 +113,17 @@ def receiving(endpoints: list[Endpoint], event: str, *, excluding: str | None = 
     return chosen
 
 
-def delivery_key(event_id: str, endpoint_id: str) -> str:
-    """What keys one event's delivery to one endpoint: its idempotency record and webhook-id. The default endpoint's
-    is the event id alone, as before there were several, so that deliveries made then are still recognised."""
-    return event_id if endpoint_id == DEFAULT else f"{event_id}#{endpoint_id}"
+def notification_key(event: str, subject: str, endpoint_id: str) -> str:
+    """The identity of one notification: what it is about (the event and its subject, for a signup the user's id)
+    and the endpoint it goes to. It keys the idempotency record and the webhook-id, so that the first try, every
+    retry, resend, redrive and replay of the same notification share them, whichever path found it."""
+    return delivery_key(f"{event}:{subject}", endpoint_id)
+
+
+def delivery_key(base: str, endpoint_id: str) -> str:
+    """`base` for the default endpoint, `base#<endpoint>` for the others. Keys made before `notification_key` (a
+    stream event id) are still carried by the messages, dead letters and log records that hold them."""
+    return base if endpoint_id == DEFAULT else f"{base}#{endpoint_id}"
 
 
 def new_id() -> str:
