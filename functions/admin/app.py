@@ -75,7 +75,8 @@ def resend_delivery(delivery_id: str) -> Response[str]:
 @app.post("/api/v1/admin/webhook/replay")
 def replay_window() -> Response[str]:
     window = ReplayWindow.parse(api.request_body(app))
-    return api.json_response(200, delivery_log_admin.replay(config, window))
+    seconds = app.lambda_context.get_remaining_time_in_millis() / 1000
+    return api.json_response(200, delivery_log_admin.replay(config, window, seconds))
 
 
 @app.get("/api/v1/admin/webhooks")

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from signup_hooks import deliveries, stream_batch
+from signup_hooks import deliveries, dispatch
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 from signup_hooks.storage.health_table import HealthTable
 
@@ -197,7 +197,7 @@ def test_a_notification_another_invocation_holds_is_handed_to_the_retry_queue_no
     aws, lambda_context, receiver, configure_both, monkeypatch
 ):
     # Given an invocation delivering to a slow receiver (its idempotency record is in progress)
-    monkeypatch.setattr(stream_batch, "IN_PROGRESS_WAIT_SECONDS", 1.0)  # the notifier's timeout, compressed
+    monkeypatch.setattr(dispatch, "IN_PROGRESS_WAIT_SECONDS", 1.0)  # the notifier's timeout, compressed
     receiver.respond_with(200, delay=1.5, times=1)
     configure_both(webhook_url_env=receiver.url)
     first = threading.Thread(target=notify, args=(lambda_context,))

@@ -33,10 +33,10 @@ def test_a_replay_queues_only_undelivered_users_per_endpoint() -> None:
 
     queued = sorted((message.endpoint, message.user_id, message.event_id) for message in fakes.queue.now)
     assert queued == [
-        ("crm", "a", "replay:a#crm"),  # no record: a key of its own
-        ("crm", "c", "replay:c#crm"),
-        ("default", "b", "evt-b"),  # a failed record: replayed under its own event id, the same webhook-id
-        ("default", "c", "replay:c"),
+        ("crm", "a", "user.created:a#crm"),  # no record: the notification's identity, as its first try has
+        ("crm", "c", "user.created:c#crm"),
+        ("default", "b", "evt-b"),  # a failed record: replayed under the key it holds, the same webhook-id
+        ("default", "c", "user.created:c"),
     ]
     assert all(message.replay for message in fakes.queue.now)
     assert (answer["queued"], answer["already_delivered"], answer["skipped"]) == (4, 1, 1)

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from signup_hooks import events, retries, retry
+from signup_hooks import dispatch, events, retries, retry
 from signup_hooks.config import Config
 from signup_hooks.deliveries import Status
 from signup_hooks.results import DeliveryResult
@@ -33,9 +33,9 @@ def retry_one(fakes: Fakes, message: RetryMessage) -> Outcome | None:
 @pytest.mark.parametrize(
     ("known", "why"),
     [
-        ([endpoint("default"), endpoint("crm", enabled=False)], retries.ENDPOINT_DISABLED),
-        ([endpoint("default")], retries.ENDPOINT_DELETED),
-        ([endpoint("default"), endpoint("crm", events=[events.ENDPOINT_FAILING])], retries.ENDPOINT_UNSUBSCRIBED),
+        ([endpoint("default"), endpoint("crm", enabled=False)], dispatch.ENDPOINT_DISABLED),
+        ([endpoint("default")], dispatch.ENDPOINT_DELETED),
+        ([endpoint("default"), endpoint("crm", events=[events.ENDPOINT_FAILING])], dispatch.ENDPOINT_UNSUBSCRIBED),
     ],
 )
 def test_a_retry_for_an_endpoint_that_changed_is_skipped_and_logged(known: list[Any], why: str) -> None:

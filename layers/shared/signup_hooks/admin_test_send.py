@@ -131,17 +131,14 @@ def send_test(
 def _send_within(context: LambdaContext, config: Config, url: str, user: User, options: SendOptions) -> DeliveryResult:
     """One attempt whose connect and read timeouts together end TEST_SEND_MARGIN_SECONDS before the invocation."""
     # Delivery code, only for a test send: reading and saving the settings do without it.
-    from signup_hooks import retry
-    from signup_hooks.attempts import post_attempt
-    from signup_hooks.prepare import prepare
+    from signup_hooks import dispatch, retry
 
     budget = context.get_remaining_time_in_millis() / 1000 - TEST_SEND_MARGIN_SECONDS
     if budget < retry.MIN_ATTEMPT_SECONDS:
         return DeliveryResult(False, None, Reason.READ_TIMEOUT, 0, detail="too little time left to send")
     connect_timeout = min(config.connect_timeout, budget / 2)
     read_timeout = min(config.read_timeout, budget - connect_timeout)
-    prepared = prepare(url, user, user.id, config, options)
-    return post_attempt(prepared, connect_timeout, read_timeout)
+    return dispatch.send_test(url, user, options, config, (connect_timeout, read_timeout))
 
 
 def _with_request_fields(

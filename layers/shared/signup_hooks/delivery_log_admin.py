@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 
-from signup_hooks import bodies, cursors, deliveries, endpoints
+from signup_hooks import bodies, cursors, deliveries, endpoints, retry
 from signup_hooks.config import Config, is_endpoint_id
 from signup_hooks.deliveries import Status
 from signup_hooks.errors import InvalidInput, NotFound
@@ -29,10 +29,14 @@ logger = Logger(child=True)
 
 DEFAULT_PAGE = 20
 MAX_REPLAY_USERS = 1000  # per call; the answer's cursor continues
+REPLAY_MESSAGES_PER_PAGE = 500  # users per page x endpoints: one page's reads and sends
+REPLAY_PAGE_SECONDS = 5.0  # a page's reads and sends take less than this, so one starts only with this much left
+# A retry is stranded when its next attempt is this long past: a due message is taken within seconds, one the
+# consumer keeps failing on leaves the retry queue (redrive policy) within its receives, well under this.
+STRANDED_AFTER_SECONDS = 3600
 MAX_BODY_BYTES = 2048
 DEADLINE_MARGIN_SECONDS = 3.0  # the admin function answers well before its timeout
 USERS_CURSOR_KEYS = frozenset({"pk", "entity", "created_at"})  # the users index's page key
-REPLAY_EVENT_PREFIX = "replay:"  # the key of a user the log has no record of (created before the log existed)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -150,11 +154,14 @@ class UsersByCreation(Protocol):
     ) -> tuple[list[User], dict[str, Any] | None]: ...
 
 
-def replay(config: Config, window: ReplayWindow) -> dict[str, Any]:
-    """The replay route: `queue_replay` with this deployment's endpoints (as stored now), tables and retry queue."""
+def replay(config: Config, window: ReplayWindow, seconds: float) -> dict[str, Any]:
+    """The replay route: `queue_replay` with this deployment's endpoints (as stored now), tables and retry queue,
+    within `seconds` (what is left of the invocation)."""
     known = endpoints.load_all(config, settings_store.read_documents, max_age=0, stale_ok=False)
     log = DeliveriesTable(config.deliveries_table)
-    return queue_replay(window, known, UsersTable(config.users_table), log, queues.RetryQueue(config.retry_queue_url))
+    deadline = retry.Deadline(seconds, DEADLINE_MARGIN_SECONDS)
+    queue = queues.RetryQueue(config.retry_queue_url)
+    return queue_replay(window, known, UsersTable(config.users_table), log, queue, deadline)
 
 
 def queue_replay(
@@ -163,13 +170,17 @@ def queue_replay(
     users: UsersByCreation,
     log: DeliveryLog,
     queue: RetryQueue,
+    deadline: retry.Deadline | None = None,
 ) -> dict[str, Any]:
     """Queue, for the retry function, every user created in the window whose notification was not delivered, to
     each enabled endpoint that receives signups (or the one `window.endpoint` names). A disabled endpoint gets
     nothing: re-enabling it does not bring back what it missed unless it is replayed after. A notification the
-    schedule is retrying already is left to it.
+    schedule is retrying already is left to it, unless its next attempt is long past (its retry was stranded).
 
-    Users come from the users table's index on creation time (never a scan), at most MAX_REPLAY_USERS a call.
+    Each queued notification keeps its identity (the key its log record holds, else endpoints.notification_key), so
+    a replay during a first try, a retry or a redrive of the same notification meets it at one idempotency record
+    and sends nothing twice. Users come a page at a time from the users table's index on creation time (never a
+    scan), at most MAX_REPLAY_USERS a call, and the call stops early, with a cursor, before `deadline`.
     """
     receivers = endpoints.receiving(known, deliveries.USER_CREATED)
     if window.endpoint is not None:
@@ -177,7 +188,24 @@ def queue_replay(
     if not receivers:
         raise InvalidInput("url", "no webhook URL is set: set one before a replay", code="not_configured")
     start = cursors.decode(window.cursor, USERS_CURSOR_KEYS) if window.cursor else None
-    found, last = users.created_between(window.since, window.until, MAX_REPLAY_USERS, start)
+    counts = {"users": 0, "queued": 0, "already_delivered": 0, "skipped": 0}
+    page = max(1, REPLAY_MESSAGES_PER_PAGE // len(receivers))
+    while counts["users"] < MAX_REPLAY_USERS:
+        found, start = users.created_between(
+            window.since, window.until, min(page, MAX_REPLAY_USERS - counts["users"]), start
+        )
+        _queue_page(found, receivers, log, queue, counts)
+        counts["users"] += len(found)
+        if start is None or (deadline is not None and deadline.remaining() < REPLAY_PAGE_SECONDS):
+            break
+    answer = {**counts, "endpoints": len(receivers), "cursor": cursors.encode(start) if start else None}
+    logger.info("replay queued", extra=answer)
+    return answer
+
+
+def _queue_page(
+    found: list[User], receivers: list[endpoints.Endpoint], log: DeliveryLog, queue: RetryQueue, counts: dict[str, int]
+) -> None:
     ids = {
         (endpoint.id, user.id): deliveries.record_id(endpoint.id, deliveries.USER_CREATED, user.id)
         for endpoint in receivers
@@ -186,32 +214,33 @@ def queue_replay(
     records = log.get_many(list(ids.values()))
     now = time.time()
     queued: list[RetryMessage] = []
-    already = waiting = 0
     for endpoint in receivers:
         for user in found:
             record = records.get(ids[(endpoint.id, user.id)])
             if record is not None and record.status is Status.DELIVERED:
-                already += 1
-            elif record is not None and record.status is Status.RETRYING:
-                waiting += 1  # the schedule tries it anyway; queuing it again would only race its own retry
+                counts["already_delivered"] += 1
+            elif record is not None and record.status is Status.RETRYING and not _stranded(record, now):
+                counts["skipped"] += 1  # the schedule tries it anyway
             else:
-                key = (
-                    record.subject.event_id
-                    if record
-                    else endpoints.delivery_key(REPLAY_EVENT_PREFIX + user.id, endpoint.id)
-                )
+                key = record.subject.event_id if record else _identity(user, endpoint.id)
                 queued.append(RetryMessage.of(user, key, due_at=now, replay=True, endpoint=endpoint.id))
     queue.send_now(queued)
-    answer = {
-        "users": len(found),
-        "endpoints": len(receivers),
-        "queued": len(queued),
-        "already_delivered": already,
-        "skipped": waiting,
-        "cursor": cursors.encode(last) if last else None,
-    }
-    logger.info("replay queued", extra=answer)
-    return answer
+    counts["queued"] += len(queued)
+
+
+def _identity(user: User, endpoint_id: str) -> str:
+    return endpoints.notification_key(deliveries.USER_CREATED, user.id, endpoint_id)
+
+
+def _stranded(record: deliveries.Record, now: float) -> bool:
+    """A retry whose next attempt is long past: nothing waits for it any more (its message left the retry queue)."""
+    if not record.next_attempt_at:
+        return False  # the log does not say when: left to the schedule
+    try:
+        due = datetime.fromisoformat(record.next_attempt_at).timestamp()
+    except ValueError:
+        return False
+    return now - due > STRANDED_AFTER_SECONDS
 
 
 def record_of(log: DeliveryLog, delivery_id: str) -> deliveries.Record:

@@ -1,17 +1,17 @@
-"""Replay the dead-letter queue to each endpoint's current URL, exactly once, bounded in messages and time.
+"""Replay the dead-letter queue to each endpoint's current URL, exactly once, bounded in messages and time. Each
+notification goes through the one path (dispatch.py, trigger `redrive`), under its identity, so the idempotency
+record makes it a no-op when it went out meanwhile and the `webhook-id` matches every earlier try.
 
-Two kinds of message sit in the queue:
-- Our dead letters (deadletter.DeadLetter): self-contained. The replay posts the message it kept, in the shape the
-  current URL needs, under the same event id, so the idempotency record (storage/idempotency.py) makes it a no-op
-  when the notification went out meanwhile (a stream retry, an earlier redrive) and the `webhook-id` matches every
-  earlier try.
-- Lambda's OnFailure records for a stream batch it gave up on: only the shard and the first and last sequence numbers.
-  The replay reads those records back from the stream (GetShardIterator AT_SEQUENCE_NUMBER, GetRecords up to the last
-  one) and delivers each new profile among them under its own stream event id: the same key the notifier used, so a
-  user the notifier did reach is skipped. The stream is the one source that has both the users and their event ids;
-  the users table alone cannot say which users a batch held. A stream keeps records 24 hours (the mapping gives up on
-  a record after that long too): once they are trimmed, the message stays in the queue, reported as still failing
-  with reason `stream_expired`, for an operator to handle by hand. Nothing is deleted that was not delivered.
+Three kinds of message sit in the queue:
+- Our dead letters (deadletter.DeadLetter): self-contained. The replay posts the message it kept (or renders the
+  current template, when the letter kept none), in the shape the current URL needs, under the key it carries.
+- Retries that the retry queue's redrive policy moved here (their consumer kept failing: an unreadable endpoint
+  document, a long storage outage): replayed like a dead letter, so that none is stranded.
+- Lambda's OnFailure records for a stream batch it gave up on that the retry function could not read back (it
+  recovers the others on its own): the replay reads the records back from the stream and delivers each new profile
+  among them to each endpoint under its identity, so a user the notifier did reach is skipped. A stream keeps records
+  24 hours: once they are trimmed, the message stays in the queue, reported as still failing with reason
+  `stream_expired`, for an operator to handle by hand. Nothing is deleted that was not delivered.
 
 A message is deleted only after every notification in it is delivered or found delivered already. One that still
 fails stays in the queue and becomes visible again at the end of the call, for the next redrive.
@@ -24,15 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord, DynamoDBRecordEventName
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from signup_hooks import bodies, deadletter, deliveries, endpoints, metrics, retry, settle
+from signup_hooks import bodies, deadletter, deliveries, dispatch, endpoints, metrics, retry, retry_messages
 from signup_hooks.config import Config
 from signup_hooks.errors import InProgress, InvalidInput, OutOfTime
-from signup_hooks.exactly_once import deliver_exactly_once
-from signup_hooks.log_context import log_keys
-from signup_hooks.prepare import Prepared, prepare
 from signup_hooks.storage import stream
 from signup_hooks.storage.queues import DeadLetterQueue
 from signup_hooks.storage.wiring import fresh_endpoints, stores_for
@@ -47,12 +44,8 @@ DEADLINE_MARGIN_SECONDS = 3.0  # for the answer, and the visibility reset of wha
 MIN_SECONDS_PER_MESSAGE = 1.0
 # A receive waits this long for messages: within the AWS client's read timeout (storage/aws.py), cut to the time left.
 LONG_POLL_SECONDS = 1
-# A replay tries each notification twice at most: the receiver had its retries already.
-POLICY = retry.RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=2.0, retry_after_cap=5.0)
 
 DELIVERED, ALREADY, FAILING = "delivered", "already_delivered", "still_failing"
-# A failed replay leaves the message in the dead-letter queue: no new dead letter, no retry schedule.
-REPLAY = settle.Next(schedule_failures=False, trigger=deliveries.Trigger.REDRIVE)
 
 
 @dataclass
@@ -137,27 +130,21 @@ def _replay(
     report: Report,
 ) -> bool:
     """Replay one queue message; True when it can be deleted."""
-    letter = deadletter.parse(message.get("Body", ""))
+    body = message.get("Body", "")
+    letter = deadletter.parse(body)
     if letter is None:
-        report.unreadable += 1
-        return False
-    if isinstance(letter, deadletter.Notification):
-        endpoint = endpoints.find(known, letter.endpoint)
-        current = endpoint.effective() if endpoint is not None and endpoint.problem is None else None
-        if endpoint is None or current is None or current.target.url is None or not endpoint.stored.enabled:
-            report.still_failing += 1  # kept in the queue until the endpoint can take it again
-            report.reasons["endpoint_unavailable"] += 1
+        # A retry the retry queue's redrive policy moved here (its consumer kept failing): replayed like the others.
+        waiting = retry_messages.parse(body)
+        try:
+            found = dispatch.Notification.of_message(waiting) if waiting is not None else None
+        except ValueError:
+            found = None
+        if found is None:
+            report.unreadable += 1
             return False
-        prepared = prepare(
-            current.target.url,
-            letter.user,
-            letter.event_id,
-            config,
-            current.options,
-            endpoint=endpoint.id,
-            message=letter.message,
-        )
-        outcomes = [_deliver(prepared, config, stores, deadline, context, report)]
+        notifications = [found]
+    elif isinstance(letter, deadletter.Notification):
+        notifications = [dispatch.Notification(letter.user, letter.endpoint, letter.event_id, message=letter.message)]
     else:
         try:
             records = _stream_records(letter, config)
@@ -169,29 +156,16 @@ def _replay(
             report.still_failing += 1
             report.reasons["stream_incomplete"] += 1
             return False
-        outcomes = []
-        for record in records:
-            if record.event_name != DynamoDBRecordEventName.INSERT:
-                continue  # an update or delete of a user in the batch's range: not a signup
-            user = user_from_record(record)
-            if user is None:
-                continue
-            for endpoint in endpoints.receiving(known, deliveries.USER_CREATED):
-                if endpoint.problem is not None:
-                    report.still_failing += 1
-                    report.reasons["endpoint_unavailable"] += 1
-                    outcomes.append(FAILING)
-                    continue
-                current = endpoint.effective()
-                key = endpoints.delivery_key(record.event_id or "", endpoint.id)
-                url = current.target.url or ""  # receiving() leaves out endpoints without a URL
-                prepared = prepare(url, user, key, config, current.options, endpoint=endpoint.id)
-                outcomes.append(_deliver(prepared, config, stores, deadline, context, report))
+        users = [user for record in records if (user := user_from_record(record)) is not None]
+        receivers = endpoints.receiving(known, deliveries.USER_CREATED)
+        notifications = [dispatch.Notification.signup(user, endpoint.id) for user in users for endpoint in receivers]
+    outcomes = [_deliver(note, known, config, stores, deadline, context, report) for note in notifications]
     return all(outcome != FAILING for outcome in outcomes)
 
 
 def _deliver(
-    prepared: Prepared,
+    notification: dispatch.Notification,
+    known: list[endpoints.Endpoint],
     config: Config,
     stores: Stores,
     deadline: retry.Deadline,
@@ -199,28 +173,33 @@ def _deliver(
     report: Report,
 ) -> str:
     # The admin request's correlation id stays; each replayed notification's lines add its event and user ids.
-    with log_keys(event_id=prepared.event_id, user_id=prepared.user.id):
-        try:
-            outcome = deliver_exactly_once(prepared, config, stores, deadline, context, REPLAY, policy=POLICY)
-        except OutOfTime:
-            report.still_failing += 1
-            report.reasons["out_of_time"] += 1
-            return FAILING
-        except InProgress:
-            report.still_failing += 1
-            report.reasons["in_progress"] += 1
-            return FAILING
-        if outcome.already_delivered:
-            report.already_delivered += 1
-            return ALREADY
-        if outcome.delivered:
-            report.delivered += 1
-            metrics.count(metrics.REDRIVEN)
-            return DELIVERED
-        report.still_failing += 1
-        reason = outcome.result.reason if outcome.result else None
-        report.reasons[str(reason.value if reason else "unknown")] += 1
-        return FAILING
+    endpoint = endpoints.find(known, notification.endpoint)
+    if endpoint is not None and endpoint.problem is not None:  # its document cannot be read: kept until it can
+        return _failing(report, "endpoint_unavailable")
+    request = dispatch.Request(notification, deliveries.Trigger.REDRIVE)
+    try:
+        outcome = dispatch.dispatch(request, config, stores, deadline, context, known)
+    except OutOfTime:
+        return _failing(report, "out_of_time")
+    except InProgress:
+        return _failing(report, "in_progress")
+    if isinstance(outcome, dispatch.Skipped):  # kept in the queue until the endpoint can take it again
+        return _failing(report, "endpoint_unavailable")
+    if outcome.already_delivered:
+        report.already_delivered += 1
+        return ALREADY
+    if outcome.delivered:
+        report.delivered += 1
+        metrics.count(metrics.REDRIVEN)
+        return DELIVERED
+    reason = outcome.result.reason if outcome.result else None
+    return _failing(report, str(reason.value if reason else "unknown"))
+
+
+def _failing(report: Report, reason: str) -> str:
+    report.still_failing += 1
+    report.reasons[reason] += 1
+    return FAILING
 
 
 def _stream_records(info: deadletter.BatchInfo, config: Config) -> list[DynamoDBRecord]:

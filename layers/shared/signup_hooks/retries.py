@@ -16,28 +16,20 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from signup_hooks import deliveries, endpoints, events, metrics, retry, retry_messages, settle, signing
+from signup_hooks import dispatch, retry, retry_messages
 from signup_hooks.config import Config
+from signup_hooks.deliveries import Trigger
+from signup_hooks.dispatch import Skipped
 from signup_hooks.errors import SignupHooksError
-from signup_hooks.exactly_once import deliver_exactly_once
 from signup_hooks.log_context import log_keys
-from signup_hooks.prepare import prepare
-from signup_hooks.results import Reason
 from signup_hooks.retry_messages import RetryMessage
-from signup_hooks.send_options import Effective
 from signup_hooks.settle import Outcome
 from signup_hooks.stores import Stores
 from signup_hooks.stream_batch import DEADLINE_MARGIN_SECONDS, MAX_CONCURRENT_DELIVERIES
-from signup_hooks.users import User
 
 logger = Logger(child=True)
 
-ONE_ATTEMPT = retry.RetryPolicy(max_attempts=1)  # one attempt per message: the schedule spaces the attempts
 EARLY_TOLERANCE_SECONDS = 1.0  # SQS delays are whole seconds
-# Why a retry sends nothing, beside results.Reason.NOT_CONFIGURED: its endpoint changed meanwhile.
-ENDPOINT_DISABLED = "endpoint_disabled"
-ENDPOINT_DELETED = "endpoint_deleted"
-ENDPOINT_UNSUBSCRIBED = "endpoint_unsubscribed"  # it no longer receives the event
 
 
 class NotDue(SignupHooksError):
@@ -98,81 +90,15 @@ def _one(
 def retry_one(
     message: RetryMessage, config: Config, stores: Stores, deadline: retry.Deadline, context: LambdaContext
 ) -> Outcome | None:
-    """One attempt to the URL the message's endpoint has now. None when that endpoint has no URL any more, was
-    deleted, disabled or unsubscribed from the event (logged as skipped: re-enabling it does not bring back what it
-    missed)."""
-    announced = _operational_event(message)
-    user = _user_of(message) if announced else stores.users.get(message.user_id) or _user_of(message)
-    endpoint = endpoints.find(stores.endpoints(), message.endpoint)
-    if endpoint is not None and endpoint.problem is not None:
-        raise endpoint.unavailable()
-    current = endpoint.effective() if endpoint is not None else None
-    why = _why_skipped(endpoint, current, message.event)
-    if endpoint is None or current is None or current.target.url is None or why is not None:
-        logger.info("scheduled retry skipped", extra={"reason": why, "endpoint": message.endpoint})
-        subject = deliveries.Subject(
-            user.id,
-            user.name,
-            message.event_id,
-            signing.webhook_id(message.event_id),
-            endpoint=message.endpoint,
-            event=message.event,
-        )
-        settle.skipped(stores.log, subject, why or str(Reason.NOT_CONFIGURED))
-        return None
-    # The credentials come only for the origin they were saved for.
-    prepared = prepare(
-        current.target.url,
-        user,
-        message.event_id,
-        config,
-        current.options,
-        deadline,
-        endpoint=endpoint.id,
-        operational=announced,
-    )
-    trigger = deliveries.Trigger.REPLAY if message.replay else deliveries.Trigger.SCHEDULE
-    after = settle.Next(
-        retries_done=message.retries_done + (0 if message.replay else 1),
-        first_attempt_at=message.first_attempt_at,
-        trigger=trigger,
-    )
-    outcome = deliver_exactly_once(prepared, config, stores, deadline, context, after, policy=ONE_ATTEMPT)
-    if outcome.delivered and not outcome.already_delivered and not message.replay:
-        metrics.count(metrics.RECOVERED)
-    return outcome
-
-
-def _operational_event(message: RetryMessage) -> events.OperationalEvent | None:
-    """The operational event a message carries (None for a signup's), or Unreadable when it is malformed."""
-    if message.event == events.USER_CREATED:
-        return None
+    """One attempt of the notification the message names (dispatch.py, trigger `schedule` or `replay`), to the URL
+    its endpoint has now; None when that endpoint has no URL any more, was deleted, disabled or unsubscribed from
+    the event (logged as skipped: re-enabling it does not bring back what it missed)."""
     try:
-        return events.OperationalEvent.from_dict(message.details)
+        notification = dispatch.Notification.of_message(message)
     except ValueError as exc:
         raise Unreadable(f"not a valid {message.event} event: {exc}") from None
-
-
-def _why_skipped(endpoint: endpoints.Endpoint | None, current: Effective | None, event: str) -> str | None:
-    """Why a retry sends nothing now, or None when it may send."""
-    if endpoint is None:
-        return ENDPOINT_DELETED
-    if not endpoint.stored.enabled:
-        return ENDPOINT_DISABLED
-    if not endpoint.receives(event):
-        return ENDPOINT_UNSUBSCRIBED
-    if current is None or current.target.url is None:
-        return str(Reason.NOT_CONFIGURED)
-    return None
-
-
-def _user_of(message: RetryMessage) -> User:
-    """The user as the message knows it, when the profile is gone (no e-mail: the queue never holds one)."""
-    return User(
-        id=message.user_id,
-        name=message.user_name,
-        email="",
-        role=message.user_role,
-        created_at=message.user_created_at,
-        profile_image_url="",
-    )
+    trigger = Trigger.REPLAY if message.replay else Trigger.SCHEDULE
+    retries_done = message.retries_done + (0 if message.replay else 1)
+    request = dispatch.Request(notification, trigger, retries_done, message.first_attempt_at)
+    outcome = dispatch.dispatch(request, config, stores, deadline, context)
+    return None if isinstance(outcome, Skipped) else outcome

@@ -20,7 +20,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from signup_hooks import deliveries, metrics, operational, retry, schedule
+from signup_hooks import deliveries, metrics, operational, retry, schedule, signing
 from signup_hooks.config import Config
 from signup_hooks.deadletter import DeadLetter
 from signup_hooks.errors import StorageUnavailable
@@ -28,6 +28,7 @@ from signup_hooks.prepare import Prepared
 from signup_hooks.results import DeliveryResult, Reason
 from signup_hooks.retry_messages import RetryMessage
 from signup_hooks.stores import DeliveryLog, RetryQueue, Stores
+from signup_hooks.users import User
 
 logger = Logger(child=True)
 
@@ -40,6 +41,7 @@ class Outcome:
     already_delivered: bool = False
     result: DeliveryResult | None = None
     attempts: int = 0
+    handed_over: bool = False  # held by another invocation or out of time: queued for the retry function
 
 
 @dataclass(frozen=True)
@@ -51,17 +53,16 @@ class Next:
     first_attempt_at: str | None = None
     trigger: deliveries.Trigger = deliveries.Trigger.STREAM
     failure_status: deliveries.Status = deliveries.Status.FAILED  # what a failure not scheduled leaves the record
+    counts_toward_health: bool = True  # False: a resend of a delivered notification, an administrator's extra
+
+
+def subject_of(user: User, key: str, endpoint: str, event: str) -> deliveries.Subject:
+    """What a delivery log record is about (its id follows from it)."""
+    return deliveries.Subject(user.id, user.name, key, signing.webhook_id(key), endpoint=endpoint, event=event)
 
 
 def subject(prepared: Prepared) -> deliveries.Subject:
-    return deliveries.Subject(
-        user_id=prepared.user.id,
-        user_name=prepared.user.name,
-        event_id=prepared.event_id,
-        webhook_id=prepared.log_fields["webhook_id"],
-        endpoint=prepared.endpoint,
-        event=prepared.event,
-    )
+    return subject_of(prepared.user, prepared.event_id, prepared.endpoint, prepared.event)
 
 
 def settle(
@@ -96,7 +97,7 @@ def settle(
             if prepared.operational is None:  # an operational event that fails for good is only logged
                 _dead_letter(prepared, outcome, attempts, stores, after)
             status = deliveries.Status.FAILED
-    _record(prepared, status, attempts, stores, next_at, reason)
+    _record(prepared, status, attempts, stores, next_at, reason, after.counts_toward_health)
     return status
 
 
@@ -207,6 +208,7 @@ def _record(
     stores: Stores,
     next_at: str | None,
     reason: str | None,
+    counts_toward_health: bool,
 ) -> None:
     if stores.log is None:
         return
@@ -220,7 +222,8 @@ def _record(
             next_attempt_at=next_at,
             reason=reason,
         )
-        if attempts and stores.health is not None:
+        # An operational event's delivery never changes health: an announcement must not cause announcements.
+        if attempts and stores.health is not None and counts_toward_health and prepared.operational is None:
             before, after = stores.health.record_outcome(prepared.endpoint, attempts[-1].reason is None)
             metrics.failing_minutes(after.failing_minutes())
             operational.health_changed(stores, prepared, before, after, attempts[-1].reason)

@@ -3,8 +3,8 @@ receives signups (`deliver_stream_batch`, the notifier's one entry point).
 
 A batch is delivered concurrently, one lane per endpoint on a bounded pool of threads sharing keep-alive connections,
 so that one slow receiver holds only its own deliveries; every delivery stops at the same deadline. Each delivery is
-the quick first try (at most FIRST_TRY_SECONDS), exactly once (exactly_once.py); a failure the receiver may get
-over goes to the retry schedule, so a failing receiver never holds the stream for long.
+the quick first try (dispatch.py, trigger `stream`: at most FIRST_TRY_SECONDS), exactly once; a failure the receiver
+may get over goes to the retry schedule, so a failing receiver never holds the stream for long.
 
 Ordering: every record of a batch is attempted at once and each failure is reported on its own. When the stream
 retries from the first failed record, the later ones that were delivered are found delivered (their idempotency
@@ -15,7 +15,6 @@ its user's `created_at`.
 from __future__ import annotations
 
 import concurrent.futures
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,16 +22,13 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord, DynamoDBRecordEventName
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from signup_hooks import deliveries, delivery, endpoints, retry, send_options, settle, signing
+from signup_hooks import deliveries, delivery, dispatch, endpoints, retry, settle
 from signup_hooks.config import Config
-from signup_hooks.errors import InProgress, OutOfTime, SignupHooksError, StorageUnavailable
-from signup_hooks.exactly_once import deliver_exactly_once
+from signup_hooks.deliveries import Trigger
+from signup_hooks.errors import SignupHooksError, StorageUnavailable
 from signup_hooks.log_context import log_keys
-from signup_hooks.prepare import prepare
 from signup_hooks.results import Reason
-from signup_hooks.retry_messages import RetryMessage
 from signup_hooks.stores import Stores
-from signup_hooks.urls import host_of
 from signup_hooks.users import User, is_profile
 
 logger = Logger(child=True)
@@ -41,12 +37,6 @@ logger = Logger(child=True)
 DEADLINE_MARGIN_SECONDS = 2.0
 # Delivery threads per lane: as many as the connections kept per address (delivery.POOL_CONNECTIONS).
 MAX_CONCURRENT_DELIVERIES = delivery.POOL_CONNECTIONS
-# The quick first try on the stream: a failure the receiver may get over goes to the retry schedule after this long
-# at most, so that a failing receiver never holds the stream (and every later signup's notification) for long.
-FIRST_TRY_SECONDS = 10.0
-# How long a notification another invocation holds (its idempotency record in progress) may stay held: at most that
-# invocation's timeout, the notifier's Timeout in template.yaml.
-IN_PROGRESS_WAIT_SECONDS = 60.0
 
 
 @dataclass
@@ -121,7 +111,7 @@ def deliver_stream_batch(
             pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"deliver-{lane}")
             pools.append(pool)
             for sequence, user, event_id, endpoint in work:
-                future = pool.submit(_deliver_to, endpoint, user, event_id, config, stores, deadline, context)
+                future = pool.submit(_deliver_to, endpoint, known, user, event_id, config, stores, deadline, context)
                 futures.append((sequence, future))
     finally:
         for pool in pools:
@@ -143,12 +133,14 @@ def _not_configured(user: User, event_id: str, stores: Stores) -> None:
             "webhook not configured: set it with the admin API or WEBHOOK_URL",
             extra={"reason": str(Reason.NOT_CONFIGURED)},
         )
-        skipped = deliveries.Subject(user.id, user.name, event_id, signing.webhook_id(event_id))
-        settle.skipped(stores.log, skipped, Reason.NOT_CONFIGURED)
+        note = dispatch.Notification.signup(user, deliveries.DEFAULT_ENDPOINT)
+        subject = settle.subject_of(user, note.key, note.endpoint, note.event)
+        settle.skipped(stores.log, subject, Reason.NOT_CONFIGURED)
 
 
 def _deliver_to(
     endpoint: endpoints.Endpoint,
+    known: list[endpoints.Endpoint],
     user: User,
     event_id: str,
     config: Config,
@@ -156,27 +148,13 @@ def _deliver_to(
     deadline: retry.Deadline,
     context: LambdaContext,
 ) -> None:
-    """A new user's notification to one endpoint, exactly once, or handed to the retry queue. Raises what the stream
-    must retry (the settings or a queue unavailable)."""
-    key = endpoints.delivery_key(event_id, endpoint.id)
+    """A new user's notification to one endpoint: the quick first try (dispatch.py), exactly once, or handed to the
+    retry queue. Raises what the stream must retry (the settings or a queue unavailable): nothing is dropped."""
+    request = dispatch.Request(dispatch.Notification.signup(user, endpoint.id), Trigger.STREAM)
     # The correlation id is the stream event id: the same for every endpoint's delivery, in dead letters and replays.
-    with log_keys(correlation_id=event_id, event_id=key, user_id=user.id, endpoint=endpoint.id):
+    with log_keys(correlation_id=event_id, user_id=user.id, endpoint=endpoint.id):
         try:
-            if endpoint.problem is not None:
-                raise endpoint.unavailable()
-            _first_try(user, key, endpoint, config, stores, deadline, context)
-        except (InProgress, OutOfTime) as exc:
-            if stores.retry_queue is None:
-                raise
-            # Another invocation holds the notification (or this one ran out of time): the retry function takes
-            # it over after that invocation's timeout, so that a crash mid-delivery never needs a human.
-            wait = IN_PROGRESS_WAIT_SECONDS if isinstance(exc, InProgress) else 0.0
-            message = RetryMessage.of(user, key, due_at=time.time() + wait, endpoint=endpoint.id)
-            stores.retry_queue.send(message)
-            logger.info(
-                "notification handed to the retry queue",
-                extra={"user_id": user.id, "why": type(exc).__name__, "wait_seconds": wait},
-            )
+            dispatch.dispatch(request, config, stores, deadline, context, known)
         except Exception as exc:
             detail = str(exc) if isinstance(exc, SignupHooksError) else ""  # our messages carry no secret
             logger.warning(
@@ -184,32 +162,3 @@ def _deliver_to(
                 extra={"error": type(exc).__name__, "detail": detail},
             )
             raise
-
-
-def _first_try(
-    user: User,
-    key: str,
-    endpoint: endpoints.Endpoint,
-    config: Config,
-    stores: Stores,
-    deadline: retry.Deadline,
-    context: LambdaContext,
-) -> None:
-    """The quick first try with the endpoint's current settings. A failure goes to the retry schedule or the
-    dead-letter queue (settle.py); if that send fails too, the error propagates so that the stream retries the
-    record. Nothing is dropped."""
-    current = endpoint.effective()
-    target = current.target
-    if target.url is None:
-        raise ValueError("an endpoint without a URL receives nothing")  # endpoints.receiving leaves them out
-    if deadline.remaining() < retry.MIN_ATTEMPT_SECONDS:
-        raise OutOfTime(f"{deadline.remaining():.1f}s left before the invocation's deadline")
-    if current.credentials is send_options.Credentials.WITHHELD:
-        logger.warning(
-            "custom header and signing secret withheld: they were saved for another origin",
-            extra={"target_host": host_of(target.url)},
-        )
-    first_try = retry.Deadline(min(deadline.remaining(), FIRST_TRY_SECONDS), 0.0)
-    prepared = prepare(target.url, user, key, config, current.options, deadline, endpoint=endpoint.id)
-    with log_keys(url_source=target.source.value):  # parameter or environment: where a wrong URL was set
-        deliver_exactly_once(prepared, config, stores, first_try, context)
