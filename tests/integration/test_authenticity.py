@@ -10,7 +10,7 @@ import secrets
 from typing import Any
 
 import pytest
-from signup_hooks import signing
+from signup_hooks import endpoints, signing
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from functions.notifier import app as notifier
@@ -78,17 +78,21 @@ def test_webhook_id_is_the_same_on_every_retry_of_one_event(aws, lambda_context,
     # Given a receiver that fails once, then accepts
     put({"url": receiver.url, "signing_secret": SECRET}, lambda_context)
     receiver.respond_with(500, times=1)
-    # When the same stream event is delivered twice (the retry), and another event once
+    # When the same stream event is delivered twice (the retry), and another user's once
     notify(receiver, monkeypatch, lambda_context)
     notify(receiver, monkeypatch, lambda_context)
     other = load_event("notifier_new_user")
     other["Records"][0]["eventID"] = "ffffffffffffffffffffffffffffffff"
+    other["Records"][0]["dynamodb"]["NewImage"]["id"]["S"] = "another-user"
     notify(receiver, monkeypatch, lambda_context, other)
     first, retry, different = receiver.wait_for(3)
-    # Then the retry has the same webhook-id; another event has another
+    # Then the retry has the same webhook-id; another user's notification has another
     assert first.headers["webhook-id"] == retry.headers["webhook-id"]
     assert different.headers["webhook-id"] != first.headers["webhook-id"]
-    assert first.headers["webhook-id"] == signing.webhook_id(load_event("notifier_new_user")["Records"][0]["eventID"])
+    # The id follows from what the notification is about (the user's signup, this endpoint), not the stream event
+    user_id = load_event("notifier_new_user")["Records"][0]["dynamodb"]["NewImage"]["id"]["S"]
+    key = endpoints.notification_key("user.created", user_id, "default")
+    assert first.headers["webhook-id"] == signing.webhook_id(key)
 
 
 def test_without_a_secret_no_signature_headers_are_sent(aws, lambda_context, receiver, monkeypatch):

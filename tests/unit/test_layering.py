@@ -22,6 +22,7 @@ DELIVERY_LOGIC = {
     "attempts",
     "delivery",
     "delivery_log_admin",
+    "dispatch",
     "endpoints_admin",
     "exactly_once",
     "operational",
@@ -102,3 +103,41 @@ def test_storage_modules_import_no_delivery_logic() -> None:
     logic = {f"signup_hooks.{name}" for name in DELIVERY_LOGIC}
     offenders = {name: sorted(imported(tree) & logic) for name, tree in modules().items() if is_storage(name)}
     assert {name: found for name, found in offenders.items() if found} == {}
+
+
+# The stages of sending a notification, by the module that defines each. Only dispatch.py (the one path) and the
+# stages themselves (a stage calls the next) may use them.
+STAGES = {
+    "prepare": {"prepare"},
+    "exactly_once": {"deliver_exactly_once"},
+    "attempts": {"post_round", "post_attempt"},
+    "settle": {"settle"},
+}
+STAGE_MODULES = {"dispatch.py", "prepare.py", "exactly_once.py", "attempts.py", "settle.py"}
+
+
+def stage_uses(tree: ast.Module) -> set[str]:
+    """The stages a module imports or calls (`from signup_hooks.prepare import prepare`, `settle.settle(...)`)."""
+    used: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("signup_hooks."):
+            stage = node.module.removeprefix("signup_hooks.")
+            used.update(f"{stage}.{a.name}" for a in node.names if a.name in STAGES.get(stage, set()))
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.attr in STAGES.get(node.value.id, set()):
+                used.add(f"{node.value.id}.{node.attr}")
+    return used
+
+
+def test_only_the_dispatch_path_calls_the_stages_of_sending() -> None:
+    offenders = {
+        name: sorted(uses)
+        for name, tree in modules().items()
+        if name not in STAGE_MODULES and (uses := stage_uses(tree))
+    }
+    assert offenders == {}, f"send through dispatch.dispatch instead: {offenders}"
+
+
+def test_the_stage_check_sees_a_module_that_calls_a_stage() -> None:
+    tree = ast.parse("from signup_hooks.prepare import prepare\nfrom signup_hooks import settle\nsettle.settle(1)")
+    assert stage_uses(tree) == {"prepare.prepare", "settle.settle"}

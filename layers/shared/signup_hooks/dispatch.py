@@ -67,10 +67,10 @@ class Rule:
 
 RULES: dict[Trigger, Rule] = {
     Trigger.STREAM: Rule(None, schedule_failures=True, hands_over=True, seconds=FIRST_TRY_SECONDS),
-    Trigger.SCHEDULE: Rule(ONE_ATTEMPT, schedule_failures=True),
+    Trigger.SCHEDULE: Rule(ONE_ATTEMPT, schedule_failures=True, hands_over=True),
     # A replay of a failed notification leaves it failed, its dead letter where it is; of one never tried, it starts
     # the schedule, so that nothing a replay picked up can vanish.
-    Trigger.REPLAY: Rule(ONE_ATTEMPT, schedule_failures=True, keeps_status=True),
+    Trigger.REPLAY: Rule(ONE_ATTEMPT, schedule_failures=True, keeps_status=True, hands_over=True),
     Trigger.RESEND: Rule(ONE_ATTEMPT, schedule_failures=False, keeps_status=True, sends_again=True, logs_skips=False),
     # A redrive that fails leaves its message in the dead-letter queue: no new dead letter, no schedule.
     Trigger.REDRIVE: Rule(REDRIVE_POLICY, schedule_failures=False, logs_skips=False),
@@ -109,8 +109,13 @@ class Notification:
 class Request:
     notification: Notification
     trigger: Trigger
-    retries_done: int = 0  # scheduled retries made before this one
+    retries_done: int = 0  # scheduled retries made before this one (a retry message's count)
     first_attempt_at: str | None = None
+
+    @property
+    def retries_after(self) -> int:
+        """The count after this round: a scheduled retry is one more; a replay starts nothing new."""
+        return self.retries_done + (1 if self.trigger is Trigger.SCHEDULE else 0)
 
 
 @dataclass(frozen=True)
@@ -175,7 +180,7 @@ def dispatch(
         prior = _prior_status(note, stores) if rule.keeps_status else None
         after = settle.Next(
             schedule_failures=rule.schedule_failures and prior is not Status.FAILED,
-            retries_done=request.retries_done,
+            retries_done=request.retries_after,
             first_attempt_at=request.first_attempt_at,
             trigger=request.trigger,
             failure_status=prior or Status.FAILED,
@@ -218,12 +223,23 @@ def send_test(
 
 def _out_of_time(request: Request, stores: Stores, rule: Rule, why: str, held: bool = False) -> Outcome:
     """Another invocation holds the notification (or this one ran out of time): for a rule that hands over, the retry
-    function takes it after that invocation's timeout, so that a crash mid-delivery never needs a human."""
+    function takes it again after that invocation's timeout, as the same request, so that a crash mid-delivery
+    never needs a human and a message never counts a receive toward its queue's redrive policy for it."""
     if not rule.hands_over or stores.retry_queue is None:
         raise InProgress(why) if held else OutOfTime(why)
     note = request.notification
     wait = IN_PROGRESS_WAIT_SECONDS if held else 0.0
-    message = RetryMessage.of(note.user, note.key, due_at=time.time() + wait, endpoint=note.endpoint)
+    message = RetryMessage.of(
+        note.user,
+        note.key,
+        due_at=time.time() + wait,
+        retries_done=request.retries_done,
+        first_attempt_at=request.first_attempt_at,
+        replay=request.trigger is Trigger.REPLAY,
+        endpoint=note.endpoint,
+        event=note.event,
+        details=note.operational.to_dict() if note.operational else None,
+    )
     stores.retry_queue.send(message)
     logger.info("notification handed to the retry queue", extra={"why": why, "wait_seconds": wait})
     return Outcome(False, handed_over=True)

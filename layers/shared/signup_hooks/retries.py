@@ -98,7 +98,6 @@ def retry_one(
     except ValueError as exc:
         raise Unreadable(f"not a valid {message.event} event: {exc}") from None
     trigger = Trigger.REPLAY if message.replay else Trigger.SCHEDULE
-    retries_done = message.retries_done + (0 if message.replay else 1)
-    request = dispatch.Request(notification, trigger, retries_done, message.first_attempt_at)
+    request = dispatch.Request(notification, trigger, message.retries_done, message.first_attempt_at)
     outcome = dispatch.dispatch(request, config, stores, deadline, context)
     return None if isinstance(outcome, Skipped) else outcome
