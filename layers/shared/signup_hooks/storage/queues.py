@@ -5,6 +5,7 @@ except where a failure is harmless and only logged (a delete or a release after 
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
 import time
 from typing import Any
@@ -22,6 +23,7 @@ from signup_hooks.storage import aws
 
 logger = Logger(child=True)
 
+SEND_THREADS = 8  # SendMessageBatch calls at once: boto3 clients are thread-safe, each call waits on the network
 VISIBILITY_SECONDS = 120  # a message being replayed is hidden from other readers (longer than the admin timeout)
 
 
@@ -59,22 +61,25 @@ class RetryQueue:
             raise StorageUnavailable(f"the retry queue refused the message: {type(exc).__name__}") from exc
 
     def send_now(self, messages: list[RetryMessage]) -> int:
-        """Queue messages due now, ten per call. Returns how many SQS took; raises when a whole call fails."""
-        sent = 0
+        """Queue messages due now, ten per call and up to SEND_THREADS calls at once (a replay's thousands fit in
+        the admin function's time). Returns how many SQS took; raises when a call fails, after the others end."""
         client = aws.client("sqs")
-        for start in range(0, len(messages), 10):
-            entries = [
-                {"Id": str(index), "MessageBody": message.to_json()}
-                for index, message in enumerate(messages[start : start + 10])
-            ]
+        chunks = [messages[start : start + 10] for start in range(0, len(messages), 10)]
+
+        def send(chunk: list[RetryMessage]) -> int:
+            entries = [{"Id": str(index), "MessageBody": message.to_json()} for index, message in enumerate(chunk)]
             try:
                 answer = client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
             except (ClientError, BotoCoreError) as exc:
                 raise StorageUnavailable(f"the retry queue refused the messages: {type(exc).__name__}") from exc
-            sent += len(answer.get("Successful", []))
             if answer.get("Failed"):
                 raise StorageUnavailable(f"the retry queue refused {len(answer['Failed'])} message(s) of a batch")
-        return sent
+            return len(answer.get("Successful", []))
+
+        if len(chunks) <= 1:
+            return sum(send(chunk) for chunk in chunks)
+        with concurrent.futures.ThreadPoolExecutor(min(SEND_THREADS, len(chunks)), "send-now") as pool:
+            return sum(pool.map(send, chunks))
 
     def hold(self, receipt: str, seconds: float) -> None:
         """Hide a message that came early until it is due."""
