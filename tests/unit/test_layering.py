@@ -123,9 +123,12 @@ def stage_uses(tree: ast.Module) -> set[str]:
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("signup_hooks."):
             stage = node.module.removeprefix("signup_hooks.")
             used.update(f"{stage}.{a.name}" for a in node.names if a.name in STAGES.get(stage, set()))
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if node.attr in STAGES.get(node.value.id, set()):
-                used.add(f"{node.value.id}.{node.attr}")
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.attr in STAGES.get(node.value.id, set())
+        ):
+            used.add(f"{node.value.id}.{node.attr}")
     return used
 
 
