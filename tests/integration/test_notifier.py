@@ -71,7 +71,8 @@ def test_a_500_answer_is_dead_lettered_with_a_replayable_message(aws, lambda_con
     [letter] = aws.dead_letters()
     record = event["Records"][0]
     assert letter["kind"] == "signup-notification"
-    assert letter["event_id"] == record["eventID"]
+    # Its key is the notification's identity: the signup of this user, to the default endpoint
+    assert letter["event_id"] == "user.created:" + record["dynamodb"]["NewImage"]["id"]["S"]
     assert letter["user"]["id"] == record["dynamodb"]["NewImage"]["id"]["S"]
     assert letter["user"]["name"] == "Tim"
     assert letter["message"] == "New user signed up: Tim"
@@ -156,6 +157,7 @@ def test_a_failed_record_is_retried_alone_and_the_rest_of_the_batch_is_not_sent_
     second["eventID"] = "second-event"
     second["dynamodb"]["SequenceNumber"] = "100000000000000000009"
     second["dynamodb"]["NewImage"]["name"]["S"] = "Ada"
+    second["dynamodb"]["NewImage"]["id"]["S"] = "second-user"
     event["Records"].append(second)
     receiver.respond_with(500, times=1)
     # When it is handled
@@ -179,6 +181,7 @@ def test_every_record_of_a_healthy_batch_is_delivered(aws, lambda_context, recei
         extra = json.loads(json.dumps(event["Records"][0]))
         extra["eventID"] = f"event-{index}"
         extra["dynamodb"]["NewImage"]["name"]["S"] = f"User {index}"
+        extra["dynamodb"]["NewImage"]["id"]["S"] = f"user-{index}"
         extra["dynamodb"]["SequenceNumber"] = f"10000000000000000001{index}"
         event["Records"].append(extra)
     assert notifier_failures(event, lambda_context) == []
