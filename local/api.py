@@ -310,9 +310,7 @@ class ApiServer:
             def _read_body(self) -> bytes | None:
                 if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                     return self._read_chunked()
-                length = int(self.headers.get("Content-Length") or 0)
-                if length < 0:
-                    raise ValueError("negative Content-Length")
+                length = _content_length(self.headers.get("Content-Length"))
                 if length <= MAX_BODY_BYTES:
                     return self._read(length)
                 # Too large: read (a bounded amount of) it anyway, so the client gets the 413 rather than a reset.
@@ -323,7 +321,7 @@ class ApiServer:
 
             def _read_chunked(self) -> bytes | None:
                 chunks, total = [], 0
-                while size := int(self._line().split(b";")[0].strip() or b"0", 16):
+                while size := _chunk_size(self._line()):
                     total += size
                     if total > MAX_BODY_BYTES:
                         return None
@@ -351,3 +349,25 @@ class ApiServer:
                 pass  # the functions' own log lines say what happened
 
         return Handler
+
+
+# What HTTP allows, as API Gateway reads it: int() would also take '+5', ' 5', '1_0' and, in hex, '0x1f'.
+_DIGITS = re.compile(r"[0-9]{1,18}")
+_HEX_DIGITS = re.compile(rb"[0-9A-Fa-f]{1,16}")
+
+
+def _content_length(value: str | None) -> int:
+    """A Content-Length header as a number of bytes (0 when absent); ValueError when it is not ASCII digits."""
+    if value is None or value == "":
+        return 0
+    if not _DIGITS.fullmatch(value):
+        raise ValueError("Content-Length is not a number")
+    return int(value)
+
+
+def _chunk_size(line: bytes) -> int:
+    """A chunk's size line (extensions after ';' ignored); ValueError when it is not hex digits."""
+    size = line.split(b";")[0].strip() or b"0"
+    if not _HEX_DIGITS.fullmatch(size):
+        raise ValueError("chunk size is not a hex number")
+    return int(size, 16)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from signup_hooks import deliveries, users
+from signup_hooks import cursors, deliveries, users
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 from signup_hooks.storage.users_table import UsersTable
 from signup_hooks.users import HashProfile, SignupForm
@@ -104,6 +104,67 @@ def test_the_log_filters_by_status(aws, lambda_context):
 def test_bad_log_queries_get_422_naming_the_field(aws, lambda_context, query, field):
     status, body = listing(lambda_context, **query)
     assert status == 422 and body["field"] == field
+
+
+def log_cursor(**key: dict[str, str]) -> str:
+    """A cursor shaped as the log's pages hand out, with `key` changing or adding attributes."""
+    base = {"id": {"S": "dlv_" + "0" * 32}, "entity": {"S": "delivery"}, "sort_key": {"S": "2026-01-01T00:00:00Z"}}
+    return cursors.encode({**base, **key})
+
+
+def status_cursor(status: dict[str, str]) -> str:
+    """A cursor shaped as a page of one status hands out, with `status` as its status attribute."""
+    return cursors.encode({"id": {"S": "dlv_1"}, "status": status, "sort_key": {"S": "2026-01-01T00:00:00Z"}})
+
+
+def test_a_superscript_limit_is_422_naming_limit(aws, lambda_context):
+    # '²'.isdigit() is True, int('²') raises: it was a 500
+    status, body = listing(lambda_context, limit="\u00b2")
+    assert status == 422 and body["field"] == "limit"
+
+
+@pytest.mark.parametrize(
+    ("query", "cursor"),
+    [
+        ({}, log_cursor(id={"N": "1"})),  # a string key given as a number
+        ({}, log_cursor(sort_key={"S": ""})),  # DynamoDB refuses an empty key string
+        ({}, log_cursor(entity={"S": "user"})),  # another partition than the query's
+        ({}, log_cursor(id={"S": "\ud800"})),  # a lone surrogate: not UTF-8, boto3 cannot even send it
+        ({}, cursors.encode({"id": {"S": "dlv_1"}})),  # a key missing
+        ({}, log_cursor(status={"S": "failed"})),  # a key of the other index too
+        ({"status": "failed"}, log_cursor()),  # the every-status index's cursor on the status index
+        (
+            {"status": "failed"},
+            cursors.encode({"id": {"S": "x"}, "status": {"S": "delivered"}, "sort_key": {"S": "x"}}),
+        ),
+        ({"status": "failed"}, cursors.encode({"id": {"S": "x"}, "status": {"N": "1"}, "sort_key": {"S": "x"}})),
+    ],
+    ids=[
+        "number-for-string",
+        "empty-string",
+        "other-partition",
+        "lone-surrogate",
+        "key-missing",
+        "extra-key",
+        "other-index",
+        "other-status",
+        "status-as-number",
+    ],
+)
+def test_a_tampered_log_cursor_is_422_naming_cursor(aws, lambda_context, query, cursor):
+    logged("a", "Ann", deliveries.Status.FAILED, "server_error")
+    status, body = listing(lambda_context, **query, cursor=cursor)
+    assert status == 422 and body["field"] == "cursor", body
+
+
+def test_a_cursor_of_the_status_index_pages_it(aws, lambda_context):
+    for index in range(3):
+        logged(f"user-{index}", f"User {index}", deliveries.Status.FAILED, "server_error")
+        time.sleep(0.002)
+    status, first = listing(lambda_context, status="failed", limit="2")
+    assert status == 200 and first["cursor"]
+    status, second = listing(lambda_context, status="failed", limit="2", cursor=first["cursor"])
+    assert status == 200 and [item["user"]["name"] for item in second["items"]] == ["User 0"]
 
 
 def test_one_record_by_id_and_404_for_an_unknown_one(aws, lambda_context):
@@ -200,6 +261,53 @@ def test_bad_replay_windows_get_422_naming_the_field(aws, lambda_context, config
     configure(webhook_url_env="https://hooks.example.com/x")
     status, answer = replay(lambda_context, body)
     assert status == 422 and answer["field"] == field
+
+
+def users_cursor(**key: dict[str, str]) -> str:
+    """A cursor shaped as a replay hands out, within 2026-01-01..2026-01-02, with `key` changing attributes."""
+    base = {"pk": {"S": "USER#x"}, "entity": {"S": "user"}, "created_at": {"N": "1767268800"}}
+    return cursors.encode({**base, **key})
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        users_cursor(created_at={"S": "1767268800"}),  # a number given as a string
+        users_cursor(created_at={"N": "\u00b2"}),
+        users_cursor(created_at={"N": "--5"}),
+        users_cursor(created_at={"N": "1767225599"}),  # before the window: outside the query's range
+        users_cursor(created_at={"N": "1767312001"}),  # after it
+        users_cursor(entity={"S": "auth"}),  # another partition
+        users_cursor(pk={"S": ""}),
+        users_cursor(pk={"N": "1"}),
+        cursors.encode({"entity": {"S": "user"}, "created_at": {"N": "1767268800"}}),  # the table's key missing
+        log_cursor(),  # the delivery log's cursor
+    ],
+    ids=[
+        "string-for-number",
+        "superscript-number",
+        "double-minus",
+        "before-window",
+        "after-window",
+        "other-partition",
+        "empty-string",
+        "number-for-string",
+        "key-missing",
+        "log-cursor",
+    ],
+)
+def test_a_tampered_replay_cursor_is_422_naming_cursor(aws, lambda_context, configure_all, receiver, cursor):
+    configure_all(webhook_url_env=receiver.url)
+    window = {"since": "2026-01-01T00:00:00Z", "until": "2026-01-02T00:00:00Z", "cursor": cursor}
+    status, body = replay(lambda_context, window)
+    assert status == 422 and body["field"] == "cursor", body
+
+
+def test_a_replay_cursor_within_the_window_is_taken(aws, lambda_context, configure_all, receiver):
+    configure_all(webhook_url_env=receiver.url)
+    window = {"since": "2026-01-01T00:00:00Z", "until": "2026-01-02T00:00:00Z", "cursor": users_cursor()}
+    status, body = replay(lambda_context, window)
+    assert status == 200 and body["users"] == 0
 
 
 def test_replay_without_a_url_is_422(aws, lambda_context):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import socket
 import threading
 import time
 from typing import Any
@@ -19,6 +20,7 @@ from functions.notifier import app as notifier
 from functions.retry import app as retry_function
 from tests import sandbox
 from tests.helpers import load_event
+from tests.scripted_receiver import ScriptedReceiver, read_request
 
 USER_ID = "6f1c2a3e-8b4d-4e2f-9a7b-1c2d3e4f5a6b"  # events/notifier_new_user.json
 
@@ -106,6 +108,38 @@ def test_a_permanent_failure_goes_to_the_dead_letter_queue_at_once(aws, lambda_c
     assert [attempt["status"] for attempt in letter["attempt_history"]] == [404]
     assert aws.scheduled_retries() == []
     assert log_record(aws).status is deliveries.Status.FAILED
+
+
+def answering_503_with_retry_after(value: bytes) -> ScriptedReceiver:
+    """Answers every request 503 with the header `Retry-After: <value>`, byte for byte, keeping the connection."""
+
+    def script(connection: socket.socket, stopping: threading.Event) -> None:
+        while not stopping.is_set() and read_request(connection):
+            connection.sendall(
+                b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: " + value + b"\r\nContent-Length: 4\r\n\r\nbusy"
+            )
+
+    return ScriptedReceiver(script)
+
+
+def test_a_retry_after_of_a_superscript_digit_is_ignored_and_the_notification_scheduled(aws, lambda_context, configure):
+    # Given a receiver answering 503 with `Retry-After: \xb9` ('¹' once decoded: str.isdigit() says yes, float() no)
+    receiver = answering_503_with_retry_after(b"\xb9")
+    try:
+        configure(webhook_url_env=receiver.url())
+        # When the stream delivers the new user
+        response = notify(lambda_context)
+    finally:
+        receiver.close()
+    # Then the batch succeeds, the header counts as absent, and the notification waits on the schedule
+    assert response["batchItemFailures"] == []
+    assert receiver.connections >= 1
+    message = json.loads(next_retry(aws)["Records"][0]["body"])
+    assert message["user_id"] == USER_ID and message["retries_done"] == 0
+    assert aws.dead_letters() == []
+    record = log_record(aws)
+    assert record.status is deliveries.Status.RETRYING and record.last_reason == "server_error"
+    assert [a.status for a in record.attempts] == [503, 503, 503]
 
 
 # ---- the retry function --------------------------------------------------------------------------------------------

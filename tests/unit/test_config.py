@@ -21,6 +21,10 @@ def test_defaults_follow_open_webui():
         ("DEFAULT_USER_ROLE", "root"),
         ("WEBHOOK_READ_TIMEOUT", "600"),
         ("WEBHOOK_CONNECT_TIMEOUT", "soon"),
+        ("WEBHOOK_CONNECT_TIMEOUT", "\u0663"),  # an Arabic-Indic 3: float() reads it, it is no ASCII number
+        ("WEBHOOK_CONNECT_TIMEOUT", "1_0"),
+        ("WEBHOOK_CONNECT_TIMEOUT", "1e1"),
+        ("WEBHOOK_MAX_ATTEMPTS", "\u00b2"),
         ("SETTINGS_CACHE_SECONDS", "11"),
         ("MESSAGE_TEMPLATE", "New user: {password}"),
         ("MESSAGE_TEMPLATE", "{name.__class__}"),

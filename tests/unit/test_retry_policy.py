@@ -18,6 +18,17 @@ def test_retry_after_is_read_as_seconds_or_an_http_date():
     assert retry.retry_after_seconds(None, now) is None
 
 
+def test_a_retry_after_that_is_not_ascii_digits_or_a_date_counts_as_none():
+    # '¹' (byte 0xB9, as a header is decoded) passes str.isdigit() but float() refuses it
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    odd = ("\u00b9", "\u00b2", "\u0663", "1e3", "-1", "+5", "inf", "nan", "1_0", "", "Mon, \u0660\u0661 Jan 2026")
+    for value in odd:
+        assert retry.retry_after_seconds(value, now) is None, value
+    assert retry.retry_after_seconds(" 12 ", now) == 12.0
+    result = DeliveryResult(False, 503, Reason.SERVER_ERROR, 0, retry_after="\u00b9")
+    assert retry.next_wait(1, result, retry.RetryPolicy(base_delay=0.5)) is not None  # the backoff, not a crash
+
+
 def test_which_failures_are_retried():
     def result(status: int | None, reason: Reason | None) -> DeliveryResult:
         return DeliveryResult(False, status, reason, 0)

@@ -15,7 +15,7 @@ def test_the_default_schedule_spans_about_a_day_in_seven_retries():
     assert schedule.describe(steps) == "1m, 5m, 30m, 2h, 5h, 10h, 10h"
 
 
-@pytest.mark.parametrize("text", ["", "1x", "0s", "13h", "1m,,2m", ",".join(["1s"] * 21)])
+@pytest.mark.parametrize("text", ["", "1x", "0s", "13h", "1m,,2m", ",".join(["1s"] * 21), "\u0663s", "\u00b2m"])
 def test_a_schedule_that_cannot_be_followed_is_refused_at_cold_start(text):
     if text == "":
         assert schedule.parse(text) == schedule.parse(schedule.DEFAULT_SCHEDULE)

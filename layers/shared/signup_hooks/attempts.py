@@ -47,7 +47,7 @@ def post_attempt(prepared: Prepared, connect_timeout: float, read_timeout: float
     headers = dict(prepared.headers)
     if prepared.signing_secrets:
         headers.update(signing.headers(prepared.signing_secrets, prepared.event_id, prepared.body))
-    return delivery.send(checked, prepared.body, headers, connect_timeout, read_timeout)
+    return delivery.send(checked, prepared.body, headers, connect_timeout, read_timeout, prepared.credentials)
 
 
 def post_round(

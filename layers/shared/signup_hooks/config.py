@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from signup_hooks import schedule
 from signup_hooks.deliveries import DEFAULT_ENDPOINT
+from signup_hooks.digits import is_ascii_decimal
 from signup_hooks.errors import ConfigError
 from signup_hooks.messages import DEFAULT_TEMPLATE, validate_template
 from signup_hooks.settings import LegacyNames, SettingsNames
@@ -235,10 +236,9 @@ def _bounded_number(
 ) -> float:
     if not value:
         return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of {unit}") from None
+    if not is_ascii_decimal(value.strip()):  # float() would also take '٣', '1_0', '1e1', 'inf'
+        raise ConfigError(f"{name} must be a number of {unit}")
+    number = float(value)
     if not minimum <= number <= maximum:
         raise ConfigError(f"{name} must be between {minimum} and {maximum} {unit}")
     return number

@@ -3,11 +3,16 @@
 
 The queue also receives the OnFailure records that Lambda itself sends for a stream batch it gave up on
 (batch metadata only); `kind` tells our messages apart from those.
+
+A dead letter never holds an e-mail address: when the rendered message holds one (an `{email}` template, or a
+name or template text that is an address) it keeps no message at all (`"message": null`), and a redrive renders
+the current template anew.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,13 +24,14 @@ from signup_hooks.users import User
 
 MESSAGE_KIND = "signup-notification"
 MESSAGE_VERSION = 1
+_ADDRESS_LIKE = re.compile(r"\S@\S")  # what every e-mail address has (and "@here" after a space has not)
 
 
 @dataclass(frozen=True)
 class DeadLetter:
     event_id: str
-    user: User
-    message: str
+    user: User  # its e-mail is never written (to_json), only checked for in the message
+    message: str | None
     url: str
     result: DeliveryResult
     format: str = ""  # the payload shape it was sent as (formats.Shape)
@@ -49,7 +55,7 @@ class DeadLetter:
                 "role": self.user.role,
                 "created_at": self.user.created_at,
             },
-            "message": self.message,
+            "message": kept_message(self.message, self.user.email),
             "format": self.format,
             # Scheme and host only: the path of a chat webhook URL is its credential.
             "target": {"scheme": parts.scheme, "host": parts.hostname or ""},
@@ -78,8 +84,15 @@ class Notification:
 
     event_id: str
     user: User
-    message: str
+    message: str | None  # None: the letter kept no text (it held an e-mail); render the template again
     endpoint: str = DEFAULT_ENDPOINT
+
+
+def kept_message(message: str | None, email: str) -> str | None:
+    """The message a dead letter may keep: none when it holds the user's e-mail or anything like an address."""
+    if message is None or (email and email.lower() in message.lower()) or _ADDRESS_LIKE.search(message):
+        return None
+    return message
 
 
 @dataclass(frozen=True)
@@ -113,7 +126,7 @@ def parse(body: str) -> Notification | BatchInfo | None:
                 created_at=int(user.get("created_at") or 0),
                 profile_image_url="",
             ),
-            message=str(data.get("message", "")),
+            message=_message_of(data.get("message")),
             endpoint=str(data.get("endpoint") or DEFAULT_ENDPOINT),
         )
     info = data.get("DDBStreamBatchInfo")
@@ -126,3 +139,8 @@ def parse(body: str) -> Notification | BatchInfo | None:
             size=int(info.get("batchSize") or 0),
         )
     return None
+
+
+def _message_of(value: object) -> str | None:
+    """The text a letter kept, or None (none kept, or an older letter's text that holds an address)."""
+    return kept_message(value, "") if isinstance(value, str) else None

@@ -7,7 +7,7 @@ never the URL's path, a secret or an e-mail, keep at most MAX_ATTEMPTS attempts,
 their last change (TTL).
 
 Items: `id = dlv_<uuid5>`, in the sparse indexes by creation time (all, and per status); a page of them is continued
-with a cursor (cursors.py) made of CURSOR_KEYS.
+with a cursor (cursors.py) holding its index's key (`page_start`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from signup_hooks import cursors
 
 RETENTION_SECONDS = 30 * 24 * 3600
 MAX_ATTEMPTS = 20  # kept per record; older ones are dropped first
@@ -29,7 +31,11 @@ DEFAULT_ENDPOINT = "default"
 USER_CREATED = "user.created"
 _ID_NAMESPACE = uuid.UUID("3f0b7a52-0e8c-5b9b-a1f4-6c2d9e8b7a10")
 _MAX_COUNT_PAGES = 20
-CURSOR_KEYS = frozenset({"id", "entity", "sort_key", "status"})  # the keys of a page of the log's indexes
+# The key of a page of each index (the table's key and the index's): what a cursor must hold, and nothing else.
+CURSOR_SCHEMAS: dict[str, cursors.Schema] = {
+    BY_CREATED_INDEX: {"id": "S", "entity": "S", "sort_key": "S"},
+    BY_STATUS_INDEX: {"id": "S", "status": "S", "sort_key": "S"},
+}
 
 
 class Status(enum.StrEnum):
@@ -124,3 +130,11 @@ def record_id(endpoint: str, event: str, user_id: str) -> str:
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def page_start(cursor: str, status: Status | None) -> dict[str, Any]:
+    """Where a page of the log (of one status, or of all) continues: the cursor's key for that query's index and
+    partition, or InvalidInput naming `cursor`."""
+    if status is None:
+        return cursors.decode(cursor, CURSOR_SCHEMAS[BY_CREATED_INDEX], partition={"entity": ENTITY})
+    return cursors.decode(cursor, CURSOR_SCHEMAS[BY_STATUS_INDEX], partition={"status": status.value})

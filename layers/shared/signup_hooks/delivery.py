@@ -28,6 +28,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from signup_hooks import redaction
 from signup_hooks.results import DeliveryResult, Reason
 from signup_hooks.targets import CheckedTarget
 from signup_hooks.time_limit import TimeLimit, WatchedConnection, WatchedHTTPSConnection
@@ -57,15 +58,22 @@ class _HTTPSPool(urllib3.HTTPSConnectionPool):
 
 
 def send(
-    target: CheckedTarget, body: bytes, headers: dict[str, str], connect_timeout: float, read_timeout: float
+    target: CheckedTarget,
+    body: bytes,
+    headers: dict[str, str],
+    connect_timeout: float,
+    read_timeout: float,
+    credentials: tuple[str, ...] = (),
 ) -> DeliveryResult:
     """POST to the checked addresses of `target`, in order, the next one only when one cannot be connected to:
-    Host header and TLS name from the URL, no redirects, no retries, at most connect + read timeout in all."""
+    Host header and TLS name from the URL, no redirects, no retries, at most connect + read timeout in all.
+    `credentials` are replaced in the excerpt of the answer (redaction.py), should the receiver quote them."""
     started = time.monotonic()
     limit = TimeLimit(connect_timeout + read_timeout)
     limit.start()
+    timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
     try:
-        return _post(target, body, headers, urllib3.Timeout(connect=connect_timeout, read=read_timeout), limit, started)
+        return _post(target, body, headers, timeout, limit, started, credentials)
     finally:
         limit.stop()
 
@@ -77,6 +85,7 @@ def _post(
     timeout: urllib3.Timeout,
     limit: TimeLimit,
     started: float,
+    credentials: tuple[str, ...],
 ) -> DeliveryResult:
     for index, address in enumerate(target.addresses):
         try:
@@ -97,7 +106,7 @@ def _post(
                 continue  # refused or unreachable: nothing was sent there, the next checked address may answer
             reason = Reason.READ_TIMEOUT if limit.expired else classify_exception(exc)
             return DeliveryResult(False, None, reason, _elapsed_ms(started))
-        return _finish(response, limit, started)
+        return _finish(response, limit, started, credentials)
     return DeliveryResult(False, None, Reason.INVALID_URL, _elapsed_ms(started), detail="url has no checked address")
 
 
@@ -126,7 +135,9 @@ def _pool_for(target: CheckedTarget, address: str) -> urllib3.HTTPConnectionPool
         return pool
 
 
-def _finish(response: urllib3.BaseHTTPResponse, limit: TimeLimit, started: float) -> DeliveryResult:
+def _finish(
+    response: urllib3.BaseHTTPResponse, limit: TimeLimit, started: float, credentials: tuple[str, ...]
+) -> DeliveryResult:
     status = response.status
     head, failure = b"", None
     try:
@@ -145,7 +156,8 @@ def _finish(response: urllib3.BaseHTTPResponse, limit: TimeLimit, started: float
         reason = Reason.READ_TIMEOUT if expired else classify_exception(failure)
         return DeliveryResult(False, status, reason, latency)
     retry_after = response.headers.get("Retry-After")
-    return DeliveryResult(False, status, classify_status(status), latency, _excerpt(head), retry_after=retry_after)
+    excerpt = _excerpt(head, credentials)
+    return DeliveryResult(False, status, classify_status(status), latency, excerpt, retry_after=retry_after)
 
 
 def classify_status(status: int) -> Reason:
@@ -185,8 +197,10 @@ def classify_exception(exc: BaseException) -> Reason:
     return Reason.NETWORK_ERROR
 
 
-def _excerpt(raw: bytes) -> str:
-    text = raw[:MAX_EXCERPT_CHARS].decode("utf-8", "replace")
+def _excerpt(raw: bytes, credentials: tuple[str, ...]) -> str:
+    """The start of an answer, printable, without our credentials: they are replaced in all that was read before it
+    is cut, so that none straddles the cut half shown."""
+    text = redaction.redact(raw.decode("utf-8", "replace"), credentials)[:MAX_EXCERPT_CHARS]
     return "".join(ch if ch.isprintable() else " " for ch in text).strip()
 
 

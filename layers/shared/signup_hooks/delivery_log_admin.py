@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger
 from signup_hooks import bodies, cursors, deliveries, endpoints, retry
 from signup_hooks.config import Config, is_endpoint_id
 from signup_hooks.deliveries import Status
+from signup_hooks.digits import is_ascii_digits
 from signup_hooks.errors import InvalidInput, NotFound
 from signup_hooks.retry_messages import RetryMessage
 from signup_hooks.storage import queues, settings_store
@@ -23,7 +24,7 @@ from signup_hooks.storage.deliveries_table import DeliveriesTable
 from signup_hooks.storage.health_table import HealthTable
 from signup_hooks.storage.users_table import UsersTable
 from signup_hooks.stores import DeliveryLog, RetryQueue
-from signup_hooks.users import User
+from signup_hooks.users import USER_ENTITY, User
 
 logger = Logger(child=True)
 
@@ -36,7 +37,7 @@ REPLAY_PAGE_SECONDS = 5.0  # a page's reads and sends take less than this, so on
 STRANDED_AFTER_SECONDS = 3600
 MAX_BODY_BYTES = 2048
 DEADLINE_MARGIN_SECONDS = 3.0  # the admin function answers well before its timeout
-USERS_CURSOR_KEYS = frozenset({"pk", "entity", "created_at"})  # the users index's page key
+USERS_CURSOR_KEYS: cursors.Schema = {"pk": "S", "entity": "S", "created_at": "N"}  # the users index's page key
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -66,12 +67,12 @@ class DeliveryQuery:
         limit = DEFAULT_PAGE
         if params.get("limit"):
             raw = params["limit"]
-            if not raw.isdigit() or not 1 <= int(raw) <= deliveries.MAX_PAGE:
+            if not is_ascii_digits(raw) or not 1 <= int(raw) <= deliveries.MAX_PAGE:
                 raise InvalidInput("limit", f"limit must be a whole number from 1 to {deliveries.MAX_PAGE}")
             limit = int(raw)
         cursor = params.get("cursor") or None
         if cursor is not None:
-            cursors.decode(cursor, deliveries.CURSOR_KEYS)  # refuse a made-up cursor here, with its field named
+            deliveries.page_start(cursor, status)  # refuse a made-up cursor here, with its field named
         endpoint = params.get("endpoint") or None
         if endpoint is not None and not is_endpoint_id(endpoint):
             raise InvalidInput("endpoint", "endpoint must be an endpoint id")
@@ -104,8 +105,16 @@ class ReplayWindow:
         if cursor is not None and not isinstance(cursor, str):
             raise InvalidInput("cursor", "cursor must be the string a previous replay returned")
         if cursor:
-            cursors.decode(cursor, USERS_CURSOR_KEYS)
+            _check_users_cursor(cursor, since, until)
         return cls(since, until, cursor or None, endpoint)
+
+
+def _check_users_cursor(cursor: str, since: int, until: int) -> None:
+    """A replay's cursor is a key of the users index within the window: DynamoDB refuses a start key outside the
+    query's range ("outside query boundaries") as it refuses one of another partition."""
+    key = cursors.decode(cursor, USERS_CURSOR_KEYS, partition={"entity": USER_ENTITY})
+    if not since <= cursors.number(key, "created_at") <= until:
+        raise InvalidInput("cursor", "cursor is not one this API returned for this window")
 
 
 def _instant(value: object, field: str) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from signup_hooks import endpoints, events, formats, messages, signing, targets
+from signup_hooks import endpoints, events, formats, messages, redaction, signing, targets
 from signup_hooks.config import Config
 from signup_hooks.errors import InvalidInput
 from signup_hooks.results import DeliveryResult, Reason
@@ -45,6 +45,11 @@ class Prepared:
     @property
     def event(self) -> str:
         return self.operational.type if self.operational else events.USER_CREATED
+
+    @property
+    def credentials(self) -> tuple[str, ...]:
+        """What the receiver's answer must not be quoted with: the custom header, the secrets, the URL's path."""
+        return redaction.credentials(self.url, self.headers, self.signing_secrets)
 
     @property
     def log_fields(self) -> dict[str, str]:

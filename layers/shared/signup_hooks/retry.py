@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from signup_hooks.digits import is_ascii_digits
 from signup_hooks.results import DeliveryResult, Reason
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
@@ -69,15 +70,18 @@ def is_retryable(result: DeliveryResult) -> bool:
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date. None when absent or unreadable."""
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date. None when absent or unreadable:
+    a receiver's odd header (`¹`, `1e3`, other scripts' digits) is as if it had sent none."""
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if not text.isascii():
+        return None
+    if is_ascii_digits(text):
         return float(text)
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)

@@ -20,7 +20,7 @@ MAX_STEPS = 20
 MAX_DELAY_SECONDS = 12 * 3600  # SQS's longest visibility timeout: the longest one message can wait
 SQS_MAX_DELAY_SECONDS = 900  # SendMessage's DelaySeconds stops at 15 minutes; longer waits use the visibility timeout
 _UNITS = {"s": 1, "m": 60, "h": 3600}
-_STEP = re.compile(r"^(\d+(?:\.\d+)?)([smh])$")
+_STEP = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([smh])$")  # ASCII digits: \d would take other scripts' digits too
 
 
 def parse(text: str) -> tuple[float, ...]:

@@ -14,7 +14,6 @@ from signup_hooks import cursors
 from signup_hooks.deliveries import (
     BY_CREATED_INDEX,
     BY_STATUS_INDEX,
-    CURSOR_KEYS,
     DEFAULT_ENDPOINT,
     ENTITY,
     MAX_ATTEMPTS,
@@ -26,6 +25,7 @@ from signup_hooks.deliveries import (
     Subject,
     Trigger,
     now_iso,
+    page_start,
 )
 from signup_hooks.errors import InvalidInput, StorageUnavailable
 from signup_hooks.storage import aws
@@ -200,7 +200,7 @@ class DeliveriesTable:
                 request["FilterExpression"] += " OR attribute_not_exists(endpoint)"
         if names:
             request["ExpressionAttributeNames"] = names
-        last = cursors.decode(cursor, CURSOR_KEYS) if cursor else None
+        last = page_start(cursor, status) if cursor else None
         records: list[Record] = []
         for _read in range(MAX_FILTERED_READS if endpoint is not None else 1):
             # A read evaluates no more records than the page still lacks, so it never holds more than `limit` and
