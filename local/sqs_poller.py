@@ -8,6 +8,9 @@ What it does, as Lambda documents it for SQS:
   A malformed answer, or an error, leaves the whole batch in the queue.
 - The queue's redrive policy (maxReceiveCount) moves a message that keeps coming back to its dead-letter queue:
   moto does that itself on receive, as SQS does.
+- ScalingConfig.MaximumConcurrency: at most that many invocations of this mapping at once, each batch received only
+  when a slot is free; a function with two mappings has each one's bound, so one queue's flood never takes the
+  other's invocations. Without it, one at a time locally.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class QueueMappingSettings:
     batch_size: int = 10
     batching_window: float = 0.0
     report_batch_item_failures: bool = False
+    maximum_concurrency: int = 1
 
     @classmethod
     def from_template(cls, template: dict[str, Any], mapping_id: str, resolver: Resolver) -> QueueMappingSettings:
@@ -47,6 +51,7 @@ class QueueMappingSettings:
             batch_size=int(props.get("BatchSize", 10)),
             batching_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),
             report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+            maximum_concurrency=int(props.get("ScalingConfig", {}).get("MaximumConcurrency", 1)),
         )
 
 
@@ -109,6 +114,8 @@ class QueuePoller:
         self._invoke = invoke
         self._log = log
         self._stop = threading.Event()
+        self._slots = threading.BoundedSemaphore(max(1, settings.maximum_concurrency))
+        self._batches: list[threading.Thread] = []
         self._thread = threading.Thread(target=self._run, name=f"sqs-poller-{settings.function_id}", daemon=True)
 
     def start(self) -> None:
@@ -117,18 +124,37 @@ class QueuePoller:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=WAIT_SECONDS + 2)
+        for batch in self._batches:
+            batch.join(timeout=WAIT_SECONDS + 2)
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            if not self._slots.acquire(timeout=WAIT_SECONDS):  # every slot busy: receive nothing until one is free
+                continue
             try:
                 messages = self._receive()
-                if messages:
-                    self._process(messages)
             except Exception as exc:  # a poller that dies silently would strand the queue: say it, go on
+                self._slots.release()
                 if self._stop.is_set():
                     return
                 self._log(f"queue read failed, retrying: {type(exc).__name__}: {exc}")
                 self._stop.wait(1)
+                continue
+            if not messages:
+                self._slots.release()
+                continue
+            batch = threading.Thread(target=self._batch, args=(messages,), name=self._thread.name, daemon=True)
+            self._batches = [running for running in self._batches if running.is_alive()] + [batch]
+            batch.start()
+
+    def _batch(self, messages: list[dict[str, Any]]) -> None:
+        """One invocation in one slot of the mapping's concurrency."""
+        try:
+            self._process(messages)
+        except Exception as exc:  # the messages come back after their visibility timeout
+            self._log(f"a batch failed: {type(exc).__name__}: {exc}")
+        finally:
+            self._slots.release()
 
     def _receive(self) -> list[dict[str, Any]]:
         settings = self._settings

@@ -1,6 +1,6 @@
-"""The whole system on loopback: moto for AWS, the template's resources, its functions, API and stream mapping.
+"""The whole system on loopback: moto for AWS, the template's resources, its functions, API and event source mappings.
 
-template.yaml is the single source of truth: the table, the queue and the admin token secret are created from
+template.yaml is the single source of truth: the tables, the queues and the admin token secret are created from
 their definitions, each function gets the environment the template gives it (Globals merged with its own),
 routes and the authorizer come from the HttpApi events, the stream mapping's settings from the mapping.
 The only local differences a function can see are the endpoint and the dummy credentials.
@@ -115,7 +115,7 @@ class Stack:
         self.resolver = Resolver(self.template, self.options.stack_name, overrides)
         self._create_resources()
 
-        concurrency = self._stream_concurrency()
+        concurrency = self._mapping_concurrency()
         mapped = {r["Properties"]["FunctionName"]["Ref"] for r in self._event_source_mappings().values()}
         for spec in function_specs(self.template, self.resolver).values():
             size = concurrency.get(spec.logical_id, 1)
@@ -288,14 +288,19 @@ class Stack:
     def _event_source_mappings(self) -> dict[str, dict[str, Any]]:
         return {i: r for i, r in self.template["Resources"].items() if r["Type"] == "AWS::Lambda::EventSourceMapping"}
 
-    def _stream_concurrency(self) -> dict[str, int]:
-        """Execution environments a stream mapping's function may need at once: its ParallelizationFactor (one shard
-        locally), as Lambda scales a stream consumer to shards times the factor."""
-        sizes = {}
-        for mapping_id, resource in self.template["Resources"].items():
-            if resource["Type"] == "AWS::Lambda::EventSourceMapping" and not _is_queue(resource):
-                settings = MappingSettings.from_template(self.template, mapping_id, self.resolver)
-                sizes[settings.function_id] = settings.parallelization_factor
+    def _mapping_concurrency(self) -> dict[str, int]:
+        """Execution environments a mapped function may need at once: a stream mapping's ParallelizationFactor (one
+        shard locally), as Lambda scales a stream consumer to shards times the factor, plus each queue mapping's
+        MaximumConcurrency, so that one mapping's invocations never wait for another's."""
+        sizes: dict[str, int] = {}
+        for mapping_id, resource in self._event_source_mappings().items():
+            if _is_queue(resource):
+                queue = QueueMappingSettings.from_template(self.template, mapping_id, self.resolver)
+                function_id, size = queue.function_id, queue.maximum_concurrency
+            else:
+                stream = MappingSettings.from_template(self.template, mapping_id, self.resolver)
+                function_id, size = stream.function_id, stream.parallelization_factor
+            sizes[function_id] = sizes.get(function_id, 0) + size
         return sizes
 
     def _start_stream_mappings(self) -> None:

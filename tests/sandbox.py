@@ -25,6 +25,7 @@ TABLE_NAME = "signup-webhooks-test-users"
 IDEMPOTENCY_TABLE_NAME = "signup-webhooks-test-idempotency"
 QUEUE_NAME = "signup-webhooks-test-dead-letters"
 RETRY_QUEUE_NAME = "signup-webhooks-test-retries"
+ANNOUNCEMENT_QUEUE_NAME = "signup-webhooks-test-announcements"
 DELIVERIES_TABLE_NAME = "signup-webhooks-test-deliveries"
 SETTINGS_PARAMETER = "/signup-webhooks-test/webhooks/default"
 PARAMETER_NAME = "/signup-webhooks-test/webhook-url"  # the older parameters, read until the first admin save
@@ -81,6 +82,7 @@ def aws_environment(endpoint: str) -> dict[str, str]:
         "AWS_ENDPOINT_URL": endpoint,
         "DEAD_LETTER_QUEUE_URL": f"{endpoint}/{ACCOUNT_ID}/{QUEUE_NAME}",
         "RETRY_QUEUE_URL": f"{endpoint}/{ACCOUNT_ID}/{RETRY_QUEUE_NAME}",
+        "ANNOUNCEMENT_QUEUE_URL": f"{endpoint}/{ACCOUNT_ID}/{ANNOUNCEMENT_QUEUE_NAME}",
     }
 
 

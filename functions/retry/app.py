@@ -1,4 +1,8 @@
-"""Retry-queue consumer: one scheduled attempt per due notification, then the next retry or the dead-letter queue."""
+"""Retry-queue consumer: one scheduled attempt per due notification, then the next retry or the dead-letter queue.
+
+Two mappings invoke it: the retry queue's and the announcement queue's (operational events). A batch comes from one
+of them, and a message that came early is hidden on the queue it came from: SQS refuses a receipt handle of another
+queue."""
 
 from typing import Any
 
@@ -21,7 +25,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The attempts run concurrently first; the batch processor then reports each message's own outcome.
     records = event.get("Records") or []
-    errors = retries.process_batch(records, config, stores_for(config), RetryQueue(config.retry_queue_url), context)
+    errors = retries.process_batch(records, config, stores_for(config), _source_queue(records), context)
 
     def check(record: SQSRecord) -> None:
         error = errors.get(record.message_id)
@@ -29,3 +33,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             raise error
 
     return process_partial_response(event=event, record_handler=check, processor=processor, context=context)
+
+
+def _source_queue(records: list[dict[str, Any]]) -> RetryQueue:
+    """The queue the batch came from, by its records' eventSourceARN (the ARN ends with the queue's name, as its URL
+    does)."""
+    source = str(records[0].get("eventSourceARN", "")) if records else ""
+    announcements = config.announcement_queue_url
+    if announcements and source.rsplit(":", 1)[-1] == announcements.rsplit("/", 1)[-1]:
+        return RetryQueue(announcements)
+    return RetryQueue(config.retry_queue_url)

@@ -65,6 +65,16 @@ class Aws:
         )
         return [json.loads(message["Body"]) for message in response.get("Messages", [])]
 
+    def announcements(self) -> list[dict[str, Any]]:
+        """The announcement queue's messages (operational events), delays ignored (they stay in the queue)."""
+        response = self.sqs.receive_message(
+            QueueUrl=sandbox.os.environ["ANNOUNCEMENT_QUEUE_URL"],
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=0,
+            VisibilityTimeout=0,
+        )
+        return [json.loads(message["Body"]) for message in response.get("Messages", [])]
+
     def items(self) -> list[dict[str, Any]]:
         return self.dynamodb.scan(TableName=sandbox.TABLE_NAME)["Items"]
 
@@ -87,6 +97,7 @@ def aws(known_secret: Callable[[str, str], None]) -> Iterator[Aws]:
     dead_letters_arn = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["QueueArn"])["Attributes"]
     redrive = {"deadLetterTargetArn": dead_letters_arn["QueueArn"], "maxReceiveCount": 5}
     sqs.create_queue(QueueName=sandbox.RETRY_QUEUE_NAME, Attributes={"RedrivePolicy": json.dumps(redrive)})
+    sqs.create_queue(QueueName=sandbox.ANNOUNCEMENT_QUEUE_NAME, Attributes={"RedrivePolicy": json.dumps(redrive)})
     token = secrets.token_urlsafe(32)
     known_secret(token, "the admin token")
     boto3.client("secretsmanager").create_secret(Name=sandbox.SECRET_NAME, SecretString=token)

@@ -55,7 +55,7 @@ def test_the_mapping_settings_come_from_the_template(aws):
     resolver.attributes["RetryFunction"] = {"Arn": "arn:aws:lambda:us-east-1:123456789012:function:retry"}
     settings = QueueMappingSettings.from_template(load_template(), "RetryQueueMapping", resolver)
     assert (settings.function_id, settings.queue_url, settings.batch_size) == ("RetryFunction", "http://queue-url", 10)
-    assert settings.report_batch_item_failures is True
+    assert settings.report_batch_item_failures is True and settings.maximum_concurrency == 5
 
 
 def test_a_record_has_the_shape_lambda_gives_it(aws):

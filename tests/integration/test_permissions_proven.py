@@ -46,7 +46,7 @@ NEEDED_WITHOUT_A_CALL = {
     ("NotifierFunction", "dynamodb:GetRecords"): "Lambda's event source mapping reads the stream with this role",
     ("NotifierFunction", "dynamodb:GetShardIterator"): "Lambda's event source mapping reads the stream with this role",
     ("NotifierFunction", "dynamodb:ListStreams"): "Lambda's event source mapping lists the table's streams",
-    ("RetryFunction", "sqs:ReceiveMessage"): "Lambda's event source mapping polls the retry queue with this role",
+    ("RetryFunction", "sqs:ReceiveMessage"): "Lambda's event source mappings poll both of its queues with this role",
     ("RetryFunction", "sqs:DeleteMessage"): "Lambda's event source mapping deletes what the function finished",
     ("RetryFunction", "sqs:GetQueueAttributes"): "Lambda's event source mapping reads the queue's attributes",
 }

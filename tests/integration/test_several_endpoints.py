@@ -36,26 +36,36 @@ def add_endpoint(endpoint_id: str, url: str, **fields: Any) -> None:
 
 
 def run_retries(aws: Any, context: Any, quiet_polls: int = 3) -> list[dict[str, Any]]:
-    """Hand each retry-queue message to the retry function as it comes due, as the event source mapping does,
-    until the queue stays empty for `quiet_polls` one-second polls. Returns the messages' bodies in order."""
+    """Hand each message of the retry and announcement queues to the retry function as it comes due, as their two
+    event source mappings do, until both stay empty for `quiet_polls` one-second polls. Returns the messages' bodies
+    in order."""
+    queues = [sandbox.os.environ["RETRY_QUEUE_URL"], sandbox.os.environ["ANNOUNCEMENT_QUEUE_URL"]]
+    arns = {
+        url: aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for url in queues
+    }
     bodies: list[dict[str, Any]] = []
     quiet = 0
     while quiet < quiet_polls and len(bodies) < 50:  # bounded either way
-        answer = aws.sqs.receive_message(
-            QueueUrl=sandbox.os.environ["RETRY_QUEUE_URL"], MaxNumberOfMessages=10, WaitTimeSeconds=1
-        )
-        messages = answer.get("Messages", [])
-        quiet = 0 if messages else quiet + 1
-        for message in messages:
+        received = [
+            (url, message)
+            for wait, url in enumerate(queues)  # one second's long poll on the first, a short one on the second
+            for message in aws.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1 - wait).get(
+                "Messages", []
+            )
+        ]
+        quiet = 0 if received else quiet + 1
+        for url, message in received:
             event = load_event("retry_due")
             event["Records"][0].update(
-                messageId=message["MessageId"], receiptHandle=message["ReceiptHandle"], body=message["Body"]
+                messageId=message["MessageId"],
+                receiptHandle=message["ReceiptHandle"],
+                body=message["Body"],
+                eventSourceARN=arns[url],
             )
             bodies.append(json.loads(message["Body"]))
             if not retry_function.lambda_handler(event, context)["batchItemFailures"]:
-                aws.sqs.delete_message(
-                    QueueUrl=sandbox.os.environ["RETRY_QUEUE_URL"], ReceiptHandle=message["ReceiptHandle"]
-                )
+                aws.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return bodies
 
 
@@ -273,6 +283,50 @@ def test_failing_and_recovered_are_told_to_the_other_endpoints_once_never_to_the
     assert texts[1].startswith('Webhook endpoint "Default" (127.0.0.1) has recovered')
 
 
+def test_announcements_go_to_their_own_queue_and_the_signup_retries_stay_on_the_retry_queue(
+    aws, lambda_context, two_receivers
+):
+    failing, operations = two_receivers
+    failing.respond_with(503)
+    add_endpoint("default", failing.url)
+    add_endpoint("ops", operations.url, events=("endpoint.failing",))
+
+    assert notifier_failures(batch_of(1), lambda_context) == []
+
+    # the signup's retry is on the retry queue, the endpoint.failing it set off on the announcement queue only
+    def waiting_in(variable: str) -> list[tuple[str, str]]:
+        answer = aws.sqs.receive_message(  # long polling outlasts the retry's delay (the schedule's first 1 s)
+            QueueUrl=sandbox.os.environ[variable], MaxNumberOfMessages=10, WaitTimeSeconds=2
+        )
+        return [(json.loads(m["Body"])["event"], json.loads(m["Body"])["endpoint"]) for m in answer.get("Messages", [])]
+
+    assert waiting_in("RETRY_QUEUE_URL") == [("user.created", "default")]
+    assert waiting_in("ANNOUNCEMENT_QUEUE_URL") == [("endpoint.failing", "ops")]
+    assert waiting_in("RETRY_QUEUE_URL") == []  # nothing more came later (the first one is hidden now)
+
+
+def test_an_announcement_that_came_early_is_hidden_on_the_announcement_queue_it_came_from(aws, lambda_context):
+    # Given an operational event's scheduled retry, due in an hour, received from the announcement queue
+    url = sandbox.os.environ["ANNOUNCEMENT_QUEUE_URL"]
+    event = load_event("retry_due")
+    body = json.loads(event["Records"][0]["body"])
+    body.update(event="endpoint.failing", endpoint="ops", due_at=time.time() + 3600)
+    aws.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+    [message] = aws.sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"]  # visible again at once
+    arn = aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    event["Records"][0].update(
+        messageId=message["MessageId"], receiptHandle=message["ReceiptHandle"], body=message["Body"], eventSourceARN=arn
+    )
+
+    # When the retry function gets it
+    answer = retry_function.lambda_handler(event, lambda_context)
+
+    # Then it is reported not done and stays hidden on its own queue until due (SQS refuses its receipt handle on
+    # the retry queue: it would come back at once, and reach the dead-letter queue after a few receives)
+    assert answer["batchItemFailures"] == [{"itemIdentifier": message["MessageId"]}]
+    assert aws.sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", []) == []
+
+
 def test_nothing_is_announced_when_no_other_endpoint_subscribes(aws, lambda_context, receiver, without_retry_schedule):
     receiver.respond_with(404)
     add_endpoint("default", receiver.url, events=("*",))
@@ -280,7 +334,7 @@ def test_nothing_is_announced_when_no_other_endpoint_subscribes(aws, lambda_cont
     assert notifier_failures(batch_of(1), lambda_context) == []
 
     assert len(aws.dead_letters()) == 1
-    assert aws.scheduled_retries() == []
+    assert aws.scheduled_retries() == [] and aws.announcements() == []
 
 
 # ---- secret rotation -----------------------------------------------------------------------------------------------

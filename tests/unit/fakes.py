@@ -108,11 +108,12 @@ class Fakes:
     log: FakeLog = field(default_factory=FakeLog)
     health: FakeHealth = field(default_factory=FakeHealth)
     queue: FakeQueue = field(default_factory=FakeQueue)
+    announcements: FakeQueue = field(default_factory=FakeQueue)
     dead_letters: FakeDeadLetters = field(default_factory=FakeDeadLetters)
     idempotency: FakeIdempotency = field(default_factory=FakeIdempotency)
     users: FakeUsers = field(default_factory=FakeUsers)
 
-    def stores(self, *, retry_queue: bool = True) -> Stores:
+    def stores(self, *, retry_queue: bool = True, announcements: bool = False) -> Stores:
         return Stores(
             endpoints=lambda: self.endpoints,
             dead_letters=self.dead_letters,
@@ -121,4 +122,5 @@ class Fakes:
             log=self.log,
             health=self.health,
             retry_queue=self.queue if retry_queue else None,
+            announcements=self.announcements if announcements else None,
         )

@@ -90,5 +90,5 @@ def test_every_function_logs_to_its_own_explicit_group_and_the_api_to_another(tr
 def test_the_dashboard_body_is_json_with_the_pipeline_widgets(translated: Template) -> None:
     body = json.loads(resolve(properties(translated, "DeliveryDashboard")["DashboardBody"]))
     titles = [widget["properties"]["title"] for widget in body["widgets"]]
-    assert "Dead-letter queue, retry queue" in titles
+    assert "Dead-letter queue, retry queue, announcement queue" in titles
     assert "Failed deliveries by reason" in titles

@@ -1,7 +1,7 @@
 """What follows a round of attempts (settle.py), with plain fakes for the queues, the log and the health: a failure
 the receiver may get over is scheduled, one for good is dead-lettered and announced to the endpoints subscribed to
-`delivery.failed` (and to no other), a health transition is announced once, and an announcement that fails for good
-is never dead-lettered."""
+`delivery.failed` (and to no other), a health transition is announced once, an announcement that fails for good
+is never dead-lettered, and announcements and their retries go to the announcement queue when there is one."""
 
 from __future__ import annotations
 
@@ -123,18 +123,21 @@ def test_a_recovery_is_announced_once_to_those_subscribed_to_it() -> None:
     assert fakes.log.statuses() == [Status.RETRYING, Status.DELIVERED, Status.DELIVERED]
 
 
+ABOUT_CRM = events.OperationalEvent(
+    type=events.DELIVERY_FAILED,
+    endpoint_id="crm",
+    endpoint_name="CRM",
+    target_host="crm.example.com",
+    occurred_at=1_700_000_000,
+    user_id="user-1",
+    user_name="Ann",
+    webhook_id="msg_1",
+)
+
+
 def test_an_operational_event_that_fails_for_good_is_not_dead_lettered_nor_announced() -> None:
     fakes = Fakes(endpoints=[endpoint("default"), endpoint("ops", events=["*"])])
-    event = events.OperationalEvent(
-        type=events.DELIVERY_FAILED,
-        endpoint_id="crm",
-        endpoint_name="CRM",
-        target_host="crm.example.com",
-        occurred_at=1_700_000_000,
-        user_id="user-1",
-        user_name="Ann",
-        webhook_id="msg_1",
-    )
+    event = ABOUT_CRM
     outcome, attempts = failed(404, Reason.NOT_FOUND)
 
     status = settle.settle(prepared("ops", operational=event), outcome, attempts, CONFIG, fakes.stores(), settle.Next())
@@ -142,3 +145,23 @@ def test_an_operational_event_that_fails_for_good_is_not_dead_lettered_nor_annou
     assert status is Status.FAILED
     assert fakes.dead_letters.letters == []
     assert all(message.event != events.DELIVERY_FAILED for message in fakes.queue.now)
+
+
+def test_with_an_announcement_queue_announcements_and_their_retries_go_there_and_signup_retries_do_not() -> None:
+    fakes = Fakes(endpoints=[endpoint("default"), endpoint("ops", events=[events.ENDPOINT_FAILING])])
+    stores = fakes.stores(announcements=True)
+
+    # A signup's notification fails: its retry is on the retry queue, the endpoint.failing it causes is not
+    outcome, attempts = failed(503, Reason.SERVER_ERROR)
+    settle.settle(prepared(), outcome, attempts, CONFIG, stores, settle.Next())
+    assert [message.event for message in fakes.queue.scheduled] == [events.USER_CREATED]
+    assert fakes.queue.now == []
+    assert [(message.endpoint, message.event) for message in fakes.announcements.now] == [
+        ("ops", events.ENDPOINT_FAILING)
+    ]
+
+    # The announcement fails too: its retry stays on the announcement queue
+    outcome, attempts = failed(503, Reason.SERVER_ERROR)
+    settle.settle(prepared("ops", operational=ABOUT_CRM), outcome, attempts, CONFIG, stores, settle.Next())
+    assert [message.event for message in fakes.announcements.scheduled] == [events.DELIVERY_FAILED]
+    assert [message.event for message in fakes.queue.scheduled] == [events.USER_CREATED]

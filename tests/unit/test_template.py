@@ -577,14 +577,14 @@ IDEMPOTENCY_RECORDS = {
 def test_notifier_reads_its_parameters_sends_to_one_queue_and_reads_one_stream(translated: Template) -> None:
     # Given the notifier's permissions
     allowed = permissions(deployed(translated), "NotifierFunction")
-    # Then it reads only the parameters it is told about, sends only to the dead-letter and retry queues, writes the
-    # delivery log, reads only the stream
+    # Then it reads only the parameters it is told about, sends only to the dead-letter, retry and announcement
+    # queues, writes the delivery log, reads only the stream
     stream = {"<UsersTable.StreamArn>"}
     assert allowed == {
         # the older parameters; every endpoint's document, the default one's too, comes through the path
         "ssm:GetParameters": parameter_arns(translated, "NotifierFunction") - {PARAMETER_ARN},
         "ssm:GetParametersByPath": {WEBHOOKS_PATH_ARN},
-        "sqs:SendMessage": {"<DeadLetterQueue.Arn>", "<RetryQueue.Arn>"},
+        "sqs:SendMessage": {"<DeadLetterQueue.Arn>", "<RetryQueue.Arn>", "<AnnouncementQueue.Arn>"},
         **IDEMPOTENCY_RECORDS,
         "dynamodb:GetItem": {"<IdempotencyTable.Arn>", "<DeliveriesTable.Arn>"},
         "dynamodb:UpdateItem": {"<IdempotencyTable.Arn>", "<DeliveriesTable.Arn>"},
@@ -616,7 +616,8 @@ def test_admin_can_only_manage_its_parameters_and_redrive_the_one_queue(translat
         "sqs:DeleteMessage": queue,
         "sqs:ChangeMessageVisibility": queue,
         "sqs:GetQueueAttributes": queue,  # the health's count of dead letters
-        "sqs:SendMessage": {"<RetryQueue.Arn>"},  # a replay queues its users for the retry function
+        # a replay queues its users for the retry function; a resend or redrive may announce
+        "sqs:SendMessage": {"<RetryQueue.Arn>", "<AnnouncementQueue.Arn>"},
         **IDEMPOTENCY_RECORDS,
         "dynamodb:GetItem": {"<IdempotencyTable.Arn>", log, users},
         "dynamodb:UpdateItem": {"<IdempotencyTable.Arn>", log},
@@ -630,11 +631,14 @@ def test_admin_can_only_manage_its_parameters_and_redrive_the_one_queue(translat
     assert environment(translated, "AdminFunction")["USERS_STREAM_ARN"] == "<UsersTable.StreamArn>"
 
 
-def test_retry_function_consumes_one_queue_and_reads_and_writes_only_what_a_retry_needs(translated: Template) -> None:
+def test_retry_function_consumes_its_two_queues_and_reads_and_writes_only_what_a_retry_needs(
+    translated: Template,
+) -> None:
     # Given the retry function's permissions
     allowed = permissions(deployed(translated), "RetryFunction")
-    # Then it consumes and feeds the retry queue, dead-letters, reads its settings and users, and keeps the log
-    retries, log = {"<RetryQueue.Arn>"}, "<DeliveriesTable.Arn>"
+    # Then it consumes and feeds the retry and announcement queues, dead-letters, reads its settings and users, and
+    # keeps the log
+    retries, log = {"<RetryQueue.Arn>", "<AnnouncementQueue.Arn>"}, "<DeliveriesTable.Arn>"
     assert allowed == {
         "ssm:GetParameters": parameter_arns(translated, "RetryFunction") - {PARAMETER_ARN},
         "ssm:GetParametersByPath": {WEBHOOKS_PATH_ARN},
@@ -664,6 +668,31 @@ def test_the_retry_queue_feeds_the_retry_function_and_hands_poison_messages_to_t
     # Longer than the longest schedule one message can wait (20 steps of at most 12 hours would not fit: the
     # schedule's default is about 28 hours)
     assert queue["MessageRetentionPeriod"] >= 4 * 24 * 3600
+
+
+def test_announcements_have_their_own_queue_and_mapping_bounded_below_the_retry_queues_concurrency(
+    translated: Template,
+) -> None:
+    # Given the two mappings of the retry function
+    resources_ = deployed(translated)["Resources"]
+    retries = resources_["RetryQueueMapping"]["Properties"]
+    announcements = resources_["AnnouncementQueueMapping"]["Properties"]
+    # Then announcements come from their own queue, at most 2 invocations at once (the least SQS allows), so the
+    # retry queue's 5 are never theirs; each message is reported on its own, as the retry queue's
+    assert resolve(announcements["EventSourceArn"]) == "<AnnouncementQueue.Arn>"
+    assert resolve(announcements["FunctionName"]) == resolve(retries["FunctionName"]) == "<RetryFunction>"
+    assert announcements["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert retries["ScalingConfig"] == {"MaximumConcurrency": 5}
+    assert announcements["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # And the queue keeps the retry queue's retention, visibility, redrive and encryption, with a TLS-only policy
+    queue, retry_queue = resources_["AnnouncementQueue"]["Properties"], resources_["RetryQueue"]["Properties"]
+    for key in ("MessageRetentionPeriod", "VisibilityTimeout", "RedrivePolicy", "SqsManagedSseEnabled"):
+        assert resolve(queue[key]) == resolve(retry_queue[key]), key
+    policy = resources_["AnnouncementQueuePolicy"]["Properties"]
+    assert resolve(policy["Queues"]) == ["<AnnouncementQueue>"]
+    # And every function that settles deliveries (it has the retry queue) is told where announcements go
+    for function_id in ("NotifierFunction", "RetryFunction", "AdminFunction"):
+        assert environment(translated, function_id)["ANNOUNCEMENT_QUEUE_URL"] == "<AnnouncementQueue>"
 
 
 def test_idempotency_table_is_on_demand_encrypted_and_expires_its_records(translated: Template) -> None:

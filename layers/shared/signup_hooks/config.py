@@ -64,6 +64,8 @@ class Config:
     # The retry schedule after the quick first try (schedule.py), its queue, and the delivery log.
     retry_schedule: tuple[float, ...] = schedule.parse(schedule.DEFAULT_SCHEDULE)
     retry_queue_url: str = ""
+    # Where operational events go (a queue whose mapping has a concurrency of its own); empty: the retry queue.
+    announcement_queue_url: str = ""
     deliveries_table: str = ""
     # How long a rotated-out signing secret still signs requests beside the new one.
     signing_secret_overlap_hours: int = 24
@@ -133,6 +135,7 @@ _ENV_NAMES = {
     "retry_base_delay": "WEBHOOK_RETRY_BASE_DELAY",
     "retry_schedule": "RETRY_SCHEDULE",
     "retry_queue_url": "RETRY_QUEUE_URL",
+    "announcement_queue_url": "ANNOUNCEMENT_QUEUE_URL",
     "deliveries_table": "DELIVERIES_TABLE",
     "signing_secret_overlap_hours": "SIGNING_SECRET_OVERLAP_HOURS",
 }
@@ -196,6 +199,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         ),
         retry_schedule=schedule.parse(raw["retry_schedule"]),
         retry_queue_url=raw["retry_queue_url"],
+        announcement_queue_url=raw["announcement_queue_url"],
         deliveries_table=raw["deliveries_table"],
         signing_secret_overlap_hours=int(
             _bounded_number(

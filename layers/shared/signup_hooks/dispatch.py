@@ -225,9 +225,10 @@ def _out_of_time(request: Request, stores: Stores, rule: Rule, why: str, held: b
     """Another invocation holds the notification (or this one ran out of time): for a rule that hands over, the retry
     function takes it again after that invocation's timeout, as the same request, so that a crash mid-delivery
     never needs a human and a message never counts a receive toward its queue's redrive policy for it."""
-    if not rule.hands_over or stores.retry_queue is None:
-        raise InProgress(why) if held else OutOfTime(why)
     note = request.notification
+    queue = (stores.announcements or stores.retry_queue) if note.operational else stores.retry_queue
+    if not rule.hands_over or queue is None:
+        raise InProgress(why) if held else OutOfTime(why)
     wait = IN_PROGRESS_WAIT_SECONDS if held else 0.0
     message = RetryMessage.of(
         note.user,
@@ -240,7 +241,7 @@ def _out_of_time(request: Request, stores: Stores, rule: Rule, why: str, held: b
         event=note.event,
         details=note.operational.to_dict() if note.operational else None,
     )
-    stores.retry_queue.send(message)
+    queue.send(message)
     logger.info("notification handed to the retry queue", extra={"why": why, "wait_seconds": wait})
     return Outcome(False, handed_over=True)
 

@@ -59,7 +59,7 @@ def announce(
 
     Best effort: the notification that caused it is settled already, so a failure here is logged, never raised.
     """
-    queue = stores.retry_queue
+    queue = stores.announcements or stores.retry_queue
     if queue is None:
         return 0
     try:

@@ -82,7 +82,8 @@ class Users(Protocol):
 @dataclass(frozen=True)
 class Stores:
     """The storage a delivery uses. `log` and `health` are None when the function has no delivery log
-    (DELIVERIES_TABLE empty), `retry_queue` when it has no retry queue (RETRY_QUEUE_URL empty)."""
+    (DELIVERIES_TABLE empty), `retry_queue` when it has no retry queue (RETRY_QUEUE_URL empty), `announcements`
+    when operational events share the retry queue (ANNOUNCEMENT_QUEUE_URL empty)."""
 
     endpoints: Callable[[], list[Endpoint]]  # every endpoint as the notifier reads them (cached, stale for a while)
     dead_letters: DeadLetters
@@ -91,3 +92,4 @@ class Stores:
     log: DeliveryLog | None = None
     health: HealthLog | None = None
     retry_queue: RetryQueue | None = None
+    announcements: RetryQueue | None = None  # operational events and their retries, on a queue of their own

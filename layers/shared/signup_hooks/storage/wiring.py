@@ -28,6 +28,7 @@ def stores_for(config: Config) -> Stores:
         log=DeliveriesTable(config.deliveries_table) if config.deliveries_table else None,
         health=HealthTable(config.deliveries_table) if config.deliveries_table else None,
         retry_queue=RetryQueue(config.retry_queue_url) if config.retry_queue_url else None,
+        announcements=RetryQueue(config.announcement_queue_url) if config.announcement_queue_url else None,
     )
 
 
