@@ -325,3 +325,50 @@ def test_operational_events_among_flaky_endpoints_stop_by_themselves(aws, lambda
     finally:
         for receiver in receivers:
             receiver.stop()
+
+
+# ---- races between triggers ------------------------------------------------------------------------------------------
+
+
+def test_a_resend_during_a_retry_in_flight_is_refused_and_the_user_gets_one_delivery(
+    aws, lambda_context, receiver, configure_all
+):
+    # Given a notification whose first try failed, and its scheduled retry waiting on a slow receiver
+    configure_all(webhook_url_env=receiver.url, max_attempts=1)
+    receiver.respond_with(503, times=1)
+    receiver.respond_with(200, delay=1.5, times=1)  # within the read timeout (2 s)
+    user = sign_up_in_process(lambda_context)
+    assert notify(lambda_context) == []
+    retrying = record_of(user["id"])
+    assert retrying is not None and retrying.status is deliveries.Status.RETRYING
+    in_flight = threading.Thread(target=drain, args=(aws, lambda_context))
+    in_flight.start()
+    receiver.wait_for(1)
+    time.sleep(1.0)  # the retry is waiting for its answer
+    # When the administrator resends it meanwhile
+    status, body = resend(lambda_context, retrying.id)
+    in_flight.join()
+    # Then the resend is refused as in progress, and the user got the retry's one delivery
+    assert status == 409, body
+    assert len(receiver.wait_for(3, timeout=1)) == 2  # the failed first try and the retry
+    found = record_of(user["id"])
+    assert found is not None and found.status is deliveries.Status.DELIVERED
+
+
+def test_a_redrive_of_a_dead_letter_that_kept_no_text_renders_the_current_template_with_the_users_email(
+    aws, lambda_context, receiver, configure_all
+):
+    # Given a notification of a template with the e-mail in it, dead-lettered (the letter keeps no text, no e-mail)
+    configure_all(webhook_url_env=receiver.url, message_template="New user: {name} <{email}>")
+    receiver.respond_with(404, times=1)
+    sign_up_in_process(lambda_context, name="Ada", email="ada@example.com")
+    assert notify(lambda_context) == []
+    [message] = aws.sqs.receive_message(
+        QueueUrl=sandbox.os.environ["DEAD_LETTER_QUEUE_URL"], MaxNumberOfMessages=10, VisibilityTimeout=0
+    )["Messages"]
+    assert json.loads(message["Body"])["message"] is None and "ada@example.com" not in message["Body"]
+    # When the administrator redrives it
+    report = redrive(lambda_context)
+    # Then it is rendered again from the user's record, e-mail included
+    assert report["delivered"] == 1
+    assert receiver.wait_for(2)[-1].text == "New user: Ada <ada@example.com>"
