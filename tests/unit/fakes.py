@@ -96,8 +96,18 @@ class FakeUsers:
     def created_between(
         self, since: int, until: int, limit: int, start: dict[str, Any] | None = None
     ) -> tuple[list[User], dict[str, Any] | None]:
-        found = [user for user in self.users.values() if since <= user.created_at <= until]
-        return found[:limit], None
+        """Oldest first, a page at a time, continued from the index key of the last user of the page before."""
+        found = sorted(
+            (user for user in self.users.values() if since <= user.created_at <= until), key=lambda u: u.created_at
+        )
+        first = next((i + 1 for i, user in enumerate(found) if start and start["pk"]["S"] == f"USER#{user.id}"), 0)
+        page = found[first : first + limit]
+        more = first + limit < len(found)
+        last = page[-1] if page else None
+        key = None  # the index's key, typed as DynamoDB answers it
+        if last is not None:
+            key = {"pk": {"S": f"USER#{last.id}"}, "entity": {"S": "user"}, "created_at": {"N": str(last.created_at)}}
+        return page, key if more else None
 
 
 @dataclass

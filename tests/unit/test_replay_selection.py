@@ -51,3 +51,43 @@ def test_a_replay_for_one_endpoint_queues_for_that_one_only() -> None:
     )
 
     assert {message.endpoint for message in fakes.queue.now} == {"crm"}
+
+
+class Clock:
+    """A deadline whose time runs out after `pages` pages."""
+
+    def __init__(self, pages: int) -> None:
+        self.left = pages
+
+    def remaining(self) -> float:
+        self.left -= 1
+        return 60.0 if self.left > 0 else 1.0
+
+
+def test_a_replay_stops_before_its_deadline_with_a_cursor_and_the_cursor_goes_on_from_there() -> None:
+    many = [User(f"u{index:03d}", f"U{index}", "", "pending", 1_700_000_000 + index, "") for index in range(120)]
+    fakes = Fakes(endpoints=[endpoint("default")] + [endpoint(f"ep{index}") for index in range(9)])
+    fakes.users.users = {user.id: user for user in many}
+    window = ReplayWindow(since=0, until=2_000_000_000)
+
+    first = delivery_log_admin.queue_replay(
+        window,
+        fakes.endpoints,
+        fakes.users,
+        fakes.log,
+        fakes.queue,
+        Clock(pages=1),  # type: ignore[arg-type]
+    )
+
+    per_page = delivery_log_admin.REPLAY_MESSAGES_PER_PAGE // 10
+    assert (first["users"], first["queued"]) == (per_page, per_page * 10)
+    assert first["cursor"] is not None
+    rest = delivery_log_admin.queue_replay(
+        ReplayWindow(since=0, until=2_000_000_000, cursor=first["cursor"]),
+        fakes.endpoints,
+        fakes.users,
+        fakes.log,
+        fakes.queue,
+    )
+    assert (rest["users"], rest["cursor"]) == (120 - per_page, None)
+    assert len({(m.endpoint, m.user_id) for m in fakes.queue.now}) == 1200  # every one once
