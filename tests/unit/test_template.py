@@ -666,6 +666,14 @@ def test_the_retry_queue_feeds_the_retry_function_and_hands_poison_messages_to_t
     assert queue["MessageRetentionPeriod"] >= 4 * 24 * 3600
 
 
+def test_an_endpoints_settings_lease_outlasts_the_admin_function(translated: Template) -> None:
+    # Lambda stops an admin invocation at its timeout, before the lease it holds ends: never two holders at once
+    from signup_hooks.storage import settings_lease
+
+    timeout = deployed(translated)["Resources"]["AdminFunction"]["Properties"]["Timeout"]
+    assert timeout + 10 <= settings_lease.LEASE_SECONDS
+
+
 def test_idempotency_table_is_on_demand_encrypted_and_expires_its_records(translated: Template) -> None:
     # Given the idempotency table
     props = deployed(translated)["Resources"]["IdempotencyTable"]["Properties"]

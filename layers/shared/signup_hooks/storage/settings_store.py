@@ -122,6 +122,37 @@ def read_documents(
     return _cache.read((path + "/*", *legacy), max_age, stale_ok, fetch)
 
 
+def read_for_change(names: settings.SettingsNames, environment_url: str) -> tuple[settings.Snapshot, int | None]:
+    """One endpoint's stored settings read afresh for a change (one GetParameters, no cache), with the version of
+    the document they came from (None: it does not exist): the change's write must be the very next version."""
+    wanted = list(names.all())
+    try:
+        response = aws.client("ssm").get_parameters(Names=wanted, WithDecryption=True)
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageUnavailable(f"SSM could not be read: {aws.error_code(exc)}") from exc
+    found = response.get("Parameters", [])
+    values = {str(item["Name"]): str(item.get("Value", "")) for item in found}
+    versions = [int(item["Version"]) for item in found if item["Name"] == names.document and "Version" in item]
+    return settings.parse(values, names, environment_url), (versions[0] if versions else None)
+
+
+def restore(names: settings.SettingsNames, version: int) -> None:
+    """Write version `version` of the document again, as it was stored: a write that came too late is taken back."""
+    selector = f"{names.document}:{version}"
+    try:
+        response = aws.client("ssm").get_parameters(Names=[selector], WithDecryption=True)
+        earlier = response.get("Parameters", [])
+        if not earlier:
+            raise StorageUnavailable(f"version {version} of the settings document is gone")
+        aws.client("ssm").put_parameter(
+            Name=names.document, Value=str(earlier[0]["Value"]), Type="SecureString", Overwrite=True, Tier=TIER
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageUnavailable(f"SSM could not restore the settings: {aws.error_code(exc)}") from exc
+    finally:
+        _cache.forget()
+
+
 def save(names: settings.SettingsNames, stored: settings.StoredSettings, *, new: bool = False) -> int:
     """One write of the whole document; its new version. Raises StorageUnavailable, and then nothing has changed;
     with `new`, FileExistsError when the document exists already."""
