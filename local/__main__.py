@@ -37,6 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=int(os.environ.get("API_PORT") or 3000), help="API port (3000)")
     run.add_argument("--env-vars", type=Path, help="JSON overrides, as sam local's --env-vars")
     run.add_argument("--ready-file", type=Path, help="write the stack's URLs and token here (JSON) once ready")
+    run.add_argument(
+        "--environments",
+        action="append",
+        default=[],
+        metavar="FUNCTION=N",
+        help="run up to N execution environments of a function at once, e.g. AdminFunction=4 (repeatable)",
+    )
     commands.add_parser("demo", help="sign up Tim and show the webhook it sends")
     replay = commands.add_parser("redrive", help="replay the dead-letter queue (make redrive)")
     replay.add_argument("--stack", help="a deployed stack's name (AWS credentials needed)")
@@ -59,8 +66,20 @@ def main(argv: list[str] | None = None) -> int:
         webhook_url=os.environ.get("WEBHOOK_URL") or None,
         env_vars=env_vars,
         retry_schedule=os.environ.get("RETRY_SCHEDULE") or LOCAL_RETRY_SCHEDULE,
+        environments=environments_of(parser, args.environments),
     )
     return serve(options, args.ready_file)
+
+
+def environments_of(parser: argparse.ArgumentParser, given: list[str]) -> dict[str, int]:
+    """`--environments FUNCTION=N` values as {function: N}; N is 1 to 64, in ASCII digits."""
+    sizes = {}
+    for item in given:
+        function, _, count = item.partition("=")
+        if not function or not (count.isascii() and count.isdigit()) or not 1 <= int(count) <= 64:
+            parser.error(f"--environments takes FUNCTION=N with N from 1 to 64, not {item!r}")
+        sizes[function] = int(count)
+    return sizes
 
 
 def serve(options: Options, ready_file: Path | None) -> int:

@@ -218,7 +218,8 @@ class FunctionPool:
     One environment starts with the stack. Another starts (a cold start) only when an invocation finds every one
     busy and fewer than `size` exist; otherwise the invocation waits for one to be free. Each environment runs one
     invocation at a time (`LocalFunction`). The stack sizes the notifier's pool by the stream mapping's
-    ParallelizationFactor, the retry function's by its queue mappings' MaximumConcurrency (added), every other at one.
+    ParallelizationFactor, the retry function's by its queue mappings' MaximumConcurrency (added), every other at one,
+    unless `--environments` asks for more.
     """
 
     def __init__(

@@ -27,8 +27,9 @@ transaction again. Without that, a signup whose first try timed out on a busy ma
 its own retry found the e-mail it had just written. AWS itself needs none of this; the functions are unchanged.
 
 Last, a fix that makes moto stricter, not kinder: Parameter Store refuses a value holding `{{ ... }}` (its syntax
-for nesting another parameter) with a ValidationException; moto stores it. `refuse_nested_parameters` makes moto
-refuse it too, here and in the tests' moto, so that code writing such a value fails locally as it would on AWS.
+for nesting another parameter), and a value past its tier's size (4 KB Standard, 8 KB Advanced, which
+Intelligent-Tiering moves a larger value to), with a ValidationException; moto stores both. `refuse_nested_parameters`
+makes moto refuse them too, here and in the tests' moto, so that code writing such a value fails locally as on AWS.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from moto.ssm.models import SimpleSystemManagerBackend
 TOKEN_SECONDS = 600  # how long DynamoDB remembers a transaction's ClientRequestToken
 NESTED_PARAMETER = re.compile(r"\{\{.*\}\}", re.DOTALL)
 NESTED_PARAMETER_MESSAGE = 'Parameter value can\'t nest another parameter. Do not use "{{}}" in the value.'
+MAX_VALUE_BYTES = {"Standard": 4 * 1024, "Advanced": 8 * 1024, "Intelligent-Tiering": 8 * 1024}
 
 _applied = False
 _ssm_strict = False
@@ -83,6 +85,10 @@ def refuse_nested_parameters() -> None:
     ) -> Any:
         if isinstance(value, str) and NESTED_PARAMETER.search(value):
             raise ValidationException(NESTED_PARAMETER_MESSAGE)
+        tier = kwargs.get("tier") or "Standard"
+        limit = MAX_VALUE_BYTES.get(tier, MAX_VALUE_BYTES["Standard"])
+        if isinstance(value, str) and len(value.encode("utf-8")) > limit:
+            raise ValidationException(f"{tier} tier parameters support a maximum parameter value of {limit} bytes.")
         return put(self, name, description, value, *args, **kwargs)
 
     SimpleSystemManagerBackend.put_parameter = strict_put  # type: ignore[method-assign]

@@ -59,7 +59,13 @@ class StackProcess:
     def worker_pid(self, function_id: str) -> int | None:
         """The process id of a function's live worker (a child of the stack), None while it has none. Linux only:
         for tests that kill a worker, as Lambda loses an execution environment."""
+        pids = self.worker_pids(function_id)
+        return pids[0] if pids else None
+
+    def worker_pids(self, function_id: str) -> list[int]:
+        """The process ids of a function's live workers, one per execution environment. Linux only."""
         name = json.dumps(self.info["functions"][function_id]).encode()  # as the worker's spec argument spells it
+        found = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
@@ -69,8 +75,8 @@ class StackProcess:
             except OSError:  # it exited meanwhile
                 continue
             if int(parent) == self.process.pid and state != "Z" and name in command:
-                return int(entry.name)
-        return None
+                found.append(int(entry.name))
+        return found
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
         """Ctrl-C, as a user stops it. The exit code, or None when it had to be killed."""
@@ -90,15 +96,19 @@ def start_local_stack(
     timeout: float = START_TIMEOUT,
     retry_schedule: str | None = None,
     root: Path = ROOT,
+    environments: dict[str, int] | None = None,
 ) -> StackProcess:
     """Start `python -m local run` on free ports, keeping its files in `folder`; return once it is ready. `root` is
-    the checkout whose stack runs (the benchmark compares another commit's with this one's)."""
+    the checkout whose stack runs (the benchmark compares another commit's with this one's). `environments`: the
+    most execution environments of a function (`--environments`), for tests of invocations side by side."""
     ready, log_path = folder / "ready.json", folder / "stack.log"
     command = [sys.executable, "-m", "local", "run", "--port", "0", "--ready-file", str(ready)]
     if env_vars:
         env_file = folder / "env.json"
         env_file.write_text(json.dumps(env_vars), encoding="utf-8")
         command += ["--env-vars", str(env_file)]
+    for function, count in (environments or {}).items():
+        command += ["--environments", f"{function}={count}"]
     env = {**os.environ, "WEBHOOK_URL": webhook_url}
     if retry_schedule:
         env["RETRY_SCHEDULE"] = retry_schedule

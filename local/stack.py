@@ -64,6 +64,9 @@ class Options:
     env_vars: dict[str, dict[str, str]] = field(default_factory=dict)  # as `sam local --env-vars`
     stack_name: str = STACK_NAME
     retry_schedule: str = LOCAL_RETRY_SCHEDULE  # RETRY_SCHEDULE; the template's RetrySchedule parameter
+    # The most execution environments of a function (logical id), as Lambda runs one per concurrent invocation;
+    # others get 1, or a stream mapping's ParallelizationFactor. More start on demand, so starting costs nothing more.
+    environments: dict[str, int] = field(default_factory=dict)
 
 
 class Stack:
@@ -118,7 +121,7 @@ class Stack:
         concurrency = self._mapping_concurrency()
         mapped = {r["Properties"]["FunctionName"]["Ref"] for r in self._event_source_mappings().values()}
         for spec in function_specs(self.template, self.resolver).values():
-            size = concurrency.get(spec.logical_id, 1)
+            size = max(concurrency.get(spec.logical_id, 1), self.options.environments.get(spec.logical_id, 1))
             background = spec.logical_id in mapped
             function = FunctionPool(spec, self._base_environment(spec), self.print, size, background)
             self.functions[spec.logical_id] = function

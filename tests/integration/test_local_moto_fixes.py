@@ -78,3 +78,18 @@ def test_a_failed_transaction_is_rolled_back_and_moto_keeps_no_copy_of_what_it_m
     # Then the new item is gone again, and moto kept no reference to any item it made (a leak in a long run)
     assert [item["pk"]["S"] for item in aws.items()] == ["AUTH#taken@example.com"]
     assert len(Item.instances_tracked) == tracked  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "tier, limit", [("Standard", 4 * 1024), ("Advanced", 8 * 1024), ("Intelligent-Tiering", 8 * 1024)]
+)
+def test_moto_refuses_a_value_past_its_tiers_size_as_parameter_store_does(aws, tier, limit):
+    # Given moto with the fixes (the tests' moto has them), and a value of exactly its tier's limit
+    moto_fixes.refuse_nested_parameters()
+    aws.ssm.put_parameter(Name="/size/fits", Value="x" * limit, Type="SecureString", Tier=tier)
+    # When a value one byte longer is written, then it is refused and nothing is stored
+    with pytest.raises(aws.ssm.exceptions.ClientError) as refused:
+        aws.ssm.put_parameter(Name="/size/past", Value="x" * (limit + 1), Type="SecureString", Tier=tier)
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(aws.ssm.exceptions.ParameterNotFound):
+        aws.ssm.get_parameter(Name="/size/past")

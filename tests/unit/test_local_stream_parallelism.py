@@ -235,3 +235,18 @@ def test_concurrent_invocations_start_more_environments_up_to_the_pools_size(
 
     assert functions_pool.started == 3
     assert sum(e.invocations for e in fake_environments.made) == 5
+
+
+def test_environments_are_asked_per_function_in_ascii_digits() -> None:
+    import argparse
+
+    from local.__main__ import environments_of
+
+    parser = argparse.ArgumentParser()
+    assert environments_of(parser, ["AdminFunction=4", "AuthorizerFunction=2"]) == {
+        "AdminFunction": 4,
+        "AuthorizerFunction": 2,
+    }
+    for wrong in ("AdminFunction", "AdminFunction=0", "AdminFunction=²", "=3", "AdminFunction=65"):
+        with pytest.raises(SystemExit):
+            environments_of(parser, [wrong])

@@ -695,6 +695,14 @@ def test_announcements_have_their_own_queue_and_mapping_bounded_below_the_retry_
         assert environment(translated, function_id)["ANNOUNCEMENT_QUEUE_URL"] == "<AnnouncementQueue>"
 
 
+def test_an_endpoints_settings_lease_outlasts_the_admin_function(translated: Template) -> None:
+    # Lambda stops an admin invocation at its timeout, before the lease it holds ends: never two holders at once
+    from signup_hooks.storage import settings_lease
+
+    timeout = deployed(translated)["Resources"]["AdminFunction"]["Properties"]["Timeout"]
+    assert timeout + 10 <= settings_lease.LEASE_SECONDS
+
+
 def test_idempotency_table_is_on_demand_encrypted_and_expires_its_records(translated: Template) -> None:
     # Given the idempotency table
     props = deployed(translated)["Resources"]["IdempotencyTable"]["Properties"]

@@ -12,9 +12,10 @@ from aws_lambda_powertools import Logger
 
 from signup_hooks import bodies, send_options, settings, settings_input, targets
 from signup_hooks.config import Config
-from signup_hooks.errors import InvalidInput
+from signup_hooks.deliveries import DEFAULT_ENDPOINT
+from signup_hooks.errors import Conflict, InvalidInput, NotFound
 from signup_hooks.formats import Format
-from signup_hooks.storage import settings_store
+from signup_hooks.storage import settings_lease, settings_store
 from signup_hooks.urls import origin_of, redact_url
 
 logger = Logger(child=True)
@@ -38,9 +39,11 @@ def set_webhook(config: Config, change: settings_input.SettingsChange) -> dict[s
 
     The whole change is one write, so either all of it is stored or none of it.
     """
-    current = current_snapshot(config)
-    updated, header_cleared = with_change(current.stored, change, config.webhook_url_env, now_iso())
-    save(config.settings_names(), current, updated)
+    names = config.settings_names()
+    with settings_lease.held(config.deliveries_table, names.endpoint_id):
+        current, version = settings_store.read_for_change(names, config.webhook_url_env)
+        updated, header_cleared = with_change(current.stored, change, config.webhook_url_env, now_iso())
+        save(names, current, version, updated)
     changed = sorted(change.fields)  # names only: values may be secrets
     extra: dict[str, Any] = {"fields": changed, "custom_header_cleared": header_cleared}
     if change.url is not None:
@@ -52,11 +55,13 @@ def set_webhook(config: Config, change: settings_input.SettingsChange) -> dict[s
 
 def clear_webhook(config: Config) -> dict[str, Any]:
     """Clear the URL (the notifier falls back to WEBHOOK_URL). The credentials stay bound to their origin."""
-    current = current_snapshot(config)
-    if current.stored.url is None:
-        return _state(config, current.stored)
-    updated = dataclasses.replace(current.stored, url=None, updated_at=now_iso())
-    save(config.settings_names(), current, updated)
+    names = config.settings_names()
+    with settings_lease.held(config.deliveries_table, names.endpoint_id):
+        current, version = settings_store.read_for_change(names, config.webhook_url_env)
+        if current.stored.url is None:
+            return _state(config, current.stored)
+        updated = dataclasses.replace(current.stored, url=None, updated_at=now_iso())
+        save(names, current, version, updated)
     logger.info("webhook URL cleared; falling back to WEBHOOK_URL" if config.webhook_url_env else "webhook URL cleared")
     return _state(config, updated)
 
@@ -66,12 +71,32 @@ def current_snapshot(config: Config) -> settings.Snapshot:
     return settings_store.load(config.settings_names(), config.webhook_url_env, max_age=0, stale_ok=False)
 
 
-def save(names: settings.SettingsNames, current: settings.Snapshot, updated: settings.StoredSettings) -> int:
-    """One write of an endpoint's document, replacing what `current` was read from; the document's new version."""
+def save(
+    names: settings.SettingsNames,
+    current: settings.Snapshot,
+    read_version: int | None,
+    updated: settings.StoredSettings,
+) -> None:
+    """One write of an endpoint's document, replacing `current`, read at `read_version` (None: no document) under
+    the endpoint's lease (storage/settings_lease.py).
+
+    The write must be the very next version. Any other means that something changed the document between this
+    change's read and its write, which the lease alone cannot rule out (a change made by hand, a read SSM answered
+    from before the last write): this write is taken back and the change refused, so that it never undoes another.
+    A document SSM had to create anew (version 1) was deleted meanwhile: the change must not bring it back.
+    """
     version = settings_store.save(names, updated)
+    if version != (read_version or 0) + 1:
+        if version == 1:
+            settings_store.delete_settings(names)
+            if names.endpoint_id != DEFAULT_ENDPOINT:
+                raise NotFound("the endpoint was deleted meanwhile")
+            raise Conflict("the settings were cleared meanwhile; read them again")
+        settings_store.restore(names, version - 1)
+        logger.warning("a settings change was taken back: the document changed meanwhile", extra={"version": version})
+        raise Conflict("the endpoint's settings changed meanwhile; read them again")
     if current.source is settings.SettingsSource.LEGACY:
         settings_store.remove_legacy(names)  # the document holds their values now, and wins over them
-    return version
 
 
 def _state(config: Config, stored: settings.StoredSettings) -> dict[str, Any]:

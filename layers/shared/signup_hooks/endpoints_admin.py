@@ -9,6 +9,8 @@ show URLs redacted to scheme and host and secrets as "set" or "unset"; only rota
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +23,7 @@ from signup_hooks.admin_test_send import TestSendRequest
 from signup_hooks.config import Config, is_endpoint_id
 from signup_hooks.endpoints import MAX_ENDPOINTS, Endpoint
 from signup_hooks.errors import Conflict, InvalidInput, NotFound, StorageUnavailable, TooManyEndpoints
-from signup_hooks.storage import settings_store
+from signup_hooks.storage import settings_lease, settings_store
 from signup_hooks.storage.health_table import HealthTable
 from signup_hooks.urls import redact_url
 
@@ -115,9 +117,9 @@ def get(config: Config, endpoint_id: str) -> dict[str, Any]:
 
 def update(config: Config, endpoint_id: str, request: EndpointRequest) -> dict[str, Any]:
     """Change any of an endpoint's fields in one write."""
-    endpoint = _readable(config, endpoint_id)
-    updated, header_cleared = request.applied_to(endpoint.stored, endpoint.environment_url, admin.now_iso())
-    _save_existing(config, endpoint, updated)
+    with _changing(config, endpoint_id) as (endpoint, version):
+        updated, header_cleared = request.applied_to(endpoint.stored, endpoint.environment_url, admin.now_iso())
+        admin.save(config.settings_names(endpoint.id), endpoint.snapshot, version, updated)
     logger.info(
         "endpoint changed",
         extra={"endpoint": endpoint.id, "custom_header_cleared": header_cleared, **_described(request, updated)},
@@ -127,8 +129,11 @@ def update(config: Config, endpoint_id: str, request: EndpointRequest) -> dict[s
 
 def delete(config: Config, endpoint_id: str) -> dict[str, Any]:
     """Delete an endpoint's document. For `default` that clears all its settings: WEBHOOK_URL, if set, still applies."""
-    endpoint = _existing(config, endpoint_id)
-    settings_store.delete_settings(config.settings_names(endpoint.id))
+    if not is_endpoint_id(endpoint_id):
+        raise NotFound("no endpoint with this id")
+    with settings_lease.held(config.deliveries_table, endpoint_id):
+        endpoint = _existing(config, endpoint_id)  # an unreadable document can be deleted too
+        settings_store.delete_settings(config.settings_names(endpoint.id))
     logger.info("endpoint deleted", extra={"endpoint": endpoint.id})
     return {"deleted": endpoint.id}
 
@@ -141,22 +146,22 @@ def send_test(config: Config, endpoint_id: str, request: TestSendRequest, contex
 def rotate_secret(config: Config, endpoint_id: str) -> dict[str, Any]:
     """A new signing secret. The one it replaces keeps signing beside it for the configured overlap, so that the
     receiver can switch without missing a request; a rotation during an overlap drops the oldest of the three."""
-    endpoint = _readable(config, endpoint_id)
-    stored = endpoint.stored
-    now = datetime.now(UTC)
     secret = signing.new_secret()
     change = settings_input.SettingsChange(fields=frozenset({"signing_secret"}), signing_secret=secret)
-    updated, header_cleared = admin.with_change(
-        stored, change, endpoint.environment_url, now.isoformat(timespec="seconds")
-    )
-    previous_until = None
-    # The old secret signs on only where it was used: never at an origin the rotation moved the credentials to.
-    if stored.signing_secret and updated.credentials_origin == stored.credentials_origin:
-        previous_until = (now + timedelta(hours=config.signing_secret_overlap_hours)).isoformat(timespec="seconds")
-        updated = dataclasses.replace(
-            updated, previous_signing_secret=stored.signing_secret, previous_secret_until=previous_until
+    with _changing(config, endpoint_id) as (endpoint, version):
+        stored = endpoint.stored
+        now = datetime.now(UTC)
+        updated, header_cleared = admin.with_change(
+            stored, change, endpoint.environment_url, now.isoformat(timespec="seconds")
         )
-    _save_existing(config, endpoint, updated)
+        previous_until = None
+        # The old secret signs on only where it was used: never at an origin the rotation moved the credentials to.
+        if stored.signing_secret and updated.credentials_origin == stored.credentials_origin:
+            previous_until = (now + timedelta(hours=config.signing_secret_overlap_hours)).isoformat(timespec="seconds")
+            updated = dataclasses.replace(
+                updated, previous_signing_secret=stored.signing_secret, previous_secret_until=previous_until
+            )
+        admin.save(config.settings_names(endpoint.id), endpoint.snapshot, version, updated)
     logger.info(
         "signing secret rotated",
         extra={"endpoint": endpoint.id, "previous_until": previous_until, "custom_header_cleared": header_cleared},
@@ -200,14 +205,24 @@ def _limit_passed_meanwhile(config: Config) -> bool:
         return False
 
 
-def _save_existing(config: Config, endpoint: Endpoint, updated: settings.StoredSettings) -> None:
-    """Write a change to an endpoint read a moment ago, unless a DELETE came in between: SSM has no conditional
-    write, but a document it had to create anew is at version 1, where an overwritten one is past it."""
-    names = config.settings_names(endpoint.id)
-    version = admin.save(names, endpoint.snapshot, updated)
-    if version == 1 and endpoint.snapshot.source is settings.SettingsSource.DOCUMENT:
-        settings_store.delete_settings(names)
-        raise NotFound("the endpoint was deleted meanwhile")
+@contextmanager
+def _changing(config: Config, endpoint_id: str) -> Iterator[tuple[Endpoint, int | None]]:
+    """An endpoint read afresh under its lease, for one change, with the version of its document (None: none yet).
+    Raises NotFound, Conflict (another change holds the lease), StorageUnavailable (unreadable: it can only be
+    deleted)."""
+    if not is_endpoint_id(endpoint_id):
+        raise NotFound("no endpoint with this id")
+    environment_url = config.webhook_url_env if endpoint_id == endpoints.DEFAULT else ""
+    with settings_lease.held(config.deliveries_table, endpoint_id):
+        names = config.settings_names(endpoint_id)
+        try:
+            snapshot, version = settings_store.read_for_change(names, environment_url)
+        except StorageUnavailable as exc:
+            raise StorageUnavailable(f"the settings of endpoint {endpoint_id} cannot be read: {exc}") from None
+        endpoint = Endpoint(endpoint_id, snapshot, environment_url)
+        if not endpoint.exists and endpoint_id != endpoints.DEFAULT:
+            raise NotFound("no endpoint with this id")
+        yield endpoint, version
 
 
 def _as_stored(endpoint: Endpoint, stored: settings.StoredSettings) -> Endpoint:

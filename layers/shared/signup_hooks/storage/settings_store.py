@@ -20,7 +20,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from signup_hooks import settings
-from signup_hooks.errors import StorageUnavailable
+from signup_hooks.errors import InvalidInput, StorageUnavailable
 from signup_hooks.settings_cache import SettingsReader
 from signup_hooks.storage import aws
 
@@ -29,6 +29,17 @@ logger = Logger(child=True)
 # One document can pass the Standard tier's 4 KB (a long template, a long header value): Intelligent-Tiering stores
 # it as Standard while it fits and as Advanced only when it must.
 TIER = "Intelligent-Tiering"
+# Parameter Store's largest value is 8 KB, in the Advanced tier, where Intelligent-Tiering moves a document that
+# passes the Standard tier's 4 KB. A document is measured as stored: each escaped brace takes six bytes.
+MAX_DOCUMENT_BYTES = 8 * 1024
+# The admin API's field that each stored field comes from (the rest are named alike).
+API_FIELDS = {
+    "custom_header_name": "custom_header",
+    "custom_header_value": "custom_header",
+    "signing_secret_previous": "signing_secret",
+    "signing_secret_previous_until": "signing_secret",
+    "credentials_origin": "url",
+}
 MAX_NAMES_PER_READ = 10  # GetParameters' limit
 # Pages of GetParametersByPath read at most: 11 endpoints fit in 2; the rest is room for parameters put there by hand.
 MAX_PATH_PAGES = 5
@@ -67,11 +78,13 @@ def read_path(path: str) -> dict[str, str]:
 def write_document(name: str, fields: Mapping[str, str | None], description: str, *, new: bool = False) -> int:
     """One PutParameter (SecureString): the whole document is stored, or nothing is; its new version (1: the
     parameter did not exist). `new`: refuse to replace an existing document (FileExistsError), so that two creations
-    can never share an id."""
+    can never share an id. A document Parameter Store would refuse as too large is InvalidInput, and not written."""
+    value = encode_document(fields)
+    check_size(fields, value)
     try:
         answer = aws.client("ssm").put_parameter(
             Name=name,
-            Value=encode_document(fields),
+            Value=value,
             Type="SecureString",
             Overwrite=not new,
             Tier=TIER,
@@ -122,6 +135,37 @@ def read_documents(
     return _cache.read((path + "/*", *legacy), max_age, stale_ok, fetch)
 
 
+def read_for_change(names: settings.SettingsNames, environment_url: str) -> tuple[settings.Snapshot, int | None]:
+    """One endpoint's stored settings read afresh for a change (one GetParameters, no cache), with the version of
+    the document they came from (None: it does not exist): the change's write must be the very next version."""
+    wanted = list(names.all())
+    try:
+        response = aws.client("ssm").get_parameters(Names=wanted, WithDecryption=True)
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageUnavailable(f"SSM could not be read: {aws.error_code(exc)}") from exc
+    found = response.get("Parameters", [])
+    values = {str(item["Name"]): str(item.get("Value", "")) for item in found}
+    versions = [int(item["Version"]) for item in found if item["Name"] == names.document and "Version" in item]
+    return settings.parse(values, names, environment_url), (versions[0] if versions else None)
+
+
+def restore(names: settings.SettingsNames, version: int) -> None:
+    """Write version `version` of the document again, as it was stored: a write that came too late is taken back."""
+    selector = f"{names.document}:{version}"
+    try:
+        response = aws.client("ssm").get_parameters(Names=[selector], WithDecryption=True)
+        earlier = response.get("Parameters", [])
+        if not earlier:
+            raise StorageUnavailable(f"version {version} of the settings document is gone")
+        aws.client("ssm").put_parameter(
+            Name=names.document, Value=str(earlier[0]["Value"]), Type="SecureString", Overwrite=True, Tier=TIER
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageUnavailable(f"SSM could not restore the settings: {aws.error_code(exc)}") from exc
+    finally:
+        _cache.forget()
+
+
 def save(names: settings.SettingsNames, stored: settings.StoredSettings, *, new: bool = False) -> int:
     """One write of the whole document; its new version. Raises StorageUnavailable, and then nothing has changed;
     with `new`, FileExistsError when the document exists already."""
@@ -153,6 +197,25 @@ def remove_legacy(names: settings.SettingsNames) -> None:
 def forget_last_good() -> None:
     """Drop the cached and remembered settings (tests; a new execution environment starts without them)."""
     _cache.forget()
+
+
+def check_size(fields: Mapping[str, str | None], stored: str) -> None:
+    """InvalidInput naming the admin API's field that takes the most room, when `stored` (the encoded document) is
+    past MAX_DOCUMENT_BYTES: on AWS, PutParameter would refuse it, and every later save of the endpoint with it."""
+    size = len(stored.encode("utf-8"))
+    if size <= MAX_DOCUMENT_BYTES:
+        return
+    room: dict[str, int] = {}
+    for key, value in fields.items():
+        field = API_FIELDS.get(key, key)
+        room[field] = room.get(field, 0) + len(encode_document({key: value}).encode("utf-8"))
+    largest = max(room, key=lambda field: room[field])
+    raise InvalidInput(
+        largest,
+        f"the settings would take {size} bytes as stored, past Parameter Store's {MAX_DOCUMENT_BYTES}; {largest} "
+        "takes the most (each brace is stored as 6 bytes): shorten it",
+        code="too_large",
+    )
 
 
 def encode_document(fields: Mapping[str, str | None]) -> str:
