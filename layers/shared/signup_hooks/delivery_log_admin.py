@@ -31,7 +31,7 @@ logger = Logger(child=True)
 DEFAULT_PAGE = 20
 MAX_REPLAY_USERS = 1000  # per call; the answer's cursor continues
 REPLAY_MESSAGES_PER_PAGE = 500  # users per page x endpoints: one page's reads and sends
-REPLAY_PAGE_SECONDS = 5.0  # a page's reads and sends take less than this, so one starts only with this much left
+REPLAY_PAGE_SECONDS = 3.0  # the least time left in which another page starts (more when pages have been slower)
 # A retry is stranded when its next attempt is this long past: a due message is taken within seconds, one the
 # consumer keeps failing on leaves the retry queue (redrive policy) within its receives, well under this.
 STRANDED_AFTER_SECONDS = 3600
@@ -199,13 +199,17 @@ def queue_replay(
     start = cursors.decode(window.cursor, USERS_CURSOR_KEYS) if window.cursor else None
     counts = {"users": 0, "queued": 0, "already_delivered": 0, "skipped": 0}
     page = max(1, REPLAY_MESSAGES_PER_PAGE // len(receivers))
+    slowest = 0.0
     while counts["users"] < MAX_REPLAY_USERS:
+        started = time.monotonic()
         found, start = users.created_between(
             window.since, window.until, min(page, MAX_REPLAY_USERS - counts["users"]), start
         )
         _queue_page(found, receivers, log, queue, counts)
         counts["users"] += len(found)
-        if start is None or (deadline is not None and deadline.remaining() < REPLAY_PAGE_SECONDS):
+        slowest = max(slowest, time.monotonic() - started)
+        # Another page only with time for two of the slowest so far: the answer must come before the timeout.
+        if start is None or (deadline is not None and deadline.remaining() < max(REPLAY_PAGE_SECONDS, 2 * slowest)):
             break
     answer = {**counts, "endpoints": len(receivers), "cursor": cursors.encode(start) if start else None}
     logger.info("replay queued", extra=answer)
