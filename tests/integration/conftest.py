@@ -119,6 +119,18 @@ def configure(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
 
 @pytest.fixture
+def configure_all(configure: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """`configure` for the retry function too: it reads the same settings as the notifier and the admin function."""
+    from functions.retry import app as retry_function
+
+    def apply(**changes: Any) -> None:
+        configure(**changes)
+        monkeypatch.setattr(retry_function, "config", dataclasses.replace(retry_function.config, **changes))
+
+    return apply
+
+
+@pytest.fixture
 def without_retry_schedule(configure: Callable[..., None]) -> None:
     """The notifier with no retry queue: what its quick first try cannot deliver goes straight to the dead-letter
     queue. For tests of that try and of dead letters; test_retry_schedule.py covers the schedule itself."""

@@ -3,7 +3,6 @@ replay of a window found through the users index, and the health in GET /api/v1/
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from datetime import UTC, datetime
@@ -59,15 +58,6 @@ def logged(user_id: str, name: str, status: deliveries.Status, reason: str | Non
 def sign_up(name: str) -> users.User:
     form = SignupForm(name=name, email=f"{name.lower()}@example.com", password="correct horse battery")
     return UsersTable(sandbox.TABLE_NAME).create(users.new_account(form, "pending", HashProfile.OWASP_MINIMUM))
-
-
-@pytest.fixture
-def configure_all(configure: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    def apply(**changes: Any) -> None:
-        configure(**changes)
-        monkeypatch.setattr(retry_function, "config", dataclasses.replace(retry_function.config, **changes))
-
-    return apply
 
 
 def test_the_log_lists_newest_first_and_pages_with_a_cursor(aws, lambda_context):

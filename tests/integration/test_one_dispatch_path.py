@@ -5,7 +5,6 @@ RETRY_SCHEDULE=1s,2s,3s."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 import time
@@ -14,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
-import pytest
 from signup_hooks import deliveries, dispatch, endpoints, retry_messages, settings, urls
 from signup_hooks.errors import StorageUnavailable
 from signup_hooks.storage import settings_store
@@ -29,17 +27,6 @@ from tests import sandbox
 from tests.helpers import call_admin, filtered, load_event, sign_up_in_process, stream_batch
 
 TABLE = sandbox.DELIVERIES_TABLE_NAME
-
-
-@pytest.fixture
-def configure_all(configure: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The notifier, the admin and the retry function read the same settings: change all three."""
-
-    def apply(**changes: Any) -> None:
-        configure(**changes)
-        monkeypatch.setattr(retry_function, "config", dataclasses.replace(retry_function.config, **changes))
-
-    return apply
 
 
 def notify(context: Any) -> list[dict[str, str]]:
@@ -109,6 +96,16 @@ def drain(aws: Any, context: Any, seconds: float = 20.0) -> bool:
 
 def record_of(user_id: str, endpoint: str = "default") -> deliveries.Record | None:
     return DeliveriesTable(TABLE).get(deliveries.record_id(endpoint, deliveries.USER_CREATED, user_id))
+
+
+def a_delivered_notification(context: Any, receiver: Receiver) -> deliveries.Record:
+    """A signup delivered by its first try: its log record."""
+    user = sign_up_in_process(context)
+    assert notify(context) == []
+    receiver.wait_for(1)
+    delivered = record_of(user["id"])
+    assert delivered is not None and delivered.status is deliveries.Status.DELIVERED
+    return delivered
 
 
 def a_second_ago() -> str:
@@ -244,11 +241,7 @@ def test_a_failed_resend_of_a_delivered_notification_leaves_it_delivered_and_the
 ):
     # Given a delivered notification
     configure_all(webhook_url_env=receiver.url)
-    user = sign_up_in_process(lambda_context)
-    assert notify(lambda_context) == []
-    receiver.wait_for(1)
-    delivered = record_of(user["id"])
-    assert delivered is not None
+    delivered = a_delivered_notification(lambda_context, receiver)
     # When the administrator resends it and the receiver fails for good
     receiver.respond_with(404)
     status, body = resend(lambda_context, delivered.id)
@@ -262,11 +255,7 @@ def test_a_failed_resend_of_a_delivered_notification_leaves_it_delivered_and_the
 def test_resend_to_a_disabled_endpoint_is_refused_and_sends_nothing(aws, lambda_context, receiver, configure_all):
     # Given a delivered notification of an endpoint an administrator then disabled
     configure_all(webhook_url_env=receiver.url)
-    user = sign_up_in_process(lambda_context)
-    assert notify(lambda_context) == []
-    receiver.wait_for(1)
-    delivered = record_of(user["id"])
-    assert delivered is not None
+    delivered = a_delivered_notification(lambda_context, receiver)
     stored = settings.StoredSettings(url=receiver.url, credentials_origin=urls.origin_of(receiver.url), enabled=False)
     settings_store.save(notifier.config.settings_names(), stored)
     # When the administrator resends it

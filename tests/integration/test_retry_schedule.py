@@ -4,14 +4,12 @@ reaches the dead-letter queue with every attempt. The sandbox's schedule is RETR
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import socket
 import threading
 import time
 from typing import Any
 
-import pytest
 from signup_hooks import deliveries, dispatch
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 from signup_hooks.storage.health_table import HealthTable
@@ -52,17 +50,6 @@ def log_record(aws: Any) -> deliveries.Record:
     found = DeliveriesTable(sandbox.DELIVERIES_TABLE_NAME).get(deliveries.record_id("default", "user.created", USER_ID))
     assert found is not None
     return found
-
-
-@pytest.fixture
-def configure_both(configure: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The retry function reads the same settings as the notifier: change both."""
-
-    def apply(**changes: Any) -> None:
-        configure(**changes)
-        monkeypatch.setattr(retry_function, "config", dataclasses.replace(retry_function.config, **changes))
-
-    return apply
 
 
 # ---- the schedule itself ---------------------------------------------------------------------------------------------
@@ -146,10 +133,10 @@ def test_a_retry_after_of_a_superscript_digit_is_ignored_and_the_notification_sc
 
 
 def test_a_due_retry_delivers_with_the_same_webhook_id_and_logs_the_recovery(
-    aws, lambda_context, receiver, configure_both
+    aws, lambda_context, receiver, configure_all
 ):
     receiver.respond_with(500, times=3)
-    configure_both(webhook_url_env=receiver.url)
+    configure_all(webhook_url_env=receiver.url)
     notify(lambda_context)
     first_id = receiver.wait_for(3)[0].headers.get("webhook-id")
     # When the retry comes due
@@ -164,20 +151,20 @@ def test_a_due_retry_delivers_with_the_same_webhook_id_and_logs_the_recovery(
     assert record.attempt_count == 4
 
 
-def test_a_retry_goes_to_the_url_configured_now(aws, lambda_context, receiver, configure_both):
+def test_a_retry_goes_to_the_url_configured_now(aws, lambda_context, receiver, configure_all):
     # Given a wrong URL at the first try
-    configure_both(webhook_url_env="http://127.0.0.1:9/wrong")
+    configure_all(webhook_url_env="http://127.0.0.1:9/wrong")
     notify(lambda_context)
     due = next_retry(aws)
     # When the administrator fixes the URL before the retry
-    configure_both(webhook_url_env=receiver.url)
+    configure_all(webhook_url_env=receiver.url)
     retry(due, lambda_context)
     # Then the retry reaches the new URL
     assert receiver.wait_for(1)[0].text == "New user signed up: Tim"
 
 
-def test_an_early_message_is_hidden_until_due_and_reported_not_done(aws, lambda_context, configure_both, receiver):
-    configure_both(webhook_url_env=receiver.url)
+def test_an_early_message_is_hidden_until_due_and_reported_not_done(aws, lambda_context, configure_all, receiver):
+    configure_all(webhook_url_env=receiver.url)
     event = load_event("retry_due")
     body = json.loads(event["Records"][0]["body"])
     body["due_at"] = time.time() + 3600
@@ -191,9 +178,9 @@ def test_an_early_message_is_hidden_until_due_and_reported_not_done(aws, lambda_
     assert aws.sqs.receive_message(QueueUrl=sandbox.os.environ["RETRY_QUEUE_URL"]).get("Messages", []) == []
 
 
-def test_an_exhausted_schedule_dead_letters_with_every_attempt(aws, lambda_context, receiver, configure_both):
+def test_an_exhausted_schedule_dead_letters_with_every_attempt(aws, lambda_context, receiver, configure_all):
     receiver.respond_with(503)
-    configure_both(webhook_url_env=receiver.url, retry_schedule=(1.0,))
+    configure_all(webhook_url_env=receiver.url, retry_schedule=(1.0,))
     notify(lambda_context)
     assert retry(next_retry(aws), lambda_context) == []
     [letter] = aws.dead_letters()
@@ -204,9 +191,9 @@ def test_an_exhausted_schedule_dead_letters_with_every_attempt(aws, lambda_conte
     assert log_record(aws).status is deliveries.Status.FAILED
 
 
-def test_a_retry_of_a_notification_delivered_meanwhile_sends_nothing(aws, lambda_context, receiver, configure_both):
+def test_a_retry_of_a_notification_delivered_meanwhile_sends_nothing(aws, lambda_context, receiver, configure_all):
     receiver.respond_with(500, times=3)
-    configure_both(webhook_url_env=receiver.url)
+    configure_all(webhook_url_env=receiver.url)
     notify(lambda_context)
     due = next_retry(aws)
     assert retry(due, lambda_context) == []
@@ -215,10 +202,10 @@ def test_a_retry_of_a_notification_delivered_meanwhile_sends_nothing(aws, lambda
     assert receiver.wait_for(5, timeout=0.5)[4:] == []
 
 
-def test_the_health_moves_from_failing_to_healthy(aws, lambda_context, receiver, configure_both):
+def test_the_health_moves_from_failing_to_healthy(aws, lambda_context, receiver, configure_all):
     assert HealthTable(sandbox.DELIVERIES_TABLE_NAME).read("default").status == "unknown"
     receiver.respond_with(500, times=3)
-    configure_both(webhook_url_env=receiver.url)
+    configure_all(webhook_url_env=receiver.url)
     notify(lambda_context)
     failing = HealthTable(sandbox.DELIVERIES_TABLE_NAME).read("default")
     assert failing.status == "failing" and failing.failing_since and failing.consecutive_failures == 1
@@ -228,12 +215,12 @@ def test_the_health_moves_from_failing_to_healthy(aws, lambda_context, receiver,
 
 
 def test_a_notification_another_invocation_holds_is_handed_to_the_retry_queue_not_the_stream(
-    aws, lambda_context, receiver, configure_both, monkeypatch
+    aws, lambda_context, receiver, configure_all, monkeypatch
 ):
     # Given an invocation delivering to a slow receiver (its idempotency record is in progress)
     monkeypatch.setattr(dispatch, "IN_PROGRESS_WAIT_SECONDS", 1.0)  # the notifier's timeout, compressed
     receiver.respond_with(200, delay=1.5, times=1)
-    configure_both(webhook_url_env=receiver.url)
+    configure_all(webhook_url_env=receiver.url)
     first = threading.Thread(target=notify, args=(lambda_context,))
     first.start()
     time.sleep(0.5)
