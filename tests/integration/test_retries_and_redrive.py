@@ -386,6 +386,27 @@ def test_redrive_skips_updates_and_deletes_in_an_on_failure_range(aws, lambda_co
     assert queue_size(aws) == 0
 
 
+def test_redrive_skips_a_profile_without_an_id_and_delivers_the_rest_of_its_batch(
+    aws, lambda_context, receiver, configure
+):
+    # Given a failed batch holding a profile written by hand without an id (an import, a console edit) and a signup
+    configure(webhook_url_env=receiver.url)
+    aws.dynamodb.put_item(
+        TableName=sandbox.TABLE_NAME,
+        Item={"pk": {"S": "USER#imported"}, "entity": {"S": "user"}, "name": {"S": "Imported"}},
+    )
+    sign_up_in_process(lambda_context, name="Ada", email="ada@example.com")
+    records = stream_batch()["Records"]
+    on_failure_record(
+        aws, configure, records[0]["dynamodb"]["SequenceNumber"], records[-1]["dynamodb"]["SequenceNumber"]
+    )
+    # When the admin redrives, then it answers 200, the signup is notified and the message leaves the queue
+    report = redrive(lambda_context)
+    assert (report["delivered"], report["still_failing"]) == (1, 0)
+    assert [r.text for r in receiver.wait_for(2, timeout=0.5)] == ["New user signed up: Ada"]
+    assert queue_size(aws) == 0
+
+
 def test_redrive_long_polls_so_a_message_arriving_during_the_wait_is_replayed(aws, lambda_context, receiver, configure):
     # Given a dead letter taken out of the queue, to arrive again while the redrive waits for messages
     configure(webhook_url_env=closed_port_url(), max_attempts=1)

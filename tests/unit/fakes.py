@@ -70,9 +70,13 @@ class FakeQueue:
 @dataclass
 class FakeDeadLetters:
     letters: list[DeadLetter] = field(default_factory=list)
+    raw: list[str] = field(default_factory=list)
 
     def send(self, letter: DeadLetter) -> None:
         self.letters.append(letter)
+
+    def send_raw(self, body: str) -> None:
+        self.raw.append(body)
 
 
 @dataclass

@@ -198,7 +198,7 @@ def test_the_settings_come_from_the_templates_mapping() -> None:
     template = load_template()
     resolver = Resolver(template, "stack")
     resolver.attributes["UsersTable"] = {"StreamArn": STREAM_ARN}
-    resolver.attributes["DeadLetterQueue"] = {"Arn": "arn:aws:sqs:us-east-1:123456789012:stack-DeadLetterQueue"}
+    resolver.attributes["RetryQueue"] = {"Arn": "arn:aws:sqs:us-east-1:123456789012:stack-RetryQueue"}
 
     found = MappingSettings.from_template(template, "NotifierStreamMapping", resolver)
 
@@ -216,7 +216,7 @@ def test_the_settings_come_from_the_templates_mapping() -> None:
     assert found.bisect_on_error is props["BisectBatchOnFunctionError"]
     assert found.report_batch_item_failures is True
     assert found.filters == [USER_FILTER]
-    assert found.on_failure == "arn:aws:sqs:us-east-1:123456789012:stack-DeadLetterQueue"
+    assert found.on_failure == "arn:aws:sqs:us-east-1:123456789012:stack-RetryQueue"
 
 
 # ---- ParallelizationFactor: lanes by partition key -------------------------------------------------------------------

@@ -270,12 +270,15 @@ def test_stream_mapping_bounds_retries_record_age_and_batch_size(translated: Tem
     assert 1 <= settings["BatchSize"] <= 100
 
 
-def test_stream_mapping_sends_what_it_gives_up_on_to_the_dead_letter_queue(translated: Template) -> None:
+def test_stream_mapping_sends_what_it_gives_up_on_to_the_retry_queue(translated: Template) -> None:
     # Given the notifier's event source mapping
     _, mapping = notifier_mapping(translated)
-    # Then its failure destination is the queue the notifier dead-letters to
-    assert resolve(mapping["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]) == "<DeadLetterQueue.Arn>"
-    assert environment(translated, "NotifierFunction")["DEAD_LETTER_QUEUE_URL"] == "<DeadLetterQueue>"
+    # Then its failure destination is the retry queue, whose function reads the batch back from this stream
+    assert resolve(mapping["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]) == "<RetryQueue.Arn>"
+    assert environment(translated, "NotifierFunction")["RETRY_QUEUE_URL"] == "<RetryQueue>"
+    assert environment(translated, "RetryFunction")["USERS_STREAM_ARN"] == resolve(
+        mapping["Properties"]["EventSourceArn"]
+    )
 
 
 def test_stream_mapping_waits_for_the_notifier_role_and_its_policies(translated: Template) -> None:
@@ -636,9 +639,13 @@ def test_retry_function_consumes_its_two_queues_and_reads_and_writes_only_what_a
 ) -> None:
     # Given the retry function's permissions
     allowed = permissions(deployed(translated), "RetryFunction")
-    # Then it consumes and feeds the retry and announcement queues, dead-letters, reads its settings and users, and
-    # keeps the log
-    retries, log = {"<RetryQueue.Arn>", "<AnnouncementQueue.Arn>"}, "<DeliveriesTable.Arn>"
+    # Then it consumes and feeds the retry and announcement queues, dead-letters, reads its settings and users, reads
+    # the stream mapping's failed batches back from the users stream, and keeps the log
+    retries, log, stream = (
+        {"<RetryQueue.Arn>", "<AnnouncementQueue.Arn>"},
+        "<DeliveriesTable.Arn>",
+        {"<UsersTable.StreamArn>"},
+    )
     assert allowed == {
         "ssm:GetParameters": parameter_arns(translated, "RetryFunction") - {PARAMETER_ARN},
         "ssm:GetParametersByPath": {WEBHOOKS_PATH_ARN},
@@ -650,6 +657,8 @@ def test_retry_function_consumes_its_two_queues_and_reads_and_writes_only_what_a
         **IDEMPOTENCY_RECORDS,
         "dynamodb:GetItem": {"<IdempotencyTable.Arn>", log, "<UsersTable.Arn>"},
         "dynamodb:UpdateItem": {"<IdempotencyTable.Arn>", log},
+        "dynamodb:GetShardIterator": stream,
+        "dynamodb:GetRecords": stream,
         **own_logs("RetryFunction"),
     }
     assert parameter_arns(translated, "RetryFunction") == parameter_arns(translated, "NotifierFunction")

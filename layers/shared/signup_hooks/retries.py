@@ -18,10 +18,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signup_hooks import dispatch, retry, retry_messages
 from signup_hooks.config import Config
+from signup_hooks.deadletter import BatchInfo
+from signup_hooks.deadletter import parse as parse_dead_letter
 from signup_hooks.deliveries import Trigger
 from signup_hooks.dispatch import Skipped
 from signup_hooks.errors import SignupHooksError
 from signup_hooks.log_context import log_keys
+from signup_hooks.recovery import recover_batch
 from signup_hooks.retry_messages import RetryMessage
 from signup_hooks.settle import Outcome
 from signup_hooks.stores import Stores
@@ -70,6 +73,10 @@ def _one(
 ) -> None:
     message = retry_messages.parse(record.body)
     if message is None:
+        failed_batch = parse_dead_letter(record.body)  # Lambda's OnFailure record of the stream mapping
+        if isinstance(failed_batch, BatchInfo):
+            recover_batch(failed_batch, record.body, config, stores)
+            return
         logger.warning("ignored a message that is not a scheduled retry", extra={"message_id": record.message_id})
         raise Unreadable("not a retry message")
     with log_keys(

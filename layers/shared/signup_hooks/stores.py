@@ -62,6 +62,8 @@ class DeadLetters(Protocol):
 
     def send(self, letter: DeadLetter) -> None: ...
 
+    def send_raw(self, body: str) -> None: ...  # a message kept as it came (an OnFailure record)
+
 
 ALREADY_DELIVERED = "already_delivered"  # in what `Idempotency.once` returns when the action ran before
 

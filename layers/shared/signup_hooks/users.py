@@ -90,10 +90,11 @@ class User:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> User:
-        """From a deserialized DynamoDB image (numbers arrive as Decimal)."""
+        """From a deserialized DynamoDB image (numbers arrive as Decimal) that `is_profile` accepted. A profile edited
+        by hand may lack its name: it is still a user, notified under an empty name rather than failing."""
         return cls(
             id=str(item["id"]),
-            name=str(item["name"]),
+            name=str(item.get("name", "")),
             email=str(item.get("email", "")),
             role=str(item.get("role", "")),
             created_at=int(item.get("created_at", 0)),
@@ -102,8 +103,11 @@ class User:
 
 
 def is_profile(item: dict[str, Any]) -> bool:
-    """A user profile item (as opposed to a credential item) of the table."""
-    return item.get("entity") == USER_ENTITY
+    """A user profile item (as opposed to a credential item) of the table, with an id to notify about. A profile
+    written by hand (an import, a console edit) may lack one: it is no new user of ours, and reading it as one would
+    fail every batch and every redrive that holds it."""
+    user_id = item.get("id")
+    return item.get("entity") == USER_ENTITY and isinstance(user_id, str) and user_id.strip() != ""
 
 
 def parse_signup(body: str | None) -> SignupForm:

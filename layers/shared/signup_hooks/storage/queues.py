@@ -1,6 +1,7 @@
-"""The two SQS queues: the retry queue (retry_messages.RetryMessage, each due at a time) and the dead-letter queue
-(deadletter.DeadLetter; the admin redrive reads it back). Each call turns botocore's errors into StorageUnavailable,
-except where a failure is harmless and only logged (a delete or a release after a redrive).
+"""The two SQS queues: the retry queue (retry_messages.RetryMessage, each due at a time; Lambda's OnFailure records of
+the stream mapping too) and the dead-letter queue (deadletter.DeadLetter, and OnFailure records that could not be read
+back; the admin redrive reads it back). Each call turns botocore's errors into StorageUnavailable, except where a
+failure is harmless and only logged (a delete or a release after a redrive).
 """
 
 from __future__ import annotations
@@ -104,6 +105,14 @@ class DeadLetterQueue:
                 MessageBody=letter.to_json(),
                 MessageAttributes={"kind": {"DataType": "String", "StringValue": DEAD_LETTER_KIND}},
             )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageUnavailable(f"the dead-letter queue refused the message: {type(exc).__name__}") from exc
+
+    def send_raw(self, body: str) -> None:
+        """Queue a message as it came (a Lambda OnFailure record that could not be read back), for the admin's redrive
+        and the queue's alarm."""
+        try:
+            aws.client("sqs").send_message(QueueUrl=self.queue_url, MessageBody=body)
         except (ClientError, BotoCoreError) as exc:
             raise StorageUnavailable(f"the dead-letter queue refused the message: {type(exc).__name__}") from exc
 
