@@ -24,7 +24,7 @@ from functions.notifier import app as notifier
 from functions.retry import app as retry_function
 from local.receiver import Receiver
 from tests import sandbox
-from tests.helpers import call_admin, filtered, load_event, sign_up_in_process, stream_batch
+from tests.helpers import call_admin, filtered, load_event, sign_up_in_process, stream_batch, wait_until
 
 TABLE = sandbox.DELIVERIES_TABLE_NAME
 
@@ -96,6 +96,12 @@ def drain(aws: Any, context: Any, seconds: float = 20.0) -> bool:
 
 def record_of(user_id: str, endpoint: str = "default") -> deliveries.Record | None:
     return DeliveriesTable(TABLE).get(deliveries.record_id(endpoint, deliveries.USER_CREATED, user_id))
+
+
+def in_progress(aws: Any) -> bool:
+    """Whether a delivery holds its idempotency record now."""
+    items = aws.dynamodb.scan(TableName=sandbox.IDEMPOTENCY_TABLE_NAME)["Items"]
+    return any(item.get("status", {}).get("S") == "INPROGRESS" for item in items)
 
 
 def a_delivered_notification(context: Any, receiver: Receiver) -> deliveries.Record:
@@ -332,8 +338,7 @@ def test_a_resend_during_a_retry_in_flight_is_refused_and_the_user_gets_one_deli
     assert retrying is not None and retrying.status is deliveries.Status.RETRYING
     in_flight = threading.Thread(target=drain, args=(aws, lambda_context))
     in_flight.start()
-    receiver.wait_for(1)
-    time.sleep(1.0)  # the retry is waiting for its answer
+    assert wait_until(lambda: in_progress(aws), timeout=10)  # the retry is waiting for its answer
     # When the administrator resends it meanwhile
     status, body = resend(lambda_context, retrying.id)
     in_flight.join()
