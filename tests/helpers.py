@@ -121,6 +121,15 @@ def stream_batch() -> dict[str, Any]:
     return {"Records": records}
 
 
+def on_failure_body(arn: str, start: str, end: str, size: int) -> str:
+    """The record Lambda sends to a stream mapping's OnFailure destination for a batch it gave up on: which records
+    (the stream, its first shard, the first and last sequence numbers), not what they held."""
+    shard = boto3.client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+    info = {"shardId": shard["ShardId"], "startSequenceNumber": start, "endSequenceNumber": end, "batchSize": size}
+    condition = {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 6}
+    return json.dumps({"requestContext": condition, "DDBStreamBatchInfo": {**info, "streamArn": arn}})
+
+
 def filtered(batch: dict[str, Any]) -> dict[str, Any]:
     """Apply the event source mapping's FilterCriteria from template.yaml, as Lambda does before invoking."""
     filters = stream_filters(load_template())

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 from typing import Any
 
 import boto3
@@ -18,7 +17,15 @@ from signup_hooks.storage import aws as aws_clients
 
 from functions.retry import app as retry_function
 from tests import sandbox
-from tests.helpers import filtered, load_event, notifier_failures, put_settings, sign_up_in_process, stream_batch
+from tests.helpers import (
+    filtered,
+    load_event,
+    notifier_failures,
+    on_failure_body,
+    put_settings,
+    sign_up_in_process,
+    stream_batch,
+)
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # signed: every request carries its webhook-id
 MAX_ROUNDS = 5  # retry-function invocations per test: recovering a record, then delivering what it queued
@@ -36,27 +43,11 @@ def stack_settings(
     return arn
 
 
-def on_failure_body(arn: str, records: list[dict[str, Any]]) -> str:
-    """The record Lambda sends to the mapping's OnFailure destination for a batch of `records` it gave up on."""
-    shard = boto3.client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
-    return json.dumps(
-        {
-            "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 6},
-            "DDBStreamBatchInfo": {
-                "shardId": shard["ShardId"],
-                "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
-                "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
-                "batchSize": len(records),
-                "streamArn": arn,
-            },
-        }
-    )
-
-
 def give_up_on(arn: str, records: list[dict[str, Any]]) -> str:
     """What the stream mapping does with a batch it gave up on: its OnFailure record, sent to the template's
     destination (the retry queue). The body sent."""
-    body = on_failure_body(arn, records)
+    first, last = records[0]["dynamodb"]["SequenceNumber"], records[-1]["dynamodb"]["SequenceNumber"]
+    body = on_failure_body(arn, first, last, len(records))
     boto3.client("sqs").send_message(QueueUrl=sandbox.os.environ["RETRY_QUEUE_URL"], MessageBody=body)
     return body
 

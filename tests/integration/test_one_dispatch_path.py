@@ -12,7 +12,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 from signup_hooks import deliveries, dispatch, endpoints, retry_messages, settings, urls
 from signup_hooks.errors import StorageUnavailable
 from signup_hooks.storage import settings_store
@@ -24,7 +23,15 @@ from functions.notifier import app as notifier
 from functions.retry import app as retry_function
 from local.receiver import Receiver
 from tests import sandbox
-from tests.helpers import call_admin, filtered, load_event, sign_up_in_process, stream_batch, wait_until
+from tests.helpers import (
+    call_admin,
+    filtered,
+    load_event,
+    on_failure_body,
+    sign_up_in_process,
+    stream_batch,
+    wait_until,
+)
 
 TABLE = sandbox.DELIVERIES_TABLE_NAME
 
@@ -166,26 +173,16 @@ def test_a_replay_after_a_lost_log_write_sends_nothing_twice(aws, lambda_context
 
 
 def test_a_replay_then_a_redrive_of_the_same_batch_sends_once(aws, lambda_context, receiver, configure_all):
-    # Given a signup whose stream batch Lambda gave up on while the endpoint's document was unreadable
+    # Given a signup whose failed stream batch sits in the dead-letter queue as its OnFailure record
     configure_all(webhook_url_env=receiver.url)
     since = a_second_ago()
     sign_up_in_process(lambda_context, name="Ada", email="ada@example.com")
     records = stream_batch()["Records"]
     first, last = records[0]["dynamodb"]["SequenceNumber"], records[-1]["dynamodb"]["SequenceNumber"]
     arn = aws.dynamodb.describe_table(TableName=sandbox.TABLE_NAME)["Table"]["LatestStreamArn"]
-    shard_id = boto3.client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
     configure_all(users_stream_arn=arn)
-    info = {
-        "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 6},
-        "DDBStreamBatchInfo": {
-            "shardId": shard_id["ShardId"],
-            "startSequenceNumber": first,
-            "endSequenceNumber": last,
-            "batchSize": len(records),
-            "streamArn": arn,
-        },
-    }
-    aws.sqs.send_message(QueueUrl=sandbox.os.environ["DEAD_LETTER_QUEUE_URL"], MessageBody=json.dumps(info))
+    body = on_failure_body(arn, first, last, len(records))
+    aws.sqs.send_message(QueueUrl=sandbox.os.environ["DEAD_LETTER_QUEUE_URL"], MessageBody=body)
     # When, the document fixed, the administrator replays the window, then redrives the dead letters
     assert replay(lambda_context, since)["queued"] == 1
     assert drain(aws, lambda_context)

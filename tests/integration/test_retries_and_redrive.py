@@ -8,7 +8,6 @@ import threading
 import time
 from typing import Any
 
-import boto3
 import pytest
 from moto.sqs.models import sqs_backends
 from signup_hooks import stream_batch as batches
@@ -25,6 +24,7 @@ from tests.helpers import (
     filtered,
     load_event,
     notifier_failures,
+    on_failure_body,
     sign_up_in_process,
     stream_batch,
 )
@@ -281,19 +281,9 @@ def test_redrive_refuses_a_bad_bound(aws, lambda_context):
 def on_failure_record(aws: Any, configure: Any, start: str, end: str, size: int = 10) -> None:
     """Queue the OnFailure record Lambda sends for a stream batch it gave up on, from `start` to `end`."""
     arn = aws.dynamodb.describe_table(TableName=sandbox.TABLE_NAME)["Table"]["LatestStreamArn"]
-    shard = boto3.client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
     configure(users_stream_arn=arn)
-    info = {
-        "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 6},
-        "DDBStreamBatchInfo": {
-            "shardId": shard["ShardId"],
-            "startSequenceNumber": start,
-            "endSequenceNumber": end,
-            "batchSize": size,
-            "streamArn": arn,
-        },
-    }
-    aws.sqs.send_message(QueueUrl=sandbox.os.environ["DEAD_LETTER_QUEUE_URL"], MessageBody=json.dumps(info))
+    body = on_failure_body(arn, start, end, size)
+    aws.sqs.send_message(QueueUrl=sandbox.os.environ["DEAD_LETTER_QUEUE_URL"], MessageBody=body)
 
 
 def test_redrive_replays_lambdas_on_failure_record_from_the_stream(aws, lambda_context, receiver, configure):
