@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord, DynamoDBRecordEventName
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from signup_hooks import deadletter, deliveries, endpoints
 from signup_hooks.config import Config
@@ -58,12 +58,8 @@ def recover_batch(
     due = time.time() if now is None else now
     receivers = endpoints.receiving(stores.endpoints(), deliveries.USER_CREATED)
     messages = []
-    for record in records:
-        if record.event_name != DynamoDBRecordEventName.INSERT:
-            continue  # an update or delete of a user in the batch's range: not a signup
-        user = user_from_record(record)
-        if user is None:
-            continue
+    users = [user for record in records if (user := user_from_record(record)) is not None]
+    for user in users:
         for endpoint in receivers:
             key = endpoints.notification_key(deliveries.USER_CREATED, user.id, endpoint.id)
             messages.append(RetryMessage.of(user, key, due, endpoint=endpoint.id))

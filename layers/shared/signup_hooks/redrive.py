@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord, DynamoDBRecordEventName
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signup_hooks import bodies, deadletter, deliveries, dispatch, endpoints, metrics, retry, retry_messages
@@ -156,9 +156,7 @@ def _replay(
             report.still_failing += 1
             report.reasons["stream_incomplete"] += 1
             return False
-        # Only inserts are signups: an update or delete of a user in the batch's range (no new image) is skipped
-        inserts = [record for record in records if record.event_name == DynamoDBRecordEventName.INSERT]
-        users = [user for record in inserts if (user := user_from_record(record)) is not None]
+        users = [user for record in records if (user := user_from_record(record)) is not None]
         receivers = endpoints.receiving(known, deliveries.USER_CREATED)
         notifications = [dispatch.Notification.signup(user, endpoint.id) for user in users for endpoint in receivers]
     outcomes = [_deliver(note, known, config, stores, deadline, context, report) for note in notifications]

@@ -54,10 +54,13 @@ class BatchOutcomes:
 def user_from_record(record: DynamoDBRecord) -> User | None:
     """The new user of a stream record, or None for a record that is not a new profile (the mapping's filter keeps
     those out; if it is ever missing they are skipped rather than failed or leaked)."""
+    if record.event_name != DynamoDBRecordEventName.INSERT:  # an update or delete (no new image): not a signup
+        logger.warning("skipped a stream record that is not a new user", extra={"event_id": record.event_id})
+        return None
     image = record.dynamodb.new_image if record.dynamodb else None
     if not image:
         raise ValueError("stream record has no new image: check the table's StreamViewType")
-    if record.event_name != DynamoDBRecordEventName.INSERT or not is_profile(image):
+    if not is_profile(image):
         logger.warning("skipped a stream record that is not a new user", extra={"event_id": record.event_id})
         return None
     return User.from_item(image)
