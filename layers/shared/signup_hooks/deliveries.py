@@ -79,7 +79,7 @@ class Subject:
 
     user_id: str
     user_name: str
-    event_id: str  # the stream event that announced the user: the idempotency key and the source of the webhook-id
+    event_id: str  # the notification's key (endpoints.notification_key): its idempotency record and webhook-id
     webhook_id: str
     endpoint: str = DEFAULT_ENDPOINT
     event: str = USER_CREATED

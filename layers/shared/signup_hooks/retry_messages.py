@@ -1,7 +1,7 @@
 """The retry queue's messages: notifications waiting for their next scheduled attempt (storage/queues.py sends them).
 
-A message says which notification to try (the user, the stream event id that keys its idempotency record and
-webhook-id, the endpoint) and when: `due_at`. It holds no URL, no rendered text and no e-mail: each retry reads the
+A message says which notification to try (the user, the key that is its identity: its idempotency record's and
+webhook-id's, the endpoint) and when: `due_at`. It holds no URL, no rendered text and no e-mail: each retry reads the
 current settings and the user, so fixing the URL or the template fixes everything waiting.
 
 SQS delays a new message by at most 15 minutes. A longer wait is made of that delay and then, when the message

@@ -1,6 +1,6 @@
 """Standard Webhooks signatures (https://www.standardwebhooks.com), with the standard library only.
 
-Headers: `webhook-id` (derived from the stream event id, so the same on every retry of one event),
+Headers: `webhook-id` (derived from the notification's key, so the same on every way one notification is sent),
 `webhook-timestamp` (seconds since the epoch) and `webhook-signature: v1,<base64 HMAC-SHA256>` of
 `<id>.<timestamp>.<body>` keyed with the base64-decoded part of a `whsec_...` secret.
 
@@ -23,7 +23,7 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 - the format prefix, not a secret
 MIN_SECRET_BYTES = 24
 MAX_SECRET_BYTES = 64
 NEW_SECRET_BYTES = 32
-# A fixed namespace: the same stream event id gives the same webhook-id in every execution environment.
+# A fixed namespace: the same key gives the same webhook-id in every execution environment.
 _ID_NAMESPACE = uuid.UUID("8a3c5e1e-4f7b-5d2a-9c61-0b7e2f4d9a13")
 
 
@@ -45,7 +45,7 @@ def secret_key(secret: str) -> bytes:
 
 
 def webhook_id(event_id: str) -> str:
-    """`msg_<uuid5>` of the event id: stable across retries, reveals nothing of the id itself."""
+    """`msg_<uuid5>` of the notification's key: stable across retries, reveals nothing of the key itself."""
     return "msg_" + uuid.uuid5(_ID_NAMESPACE, event_id).hex
 
 

@@ -1,9 +1,10 @@
 """The idempotency table: a record per delivery key (Powertools idempotency), what makes a delivery happen exactly once
 as the receiver sees it (exactly_once.py).
 
-The key is the stream event id (`eventID`), the same for every delivery of one new user: a stream retry, a bisected
-batch, a re-invoked function and a redrive from the dead-letter queue all find the same record. The notifier and the
-admin redrive share it through one key prefix (Powertools would otherwise prefix the key with the function's name).
+The key is the notification's identity (endpoints.notification_key: the event, its subject, the endpoint), the same
+for every way it is sent: a stream retry, a bisected batch, a re-invoked function, a scheduled retry, a replay, a
+resend and a redrive all find the same record. Every function shares it through one key prefix (Powertools would
+otherwise prefix the key with the function's name).
 
 - Delivered: the record is COMPLETED and kept `EXPIRES_AFTER_SECONDS`, longer than a dead letter can wait for a
   replay, so that neither a late stream retry nor a second redrive sends it again.
