@@ -181,7 +181,7 @@ def test_a_real_fault_is_named_in_the_log_line_the_metric_and_the_dead_letter(
         event = load_event("notifier_new_user")
         record = event["Records"][0]
         event_id, user_id = record["eventID"], record["dynamodb"]["NewImage"]["id"]["S"]
-        key = f"user.created:{user_id}"  # the notification's identity; the stream event is the correlation id
+        key = f"user.created:{user_id}"  # the notification's identity: its webhook-id and its dead letter's key
         capsys.readouterr()
         # When the new user's notification is handled
         assert notifier_failures(event, lambda_context) == []
@@ -194,14 +194,15 @@ def test_a_real_fault_is_named_in_the_log_line_the_metric_and_the_dead_letter(
     [failed] = [line for line in logged if line["message"] == "webhook delivery failed"]
     assert failed["reason"] == reason
     assert failed["level"] == "WARNING"
-    assert (failed["event_id"], failed["correlation_id"], failed["user_id"]) == (key, event_id, user_id)
+    assert (failed["event_id"], failed["correlation_id"], failed["user_id"]) == (event_id, event_id, user_id)
+    assert failed["key"] == key
     assert failed["function_request_id"] == lambda_context.aws_request_id
     assert failed["format"] == "text"
     assert failed["url_source"] == "environment"
     assert failed["webhook_id"] == signing.webhook_id(key)  # what the receiver can quote back
     assert {"attempts", "latency_ms", "target_host"} <= failed.keys()
     [dead] = [line for line in logged if line["message"] == "notification dead-lettered"]
-    assert (dead["reason"], dead["event_id"], dead["user_id"]) == (reason, key, user_id)
+    assert (dead["reason"], dead["event_id"], dead["user_id"]) == (reason, event_id, user_id)
     # And each attempt has its own line, the last one with the same reason
     attempts = [line for line in logged if line["message"] == "webhook delivery attempt"]
     if reason in NOTHING_SENT:
@@ -209,7 +210,7 @@ def test_a_real_fault_is_named_in_the_log_line_the_metric_and_the_dead_letter(
     else:
         assert [line["attempt"] for line in attempts] == list(range(1, len(attempts) + 1))
         assert attempts[-1]["reason"] == reason
-        assert all(line["event_id"] == key and line["user_id"] == user_id for line in attempts)
+        assert all(line["event_id"] == event_id and line["user_id"] == user_id for line in attempts)
         assert all({"target_host", "format", "latency_ms", "delivered"} <= line.keys() for line in attempts)
 
     # And the metric: one failure by reason, in its own document so the reason dimension stays off the others
@@ -281,11 +282,11 @@ def test_many_concurrent_deliveries_add_up_and_keep_their_own_ids(
     delivered = [line for line in lines(logs) if line["message"] == "webhook delivered"]
     assert len(delivered) == 40
     for line in delivered:
-        index = line["event_id"].removeprefix("user.created:user-")
-        assert line["correlation_id"] == f"event-{index}"
+        index = line["event_id"].removeprefix("event-")
+        assert line["correlation_id"] == line["event_id"]
         assert line["user_id"] == f"user-{index}"
         assert line["url_source"] == "environment"
-    assert {line["event_id"] for line in delivered} == {f"user.created:user-{i}" for i in range(40)}
+    assert {line["event_id"] for line in delivered} == {f"event-{i}" for i in range(40)}
 
 
 def test_recording_metrics_from_many_threads_loses_nothing(capsys):

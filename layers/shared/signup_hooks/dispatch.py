@@ -141,7 +141,7 @@ def dispatch(
     """
     rule = RULES[request.trigger]
     note = request.notification
-    with log_keys(event_id=note.key, user_id=note.user.id, endpoint=note.endpoint):
+    with log_keys(key=note.key, user_id=note.user.id, endpoint=note.endpoint):
         endpoint = endpoints.find(stores.endpoints() if known is None else known, note.endpoint)
         if endpoint is not None and endpoint.problem is not None:
             raise endpoint.unavailable()

@@ -55,7 +55,7 @@ class Prepared:
     def log_fields(self) -> dict[str, str]:
         """What every line about this notification says: never the URL's path, never the user's email."""
         return {
-            "event_id": self.event_id,
+            "key": self.event_id,  # the notification's identity; `event_id` is the event that brought it (log_keys)
             "webhook_id": signing.webhook_id(self.event_id),  # what the receiver saw (header, JSON envelope's id)
             "endpoint": self.endpoint,
             "user_id": self.user.id,

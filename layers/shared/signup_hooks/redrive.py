@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from signup_hooks import bodies, deadletter, deliveries, dispatch, endpoints, metrics, retry, retry_messages
 from signup_hooks.config import Config
 from signup_hooks.errors import InProgress, InvalidInput, OutOfTime
+from signup_hooks.log_context import log_keys
 from signup_hooks.storage import stream
 from signup_hooks.storage.queues import DeadLetterQueue
 from signup_hooks.storage.wiring import fresh_endpoints, stores_for
@@ -178,7 +179,8 @@ def _deliver(
         return _failing(report, "endpoint_unavailable")
     request = dispatch.Request(notification, deliveries.Trigger.REDRIVE)
     try:
-        outcome = dispatch.dispatch(request, config, stores, deadline, context, known)
+        with log_keys(event_id=notification.key):  # under the admin request's correlation id
+            outcome = dispatch.dispatch(request, config, stores, deadline, context, known)
     except OutOfTime:
         return _failing(report, "out_of_time")
     except InProgress:

@@ -19,6 +19,7 @@ from signup_hooks.config import Config
 from signup_hooks.delivery_log_admin import DEADLINE_MARGIN_SECONDS, record_of
 from signup_hooks.dispatch import Skipped
 from signup_hooks.errors import Conflict, InProgress, InvalidInput, OutOfTime, StorageUnavailable
+from signup_hooks.log_context import log_keys
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 from signup_hooks.storage.wiring import fresh_endpoints, stores_for
 from signup_hooks.users import User
@@ -45,7 +46,8 @@ def resend(config: Config, delivery_id: str, context: LambdaContext) -> dict[str
     deadline = retry.Deadline(context.get_remaining_time_in_millis() / 1000, DEADLINE_MARGIN_SECONDS)
     request = dispatch.Request(notification, deliveries.Trigger.RESEND)
     try:
-        outcome = dispatch.dispatch(request, config, stores, deadline, context, fresh_endpoints(config))
+        with log_keys(event_id=record.subject.event_id):
+            outcome = dispatch.dispatch(request, config, stores, deadline, context, fresh_endpoints(config))
     except InProgress:
         raise Conflict("this notification is being delivered right now; try again in a minute") from None
     except OutOfTime:

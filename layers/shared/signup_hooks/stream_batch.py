@@ -155,7 +155,7 @@ def _deliver_to(
     retry queue. Raises what the stream must retry (the settings or a queue unavailable): nothing is dropped."""
     request = dispatch.Request(dispatch.Notification.signup(user, endpoint.id), Trigger.STREAM)
     # The correlation id is the stream event id: the same for every endpoint's delivery, in dead letters and replays.
-    with log_keys(correlation_id=event_id, user_id=user.id, endpoint=endpoint.id):
+    with log_keys(correlation_id=event_id, event_id=event_id, user_id=user.id, endpoint=endpoint.id):
         try:
             dispatch.dispatch(request, config, stores, deadline, context, known)
         except Exception as exc:
