@@ -13,9 +13,11 @@ and botocore only: the worker imports this file before the function's code is on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 LOG_VARIABLE = "AWS_CALL_LOG"
@@ -25,6 +27,7 @@ RESOURCE_PARAMETERS = ("TableName", "QueueUrl", "Name", "Names", "SecretId", "St
 _lock = threading.Lock()
 _installed = False
 active: str | None = None  # the function whose handler runs now in this process (None: a test's own call)
+_paused = threading.Event()  # set: nothing is recorded (see `unrecorded`)
 
 
 def install(function: str | None = None) -> None:
@@ -47,10 +50,21 @@ def install(function: str | None = None) -> None:
     _installed = True
 
 
+@contextlib.contextmanager
+def unrecorded() -> Iterator[None]:
+    """Record no call meanwhile: for a test that runs handlers of several functions at once in this process, whose
+    calls `active` cannot tell apart. The other tests record what those handlers call."""
+    _paused.set()
+    try:
+        yield
+    finally:
+        _paused.clear()
+
+
 def _record(params: dict[str, Any], model: Any, **_: Any) -> None:
     function = active
     path = os.environ.get(LOG_VARIABLE)
-    if function is None or not path:
+    if function is None or not path or _paused.is_set():
         return
     record = {
         "function": function,

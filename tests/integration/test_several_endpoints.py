@@ -105,9 +105,11 @@ def test_two_endpoints_each_get_one_notification_per_signup_in_their_own_format(
     for request in crm.received:  # only the endpoint with a secret signs
         Webhook(SECRET).verify(request.body, request.headers)
     assert not any("webhook-signature" in r.headers for r in chat.received)
-    # each endpoint has its own webhook-id for the same signup; the default endpoint's is the one it always had
+    # each endpoint has its own webhook-id for the same signup, from what it is about (the user's signup, the endpoint)
     crm_ids = {json.loads(r.body)["data"]["user"]["id"]: r.headers["webhook-id"] for r in crm.received}
-    assert crm_ids["user-0"] == signing.webhook_id("event-0#crm") != signing.webhook_id("event-0")
+    assert (
+        crm_ids["user-0"] == signing.webhook_id("user.created:user-0#crm") != signing.webhook_id("user.created:user-0")
+    )
     # and its own delivery log record
     for endpoint in ("default", "crm"):
         record = DeliveriesTable(sandbox.DELIVERIES_TABLE_NAME).get(
@@ -206,11 +208,11 @@ def test_each_endpoint_retries_on_its_own_schedule_with_its_current_settings(aws
     assert notifier_failures(batch_of(1), lambda_context) == []
     bodies = run_retries(aws, lambda_context)
 
-    assert [(b["endpoint"], b["event_id"]) for b in bodies] == [("flaky", "event-0#flaky")]
+    assert [(b["endpoint"], b["event_id"]) for b in bodies] == [("flaky", "user.created:user-0#flaky")]
     assert len(steady.wait_for(2, timeout=0.3)) == 1
     delivered = flaky.wait_for(4)[-1]
     assert delivered.status == 200 and json.loads(delivered.body)["event"] == "user.created"
-    assert json.loads(delivered.body)["id"] == signing.webhook_id("event-0#flaky")  # the same on every attempt
+    assert json.loads(delivered.body)["id"] == signing.webhook_id("user.created:user-0#flaky")  # on every attempt
 
 
 def test_a_retry_for_an_endpoint_disabled_meanwhile_is_skipped(aws, lambda_context, two_receivers):
