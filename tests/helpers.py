@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import copy
+import functools
 import json
 import re
 import socket
@@ -132,8 +133,13 @@ def on_failure_body(arn: str, start: str, end: str, size: int) -> str:
 
 def filtered(batch: dict[str, Any]) -> dict[str, Any]:
     """Apply the event source mapping's FilterCriteria from template.yaml, as Lambda does before invoking."""
-    filters = stream_filters(load_template())
+    filters = _stream_filters()
     return {"Records": [record for record in batch["Records"] if passes(filters, record)]}
+
+
+@functools.cache
+def _stream_filters() -> Any:
+    return stream_filters(load_template())  # parsing the template takes about 90 ms: once per session
 
 
 # ---------------------------------------------------------------------------------------------------------------------
