@@ -72,6 +72,17 @@ def call_admin(event: dict[str, Any], context: Any) -> tuple[int, dict[str, Any]
     return response["statusCode"], json.loads(response["body"])
 
 
+def call_endpoints_api(context: Any, method: str, path: str = "", body: Any = None) -> tuple[int, dict[str, Any]]:
+    """The admin function's answer to `method` on /api/v1/admin/webhooks`path` (the endpoints API)."""
+    api = "/api/v1/admin/webhooks"
+    event = load_event("admin_get_webhook")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = api + path
+    event["requestContext"]["http"]["method"] = method
+    event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {api}{path}"
+    event["body"] = None if body is None else json.dumps(body)
+    return call_admin(event, context)
+
+
 def put_settings(body: dict[str, Any], context: Any) -> tuple[int, dict[str, Any]]:
     """PUT /api/v1/admin/webhook with `body`."""
     event = load_event("admin_put_webhook")

@@ -58,21 +58,15 @@ class Aws:
 
     def scheduled_retries(self) -> list[dict[str, Any]]:
         """The retry queue's messages, delays ignored (they stay in the queue)."""
-        response = self.sqs.receive_message(
-            QueueUrl=sandbox.os.environ["RETRY_QUEUE_URL"],
-            MaxNumberOfMessages=10,
-            WaitTimeSeconds=0,
-            VisibilityTimeout=0,
-        )
-        return [json.loads(message["Body"]) for message in response.get("Messages", [])]
+        return self._peek("RETRY_QUEUE_URL")
 
     def announcements(self) -> list[dict[str, Any]]:
         """The announcement queue's messages (operational events), delays ignored (they stay in the queue)."""
+        return self._peek("ANNOUNCEMENT_QUEUE_URL")
+
+    def _peek(self, queue_variable: str) -> list[dict[str, Any]]:
         response = self.sqs.receive_message(
-            QueueUrl=sandbox.os.environ["ANNOUNCEMENT_QUEUE_URL"],
-            MaxNumberOfMessages=10,
-            WaitTimeSeconds=0,
-            VisibilityTimeout=0,
+            QueueUrl=sandbox.os.environ[queue_variable], MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=0
         )
         return [json.loads(message["Body"]) for message in response.get("Messages", [])]
 

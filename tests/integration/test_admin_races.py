@@ -15,21 +15,11 @@ from signup_hooks import endpoints_admin
 from signup_hooks.storage import settings_lease, settings_store
 
 from tests import sandbox
-from tests.helpers import call_admin, load_event
+from tests.helpers import call_admin, call_endpoints_api, load_event
 
-API = "/api/v1/admin/webhooks"
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # a test value
 HAND_SECRET = "whsec_" + "c2Vjb25kIHRlc3Qgc2VjcmV0IHZhbHVlISE="  # a test value
 SECOND_CHANGE_SECONDS = 1.0  # how long the first change waits for the second (it finishes in far less when free)
-
-
-def request(context: Any, method: str, path: str = "", body: Any = None) -> tuple[int, dict[str, Any]]:
-    event = load_event("admin_get_webhook")
-    event["rawPath"] = event["requestContext"]["http"]["path"] = API + path
-    event["requestContext"]["http"]["method"] = method
-    event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {API}{path}"
-    event["body"] = None if body is None else json.dumps(body)
-    return call_admin(event, context)
 
 
 def document(aws: Any, endpoint_id: str) -> dict[str, Any]:
@@ -75,7 +65,9 @@ def during_first_write(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[]
 
 
 def make_endpoint(context: Any) -> str:
-    status, body = request(context, "POST", body={"url": "https://hooks.example.com/a", "signing_secret": SECRET})
+    status, body = call_endpoints_api(
+        context, "POST", body={"url": "https://hooks.example.com/a", "signing_secret": SECRET}
+    )
     assert status == 201, body
     return str(body["id"])
 
@@ -86,7 +78,7 @@ def test_a_rotation_beside_a_patch_waits_for_it_and_both_stand(aws, lambda_conte
     config = admin_config()
     outcome = during_first_write(lambda: endpoints_admin.rotate_secret(config, endpoint_id))
     # When the PATCH renames it
-    status, body = request(lambda_context, "PATCH", f"/{endpoint_id}", {"name": "Renamed"})
+    status, body = call_endpoints_api(lambda_context, "PATCH", f"/{endpoint_id}", {"name": "Renamed"})
     # Then both answered 200, and the saved document has both: the new name and the rotated secret
     time.sleep(settings_lease.POLL_SECONDS * 3)  # the rotation, past the PATCH's lease, finishes
     assert status == 200, body
@@ -104,7 +96,7 @@ def test_a_rename_beside_a_disable_keeps_the_endpoint_disabled(aws, lambda_conte
     rename = endpoints_admin.EndpointRequest.parse(json.dumps({"name": "Renamed"}), config, creating=False)
     outcome = during_first_write(lambda: endpoints_admin.update(config, endpoint_id, rename))
     # When the switch-off is written
-    status, body = request(lambda_context, "PATCH", f"/{endpoint_id}", {"enabled": False})
+    status, body = call_endpoints_api(lambda_context, "PATCH", f"/{endpoint_id}", {"enabled": False})
     time.sleep(settings_lease.POLL_SECONDS * 3)
     # Then the endpoint is off and renamed: neither change undid the other
     assert status == 200, body
@@ -145,7 +137,7 @@ def test_a_change_written_after_another_write_is_taken_back_and_answered_409(aws
 
     monkeypatch.setattr(settings_store, "write_document", write_after_a_hand_edit)
     # When the PATCH is written
-    status, body = request(lambda_context, "PATCH", f"/{endpoint_id}", {"name": "Renamed"})
+    status, body = call_endpoints_api(lambda_context, "PATCH", f"/{endpoint_id}", {"name": "Renamed"})
     # Then it is refused as a conflict, and the document is the one written by hand
     assert (status, body["code"]) == (409, "conflict"), body
     assert document(aws, endpoint_id) == by_hand
@@ -158,13 +150,13 @@ def test_a_change_while_another_holds_the_lease_answers_409_and_writes_nothing(a
     monkeypatch.setattr(settings_lease, "WAIT_SECONDS", 0.3)
     with settings_lease.held(sandbox.DELIVERIES_TABLE_NAME, endpoint_id):
         # When a PATCH and a rotation come
-        patched = request(lambda_context, "PATCH", f"/{endpoint_id}", {"name": "Renamed"})
-        rotated = request(lambda_context, "POST", f"/{endpoint_id}/rotate-secret")
+        patched = call_endpoints_api(lambda_context, "PATCH", f"/{endpoint_id}", {"name": "Renamed"})
+        rotated = call_endpoints_api(lambda_context, "POST", f"/{endpoint_id}/rotate-secret")
     # Then both answer 409 and nothing was written
     assert [(status, body["code"]) for status, body in (patched, rotated)] == [(409, "conflict")] * 2
     assert document(aws, endpoint_id) == before
     # And once the lease is given back, a change goes through
-    assert request(lambda_context, "PATCH", f"/{endpoint_id}", {"name": "Renamed"})[0] == 200
+    assert call_endpoints_api(lambda_context, "PATCH", f"/{endpoint_id}", {"name": "Renamed"})[0] == 200
 
 
 def test_a_lease_its_holder_never_gave_back_ends_by_itself(aws, lambda_context, monkeypatch):
@@ -173,6 +165,6 @@ def test_a_lease_its_holder_never_gave_back_ends_by_itself(aws, lambda_context, 
     died_at = time.time() - settings_lease.LEASE_SECONDS - 1
     assert settings_lease._take(sandbox.DELIVERIES_TABLE_NAME, endpoint_id, "dead-owner", died_at)
     # When a change comes, it takes the lease and is saved
-    status, body = request(lambda_context, "PATCH", f"/{endpoint_id}", {"name": "Renamed"})
+    status, body = call_endpoints_api(lambda_context, "PATCH", f"/{endpoint_id}", {"name": "Renamed"})
     assert status == 200, body
     assert document(aws, endpoint_id)["name"] == "Renamed"

@@ -15,7 +15,7 @@ from signup_hooks.storage import settings_store
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 
 from tests import sandbox
-from tests.helpers import call_admin, load_event, put_settings
+from tests.helpers import call_admin, call_endpoints_api, load_event, put_settings
 
 API = "/api/v1/admin/webhooks"
 SLACK_URL = "https://hooks.slack.com/services/T000/B000/PATHSECRET"
@@ -24,18 +24,8 @@ HEADER_VALUE = "header-credential-value"
 WEBHOOKS_PATH = sandbox.SETTINGS_PARAMETER.rsplit("/", 1)[0]
 
 
-def request(context: Any, method: str, path: str = "", body: Any = None) -> tuple[int, dict[str, Any]]:
-    """The admin function's answer to `method` on /api/v1/admin/webhooks`path`."""
-    event = load_event("admin_get_webhook")
-    event["rawPath"] = event["requestContext"]["http"]["path"] = API + path
-    event["requestContext"]["http"]["method"] = method
-    event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {API}{path}"
-    event["body"] = None if body is None else json.dumps(body)
-    return call_admin(event, context)
-
-
 def create(context: Any, **fields: Any) -> dict[str, Any]:
-    status, body = request(context, "POST", body={"url": "https://hooks.example.com/a", **fields})
+    status, body = call_endpoints_api(context, "POST", body={"url": "https://hooks.example.com/a", **fields})
     assert status == 201, body
     return body
 
@@ -99,7 +89,7 @@ def test_a_new_endpoint_receives_signups_unless_told_otherwise(aws, lambda_conte
 
 def test_list_shows_every_endpoint_in_creation_order_and_the_limit(aws, lambda_context):
     first, second = create(lambda_context, name="one"), create(lambda_context, name="two")
-    status, body = request(lambda_context, "GET")
+    status, body = call_endpoints_api(lambda_context, "GET")
     assert status == 200
     assert body["max"] == endpoints.MAX_ENDPOINTS == 10
     # The default endpoint has nothing configured: it is not listed
@@ -109,7 +99,7 @@ def test_list_shows_every_endpoint_in_creation_order_and_the_limit(aws, lambda_c
 
 def test_list_shows_the_default_endpoint_once_it_exists(aws, lambda_context, environment_url):
     # Given only WEBHOOK_URL
-    status, body = request(lambda_context, "GET")
+    status, body = call_endpoints_api(lambda_context, "GET")
     # Then the default endpoint is listed, from the environment
     assert status == 200
     (default,) = body["items"]
@@ -122,7 +112,7 @@ def test_list_shows_the_default_endpoint_once_it_exists(aws, lambda_context, env
 
 def test_get_answers_one_endpoint(aws, lambda_context):
     created = create(lambda_context, name="Ops")
-    status, body = request(lambda_context, "GET", f"/{created['id']}")
+    status, body = call_endpoints_api(lambda_context, "GET", f"/{created['id']}")
     assert status == 200
     assert body["name"] == "Ops"
     assert body["id"] == created["id"]
@@ -132,14 +122,14 @@ def test_get_answers_one_endpoint(aws, lambda_context):
 def test_unknown_or_malformed_ids_are_not_found(aws, lambda_context, endpoint_id):
     for method, path in (("GET", ""), ("PATCH", ""), ("DELETE", ""), ("POST", "/rotate-secret"), ("POST", "/test")):
         body = {"name": "x"} if method == "PATCH" else None
-        status, answer = request(lambda_context, method, f"/{endpoint_id}{path}", body)
+        status, answer = call_endpoints_api(lambda_context, method, f"/{endpoint_id}{path}", body)
         assert (status, answer["code"]) == (404, "not_found"), (method, path)
     assert aws.ssm.describe_parameters()["Parameters"] == []
 
 
 def test_patch_changes_only_the_fields_given_in_one_write(aws, lambda_context):
     created = create(lambda_context, name="Ops", message_template="Hi {name}", format="text")
-    status, body = request(
+    status, body = call_endpoints_api(
         lambda_context,
         "PATCH",
         f"/{created['id']}",
@@ -159,21 +149,21 @@ def test_patch_changes_only_the_fields_given_in_one_write(aws, lambda_context):
 
 def test_patch_with_nothing_to_change_is_refused(aws, lambda_context):
     created = create(lambda_context)
-    status, body = request(lambda_context, "PATCH", f"/{created['id']}", {})
+    status, body = call_endpoints_api(lambda_context, "PATCH", f"/{created['id']}", {})
     assert (status, body["code"]) == (422, "missing_field")
 
 
 def test_delete_removes_the_document(aws, lambda_context):
     created = create(lambda_context)
-    status, body = request(lambda_context, "DELETE", f"/{created['id']}")
+    status, body = call_endpoints_api(lambda_context, "DELETE", f"/{created['id']}")
     assert (status, body) == (200, {"deleted": created["id"]})
     assert documents(aws) == {}
-    assert request(lambda_context, "GET", f"/{created['id']}")[0] == 404
+    assert call_endpoints_api(lambda_context, "GET", f"/{created['id']}")[0] == 404
 
 
 def test_deleting_the_default_endpoint_clears_it_and_webhook_url_still_applies(aws, lambda_context, environment_url):
     put_settings({"url": SLACK_URL, "format": "slack"}, lambda_context)
-    status, body = request(lambda_context, "DELETE", "/default")
+    status, body = call_endpoints_api(lambda_context, "DELETE", "/default")
     assert (status, body) == (200, {"deleted": "default"})
     assert aws.settings_document() is None
     state = single_url_state(lambda_context)
@@ -207,13 +197,13 @@ BAD_FIELDS = [
 
 @pytest.mark.parametrize(("fields", "field"), BAD_FIELDS)
 def test_create_refuses_each_bad_field_and_writes_nothing(aws, lambda_context, fields, field):
-    status, body = request(lambda_context, "POST", body={"url": "https://hooks.example.com/a", **fields})
+    status, body = call_endpoints_api(lambda_context, "POST", body={"url": "https://hooks.example.com/a", **fields})
     assert (status, body["field"]) == (422, field)
     assert aws.ssm.describe_parameters()["Parameters"] == []
 
 
 def test_create_needs_a_url(aws, lambda_context):
-    status, body = request(lambda_context, "POST", body={"name": "no URL"})
+    status, body = call_endpoints_api(lambda_context, "POST", body={"name": "no URL"})
     assert (status, body["field"], body["code"]) == (422, "url", "missing_field")
     assert aws.ssm.describe_parameters()["Parameters"] == []
 
@@ -222,7 +212,7 @@ def test_create_needs_a_url(aws, lambda_context):
 def test_patch_refuses_each_bad_field_and_changes_nothing(aws, lambda_context, fields, field):
     created = create(lambda_context, name="Kept")
     before = documents(aws)
-    status, body = request(lambda_context, "PATCH", f"/{created['id']}", {"name": "Changed", **fields})
+    status, body = call_endpoints_api(lambda_context, "PATCH", f"/{created['id']}", {"name": "Changed", **fields})
     assert (status, body["field"]) == (422, field)
     assert documents(aws) == before
 
@@ -233,7 +223,7 @@ def test_patch_refuses_each_bad_field_and_changes_nothing(aws, lambda_context, f
 def test_at_most_ten_endpoints_the_eleventh_is_refused_and_nothing_written(aws, lambda_context):
     for index in range(endpoints.MAX_ENDPOINTS):
         create(lambda_context, name=f"endpoint {index}")
-    status, body = request(lambda_context, "POST", body={"url": "https://hooks.example.com/eleven"})
+    status, body = call_endpoints_api(lambda_context, "POST", body={"url": "https://hooks.example.com/eleven"})
     assert (status, body["code"]) == (409, "too_many_endpoints")
     assert len(documents(aws)) == endpoints.MAX_ENDPOINTS
 
@@ -252,7 +242,7 @@ def test_a_change_racing_a_delete_does_not_bring_the_endpoint_back(
 
     monkeypatch.setattr(settings_store, "write_document", write_after_a_delete)
     # When the change is written
-    status, answer = request(lambda_context, method, f"/{created['id']}{path}", body)
+    status, answer = call_endpoints_api(lambda_context, method, f"/{created['id']}{path}", body)
     # Then it answers that the endpoint is gone, and it stays gone
     assert (status, answer["code"]) == (404, "not_found"), answer
     assert documents(aws) == {}
@@ -273,7 +263,7 @@ def test_two_creates_at_once_never_make_more_endpoints_than_the_limit(aws, lambd
 
     monkeypatch.setattr(settings_store, "save", save_beside_a_rival)
     # When this create counts again after its write
-    status, body = request(lambda_context, "POST", body={"url": "https://hooks.example.com/mine"})
+    status, body = call_endpoints_api(lambda_context, "POST", body={"url": "https://hooks.example.com/mine"})
     # Then it finds the limit passed, takes its endpoint back and says to try again
     assert (status, body["code"]) == (409, "conflict"), body
     assert len(documents(aws)) == endpoints.MAX_ENDPOINTS
@@ -293,7 +283,7 @@ def test_a_create_whose_recount_cannot_be_read_keeps_the_endpoint_it_made(aws, l
 
     monkeypatch.setattr(settings_store, "read_documents", read_then_fail)
     # When an endpoint is created, then it is answered created, as it is
-    status, body = request(lambda_context, "POST", body={"url": "https://hooks.example.com/kept"})
+    status, body = call_endpoints_api(lambda_context, "POST", body={"url": "https://hooks.example.com/kept"})
     assert status == 201, body
     assert list(documents(aws)) == [body["id"]]
 
@@ -301,7 +291,7 @@ def test_a_create_whose_recount_cannot_be_read_keeps_the_endpoint_it_made(aws, l
 def test_the_default_endpoint_counts_toward_the_limit_once_it_exists(aws, lambda_context, environment_url):
     for index in range(endpoints.MAX_ENDPOINTS - 1):
         create(lambda_context, name=f"endpoint {index}")
-    status, body = request(lambda_context, "POST", body={"url": "https://hooks.example.com/ten"})
+    status, body = call_endpoints_api(lambda_context, "POST", body={"url": "https://hooks.example.com/ten"})
     assert (status, body["code"]) == (409, "too_many_endpoints")
     assert len(documents(aws)) == endpoints.MAX_ENDPOINTS - 1
 
@@ -316,13 +306,13 @@ def test_no_answer_but_rotate_secrets_shows_a_secret(aws, lambda_context, logs):
     endpoint = f"/{created['id']}"
     answers = [
         created,
-        request(lambda_context, "GET")[1],
-        request(lambda_context, "GET", endpoint)[1],
-        request(lambda_context, "PATCH", endpoint, {"name": "renamed"})[1],
+        call_endpoints_api(lambda_context, "GET")[1],
+        call_endpoints_api(lambda_context, "GET", endpoint)[1],
+        call_endpoints_api(lambda_context, "PATCH", endpoint, {"name": "renamed"})[1],
     ]
-    status, rotated = request(lambda_context, "POST", f"{endpoint}/rotate-secret")
+    status, rotated = call_endpoints_api(lambda_context, "POST", f"{endpoint}/rotate-secret")
     assert status == 200
-    answers += [request(lambda_context, "GET")[1], request(lambda_context, "GET", endpoint)[1]]
+    answers += [call_endpoints_api(lambda_context, "GET")[1], call_endpoints_api(lambda_context, "GET", endpoint)[1]]
     shown = json.dumps(answers) + logs.getvalue()
     for secret in (SECRET, HEADER_VALUE, rotated["signing_secret"], "PATHSECRET"):
         assert secret not in shown
@@ -334,7 +324,7 @@ def test_rotating_keeps_the_old_secret_for_the_overlap_and_twice_drops_the_oldes
     endpoint = f"/{created['id']}"
     # When the secret is rotated
     before = datetime.now(UTC)
-    status, first = request(lambda_context, "POST", f"{endpoint}/rotate-secret")
+    status, first = call_endpoints_api(lambda_context, "POST", f"{endpoint}/rotate-secret")
     # Then a new whsec_ secret is answered once, and the old one signs beside it for 24 hours
     assert status == 200
     signing.secret_key(first["signing_secret"])
@@ -343,11 +333,11 @@ def test_rotating_keeps_the_old_secret_for_the_overlap_and_twice_drops_the_oldes
     assert before + timedelta(hours=24) - timedelta(seconds=5) <= until <= before + timedelta(hours=24, seconds=5)
     stored = documents(aws)[created["id"]]
     assert (stored["signing_secret"], stored["signing_secret_previous"]) == (first["signing_secret"], SECRET)
-    assert request(lambda_context, "GET", endpoint)[1]["signing_secret_rotation"] == {
+    assert call_endpoints_api(lambda_context, "GET", endpoint)[1]["signing_secret_rotation"] == {
         "previous_until": first["previous_until"]
     }
     # When it is rotated again during the overlap
-    second = request(lambda_context, "POST", f"{endpoint}/rotate-secret")[1]
+    second = call_endpoints_api(lambda_context, "POST", f"{endpoint}/rotate-secret")[1]
     # Then the first secret is dropped: the newest and the one it replaced sign
     stored = documents(aws)[created["id"]]
     assert (stored["signing_secret"], stored["signing_secret_previous"]) == (
@@ -359,13 +349,13 @@ def test_rotating_keeps_the_old_secret_for_the_overlap_and_twice_drops_the_oldes
 
 def test_rotating_without_a_secret_just_sets_one(aws, lambda_context):
     created = create(lambda_context)
-    status, body = request(lambda_context, "POST", f"/{created['id']}/rotate-secret")
+    status, body = call_endpoints_api(lambda_context, "POST", f"/{created['id']}/rotate-secret")
     assert status == 200
     assert body["previous_until"] is None
     stored = documents(aws)[created["id"]]
     assert stored["signing_secret"] == body["signing_secret"]
     assert stored["signing_secret_previous"] is None
-    assert request(lambda_context, "GET", f"/{created['id']}")[1]["signing_secret"] == "set"
+    assert call_endpoints_api(lambda_context, "GET", f"/{created['id']}")[1]["signing_secret"] == "set"
 
 
 def test_the_overlap_is_configurable(aws, lambda_context, configure):
@@ -373,7 +363,7 @@ def test_the_overlap_is_configurable(aws, lambda_context, configure):
     created = create(lambda_context, signing_secret=SECRET)
     before = datetime.now(UTC)
     until = datetime.fromisoformat(
-        request(lambda_context, "POST", f"/{created['id']}/rotate-secret")[1]["previous_until"]
+        call_endpoints_api(lambda_context, "POST", f"/{created['id']}/rotate-secret")[1]["previous_until"]
     )
     assert abs((until - before) - timedelta(hours=1)) < timedelta(seconds=5)
 
@@ -383,7 +373,9 @@ def test_the_overlap_is_configurable(aws, lambda_context, configure):
 
 def test_a_patch_of_default_shows_through_the_single_url_api_and_back(aws, lambda_context):
     # When the default endpoint is changed through the new API
-    status, body = request(lambda_context, "PATCH", "/default", {"url": SLACK_URL, "events": ["*"], "name": "Main"})
+    status, body = call_endpoints_api(
+        lambda_context, "PATCH", "/default", {"url": SLACK_URL, "events": ["*"], "name": "Main"}
+    )
     assert status == 200
     assert body["id"] == "default"
     # Then the single-URL API shows it
@@ -391,14 +383,16 @@ def test_a_patch_of_default_shows_through_the_single_url_api_and_back(aws, lambd
     assert (state["url"], state["source"]) == ("https://hooks.slack.com/…", "parameter")
     # And a change through the single-URL API shows in the new one, keeping the events and name
     assert put_settings({"format": "slack"}, lambda_context)[0] == 200
-    default = request(lambda_context, "GET", "/default")[1]
+    default = call_endpoints_api(lambda_context, "GET", "/default")[1]
     assert (default["format"], default["events"], default["name"]) == ("slack", ["*"], "Main")
-    assert [item["id"] for item in request(lambda_context, "GET")[1]["items"]] == ["default"]
+    assert [item["id"] for item in call_endpoints_api(lambda_context, "GET")[1]["items"]] == ["default"]
 
 
 def test_patching_default_retires_the_older_parameters(aws, lambda_context):
     aws.ssm.put_parameter(Name=sandbox.PARAMETER_NAME, Value="https://older.example.com/x", Type="SecureString")
-    status, body = request(lambda_context, "PATCH", "/default", {"events": ["user.created", "endpoint.failing"]})
+    status, body = call_endpoints_api(
+        lambda_context, "PATCH", "/default", {"events": ["user.created", "endpoint.failing"]}
+    )
     assert status == 200
     assert body["url"] == "https://older.example.com/…"
     assert aws.settings_document()["url"] == "https://older.example.com/x"
@@ -410,11 +404,13 @@ def test_a_url_of_another_origin_clears_the_custom_header_as_the_single_url_api_
         lambda_context, url="https://a.example.com/hook", custom_header={"name": "X-Key", "value": HEADER_VALUE}
     )
     # A new path at the same origin keeps the header
-    same = request(lambda_context, "PATCH", f"/{created['id']}", {"url": "https://a.example.com/other"})[1]
+    same = call_endpoints_api(lambda_context, "PATCH", f"/{created['id']}", {"url": "https://a.example.com/other"})[1]
     assert same["custom_header"] == {"name": "X-Key", "value": "set"}
     assert same["custom_header_cleared"] is False
     # Another origin clears it: it was saved for the first receiver only
-    status, moved = request(lambda_context, "PATCH", f"/{created['id']}", {"url": "https://b.example.com/hook"})
+    status, moved = call_endpoints_api(
+        lambda_context, "PATCH", f"/{created['id']}", {"url": "https://b.example.com/hook"}
+    )
     assert status == 200
     assert moved["custom_header"] is None
     assert moved["custom_header_cleared"] is True
@@ -427,7 +423,7 @@ def test_a_url_of_another_origin_clears_the_custom_header_as_the_single_url_api_
 
 def test_a_test_send_goes_to_the_endpoints_url_signed_with_its_secret(aws, lambda_context, receiver):
     created = create(lambda_context, url=receiver.url, signing_secret=SECRET, format="json")
-    status, body = request(lambda_context, "POST", f"/{created['id']}/test")
+    status, body = call_endpoints_api(lambda_context, "POST", f"/{created['id']}/test")
     assert status == 200
     assert (body["delivered"], body["credentials"], body["format"]) == (True, "sent", "json")
     (received,) = receiver.wait_for(1)
@@ -483,9 +479,9 @@ def test_an_unreadable_document_is_listed_with_its_problem_and_can_be_deleted(aw
     created = create(lambda_context, name="Fine")
     broken = f"{WEBHOOKS_PATH}/ep_broken00000"
     aws.ssm.put_parameter(Name=broken, Value="not json", Type="SecureString")
-    items = request(lambda_context, "GET")[1]["items"]
+    items = call_endpoints_api(lambda_context, "GET")[1]["items"]
     assert {item["id"]: item["problem"] is not None for item in items} == {created["id"]: False, "ep_broken00000": True}
     # A change would build on what cannot be read: refused; a delete is how it is fixed
-    assert request(lambda_context, "PATCH", "/ep_broken00000", {"name": "x"})[0] == 503
-    assert request(lambda_context, "DELETE", "/ep_broken00000")[0] == 200
+    assert call_endpoints_api(lambda_context, "PATCH", "/ep_broken00000", {"name": "x"})[0] == 503
+    assert call_endpoints_api(lambda_context, "DELETE", "/ep_broken00000")[0] == 200
     assert list(documents(aws)) == [created["id"]]
