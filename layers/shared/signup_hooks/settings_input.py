@@ -23,7 +23,7 @@ MAX_HEADER_VALUE_LENGTH = 1024
 RESERVED_HEADERS = frozenset(
     {"host", "content-type", "content-length", "transfer-encoding", "connection", "user-agent", "expect", "te"}
 )
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a token (RFC 9110), the whole name: fullmatch
 FIELDS = ("url", "format", "message_template", "signing_secret", "custom_header")
 MAX_NAME_LENGTH = 100
 
@@ -133,7 +133,7 @@ def validate_custom_header(value: object) -> CustomHeader:
     if not isinstance(value, dict) or set(value) != {"name", "value"}:
         raise InvalidInput("custom_header", 'custom_header must be {"name": ..., "value": ...} (or null to clear it)')
     name, header_value = value["name"], value["value"]
-    if not isinstance(name, str) or not _HEADER_NAME.match(name) or len(name) > MAX_HEADER_NAME_LENGTH:
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name) or len(name) > MAX_HEADER_NAME_LENGTH:
         raise InvalidInput("custom_header", "custom_header name must be an HTTP header name")
     if name.lower() in RESERVED_HEADERS or name.lower().startswith("webhook-"):
         raise InvalidInput("custom_header", f"custom_header cannot replace the {name} header")
