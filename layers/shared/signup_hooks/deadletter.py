@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from signup_hooks.deliveries import DEFAULT_ENDPOINT
+from signup_hooks.digits import is_ascii_digits
 from signup_hooks.results import DeliveryResult
 from signup_hooks.users import User
 
@@ -123,7 +124,7 @@ def parse(body: str) -> Notification | BatchInfo | None:
                 name=str(user.get("name", "")),
                 email="",  # never in a dead letter
                 role=str(user.get("role", "")),
-                created_at=int(user.get("created_at") or 0),
+                created_at=_whole(user.get("created_at")),
                 profile_image_url="",
             ),
             message=_message_of(data.get("message")),
@@ -136,9 +137,21 @@ def parse(body: str) -> Notification | BatchInfo | None:
             shard_id=str(info.get("shardId", "")),
             start_sequence=str(info["startSequenceNumber"]),
             end_sequence=str(info.get("endSequenceNumber") or info["startSequenceNumber"]),
-            size=int(info.get("batchSize") or 0),
+            size=_whole(info.get("batchSize")),
         )
     return None
+
+
+def _whole(value: object) -> int:
+    """A count or a time a message holds, 0 when it is not a whole number (a message edited by hand must not make
+    the redrive fail for every other message of the call)."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and is_ascii_digits(value):
+        return int(value)
+    return 0
 
 
 def _message_of(value: object) -> str | None:
