@@ -1,9 +1,10 @@
 """The retry consumer: one scheduled attempt per retry-queue message, with the current URL and settings.
 
 A message that arrives before it is due (a wait longer than SQS's 15-minute delay) is hidden until then and
-reported as not done. A due one gets one attempt, exactly once across the schedule (the same idempotency record and
-webhook-id as the stream's first try, so a resend or a replay that delivered meanwhile makes it a no-op), then is
-settled (settle.py): delivered, the next retry, or the dead-letter queue when the schedule is used up.
+reported as not done. A due one is dispatched (dispatch.py, trigger `schedule`, or `replay` for an administrator's
+replay): one attempt, exactly once under the notification's identity (a resend or a replay that delivered meanwhile
+makes it a no-op), then settled: delivered, the next retry, or the dead-letter queue when the schedule is used up.
+Lambda's OnFailure record of a stream batch it gave up on arrives here too and is recovered (recovery.py).
 """
 
 from __future__ import annotations
