@@ -226,7 +226,7 @@ def _out_of_time(request: Request, stores: Stores, rule: Rule, why: str, held: b
     function takes it again after that invocation's timeout, as the same request, so that a crash mid-delivery
     never needs a human and a message never counts a receive toward its queue's redrive policy for it."""
     note = request.notification
-    queue = (stores.announcements or stores.retry_queue) if note.operational else stores.retry_queue
+    queue = stores.queue_for(note.operational is not None)
     if not rule.hands_over or queue is None:
         raise InProgress(why) if held else OutOfTime(why)
     wait = IN_PROGRESS_WAIT_SECONDS if held else 0.0

@@ -1,10 +1,11 @@
 """Operational events: telling the other endpoints that one started failing, recovered, or had a signup notification
 dead-lettered, so that an administrator hears of a failing receiver on another channel before anything is lost.
 
-An event goes to every endpoint subscribed to it except the one it is about, as one retry-queue message per
-endpoint, due now: the retry function delivers it like any notification (its own idempotency record, webhook-id,
-retry schedule and delivery log record), so announcing never slows the delivery that caused it. The key of each is
-made of what it announces (the failing period, the dead-lettered delivery), so an event announced twice is sent once.
+An event goes to every endpoint subscribed to it except the one it is about, as one message per endpoint on the
+announcement queue (Stores.queue_for), due now: the retry function delivers it like any notification (its own
+idempotency record, webhook-id, retry schedule and delivery log record), so announcing never slows the delivery that
+caused it. The key of each is made of what it announces (the failing period, the dead-lettered delivery), so an event
+announced twice is sent once, and its delivery never changes the receiving endpoint's health.
 
 An operational event that fails for good is logged as failed and goes no further: it is never dead-lettered and
 never causes a `delivery.failed` of its own, so failing endpoints cannot set off a chain of announcements.
@@ -59,7 +60,7 @@ def announce(
 
     Best effort: the notification that caused it is settled already, so a failure here is logged, never raised.
     """
-    queue = stores.announcements or stores.retry_queue
+    queue = stores.queue_for(operational=True)
     if queue is None:
         return 0
     try:

@@ -88,9 +88,8 @@ def settle(
     elif not after.schedule_failures:
         status = after.failure_status
     else:
-        queue = stores.retry_queue  # None: no retry schedule, a failure is dead-lettered at once
-        if prepared.operational is not None:  # an announcement's retry stays within its own queue's concurrency
-            queue = stores.announcements or stores.retry_queue
+        # None: no retry schedule, a failure is dead-lettered at once
+        queue = stores.queue_for(prepared.operational is not None)
         delay = _next_delay(result, config, after.retries_done) if queue is not None else None
         if queue is not None and delay is not None:
             next_at = _schedule(prepared, config, queue, after, attempts, delay)

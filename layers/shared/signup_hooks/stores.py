@@ -95,3 +95,8 @@ class Stores:
     health: HealthLog | None = None
     retry_queue: RetryQueue | None = None
     announcements: RetryQueue | None = None  # operational events and their retries, on a queue of their own
+
+    def queue_for(self, operational: bool) -> RetryQueue | None:
+        """Where a notification waits for its next attempt: an operational event on the announcement queue (within
+        that queue's own concurrency) when there is one, everything else on the retry queue."""
+        return (self.announcements or self.retry_queue) if operational else self.retry_queue

@@ -1,7 +1,8 @@
-"""The two SQS queues: the retry queue (retry_messages.RetryMessage, each due at a time; Lambda's OnFailure records of
-the stream mapping too) and the dead-letter queue (deadletter.DeadLetter, and OnFailure records that could not be read
-back; the admin redrive reads it back). Each call turns botocore's errors into StorageUnavailable, except where a
-failure is harmless and only logged (a delete or a release after a redrive).
+"""The SQS queues: the retry queue and the announcement queue (`RetryQueue`: retry_messages.RetryMessage, each due at
+a time; the retry queue also gets Lambda's OnFailure records of the stream mapping) and the dead-letter queue
+(deadletter.DeadLetter, and OnFailure records that could not be read back; the admin redrive reads it back). Each call
+turns botocore's errors into StorageUnavailable, except where a failure is harmless and only logged (a delete or a
+release after a redrive).
 """
 
 from __future__ import annotations
