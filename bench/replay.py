@@ -2,7 +2,7 @@
 `--endpoints` endpoints receiving signups (the most: 10).
 
 `python -m bench.replay --users 1000 --endpoints 10` (about 2 minutes on 2 cores). The replay's own code
-(`delivery_log_admin.queue_replay`, as the admin route runs it, with the admin function's 29 s) against a moto server
+(`delivery_routes.queue_replay`, as the admin route runs it, with the admin function's 29 s) against a moto server
 in this process, with the template's tables: the users are written straight to the users table, none has a delivery
 log record, so every (user, endpoint) is queued. Only the replay runs, and each call queues into a queue of its own,
 as if the retry function had emptied the one before: on the local stack the retry function would deliver the first
@@ -45,9 +45,11 @@ def replay_window(users: int, endpoint_count: int) -> dict[str, Any]:
 
 def _measure(users: int, endpoint_count: int) -> dict[str, Any]:
     import boto3
-    from signup_hooks import delivery_log_admin, retry, settings
-    from signup_hooks.delivery_log_admin import ReplayWindow
-    from signup_hooks.endpoints import Endpoint
+    from signup_hooks.admin import delivery_routes
+    from signup_hooks.admin.delivery_routes import ReplayWindow
+    from signup_hooks.endpoints import settings
+    from signup_hooks.endpoints.registry import Endpoint
+    from signup_hooks.sending import backoff
     from signup_hooks.storage.deliveries_table import DeliveriesTable
     from signup_hooks.storage.queues import RetryQueue
     from signup_hooks.storage.users_table import UsersTable
@@ -77,9 +79,9 @@ def _measure(users: int, endpoint_count: int) -> dict[str, Any]:
     while len(calls) < 100:  # bounded: each call makes progress
         window = ReplayWindow(since, until, cursor)
         queue_url = sqs.create_queue(QueueName=f"retries-{len(calls)}")["QueueUrl"]  # see _taken
-        deadline = retry.Deadline(ADMIN_TIMEOUT_SECONDS, DEADLINE_MARGIN_SECONDS)
+        deadline = backoff.Deadline(ADMIN_TIMEOUT_SECONDS, DEADLINE_MARGIN_SECONDS)
         started = time.monotonic()
-        answer = delivery_log_admin.queue_replay(
+        answer = delivery_routes.queue_replay(
             window, known, UsersTable("users"), DeliveriesTable("deliveries"), RetryQueue(queue_url), deadline
         )
         calls.append({"seconds": round(time.monotonic() - started, 2), **answer})

@@ -12,7 +12,8 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponseV2,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from signup_hooks import auth, metrics
+from signup_hooks import metrics
+from signup_hooks.api import auth
 from signup_hooks.config import load_config
 from signup_hooks.storage import secrets
 

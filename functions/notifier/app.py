@@ -5,8 +5,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from signup_hooks import metrics, stream_batch
+from signup_hooks import metrics
 from signup_hooks.config import load_config
+from signup_hooks.pipeline import stream_batch
 from signup_hooks.storage.wiring import stores_for
 
 logger = Logger()

@@ -10,8 +10,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from signup_hooks import metrics, retries
+from signup_hooks import metrics
 from signup_hooks.config import load_config
+from signup_hooks.pipeline import retries
 from signup_hooks.storage.queues import RetryQueue
 from signup_hooks.storage.wiring import stores_for
 

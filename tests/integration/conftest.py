@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from signup_hooks import pacing
+from signup_hooks.sending import pacing
 from signup_hooks.storage import settings_store
 
 from local.template import load_template, table_definition

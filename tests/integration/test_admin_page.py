@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from signup_hooks.deliveries import Status, Trigger
-from signup_hooks.delivery import Reason
-from signup_hooks.endpoint_health import Health
-from signup_hooks.messages import PLACEHOLDERS
+from signup_hooks.model.delivery_log import Status, Trigger
+from signup_hooks.model.health import Health
+from signup_hooks.sending.http import Reason
+from signup_hooks.sending.messages import PLACEHOLDERS
 
 from functions.admin import app as admin
 from tests.helpers import load_event

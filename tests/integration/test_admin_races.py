@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from signup_hooks import endpoints_admin
+from signup_hooks.admin import endpoint_routes
 from signup_hooks.storage import settings_lease, settings_store
 
 from tests import sandbox
@@ -76,7 +76,7 @@ def test_a_rotation_beside_a_patch_waits_for_it_and_both_stand(aws, lambda_conte
     # Given an endpoint, and a secret rotation that starts while a PATCH has read it and not yet written
     endpoint_id = make_endpoint(lambda_context)
     config = admin_config()
-    outcome = during_first_write(lambda: endpoints_admin.rotate_secret(config, endpoint_id))
+    outcome = during_first_write(lambda: endpoint_routes.rotate_secret(config, endpoint_id))
     # When the PATCH renames it
     status, body = call_endpoints_api(lambda_context, "PATCH", f"/{endpoint_id}", {"name": "Renamed"})
     # Then both answered 200, and the saved document has both: the new name and the rotated secret
@@ -93,8 +93,8 @@ def test_a_rename_beside_a_disable_keeps_the_endpoint_disabled(aws, lambda_conte
     # Given an endpoint that one admin renames while another's PATCH switching it off has read it
     endpoint_id = make_endpoint(lambda_context)
     config = admin_config()
-    rename = endpoints_admin.EndpointRequest.parse(json.dumps({"name": "Renamed"}), config, creating=False)
-    outcome = during_first_write(lambda: endpoints_admin.update(config, endpoint_id, rename))
+    rename = endpoint_routes.EndpointRequest.parse(json.dumps({"name": "Renamed"}), config, creating=False)
+    outcome = during_first_write(lambda: endpoint_routes.update(config, endpoint_id, rename))
     # When the switch-off is written
     status, body = call_endpoints_api(lambda_context, "PATCH", f"/{endpoint_id}", {"enabled": False})
     time.sleep(settings_lease.POLL_SECONDS * 3)
@@ -110,7 +110,7 @@ def test_a_single_url_put_beside_a_rotation_of_the_default_endpoint_keeps_the_se
 ):
     # Given the default endpoint, rotated while a PUT of the single-URL API has read it
     config = admin_config()
-    outcome = during_first_write(lambda: endpoints_admin.rotate_secret(config, "default"))
+    outcome = during_first_write(lambda: endpoint_routes.rotate_secret(config, "default"))
     event = load_event("admin_put_webhook")
     event["body"] = json.dumps({"url": "https://hooks.example.com/single"})
     # When the PUT is written

@@ -9,8 +9,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from signup_hooks import delivery, targets
-from signup_hooks.delivery import Reason
+from signup_hooks.sending import http, targets
+from signup_hooks.sending.http import Reason
 
 from functions.notifier import app as notifier
 from tests.helpers import load_event
@@ -68,7 +68,7 @@ def test_a_status_line_trickled_a_byte_at_a_time_ends_the_attempt_at_its_time_li
     checked = targets.check(receiver.url(), LOCAL)
     # When one attempt is made with a 0.5 s connect and 1 s read timeout
     started = time.monotonic()
-    result = delivery.send(checked, b"hello", {}, CONNECT_TIMEOUT, READ_TIMEOUT)
+    result = http.send(checked, b"hello", {}, CONNECT_TIMEOUT, READ_TIMEOUT)
     elapsed = time.monotonic() - started
     # Then it ends at about connect + read timeout, as a read timeout
     assert elapsed < LIMIT + SLACK, elapsed
@@ -81,21 +81,21 @@ def test_a_connection_cut_at_the_time_limit_is_not_reused(scripted):
     checked = targets.check(receiver.url(), LOCAL)
     # When the attempt runs out of time while reading the body
     started = time.monotonic()
-    first = delivery.send(checked, b"hello", {}, CONNECT_TIMEOUT, READ_TIMEOUT)
+    first = http.send(checked, b"hello", {}, CONNECT_TIMEOUT, READ_TIMEOUT)
     assert time.monotonic() - started < LIMIT + SLACK
     # Then it is a delivery (the receiver said 200), and the pool keeps no open connection from it
     assert (first.delivered, first.status) == (True, 200)
-    pool = delivery._pools[("http", "127.0.0.1", receiver.port, "127.0.0.1")]
+    pool = http._pools[("http", "127.0.0.1", receiver.port, "127.0.0.1")]
     assert [conn for conn in list(pool.pool.queue) if conn is not None and conn.sock is not None] == []
     # And the next attempt is made on a new connection, and delivers at once
-    second = delivery.send(checked, b"hello", {}, CONNECT_TIMEOUT, READ_TIMEOUT)
+    second = http.send(checked, b"hello", {}, CONNECT_TIMEOUT, READ_TIMEOUT)
     assert (second.delivered, receiver.connections) == (True, 2)
 
 
 def test_connections_stay_pooled_between_attempts_that_end_in_time(scripted):
     receiver = start(scripted, answer_ok)
     checked = targets.check(receiver.url(), LOCAL)
-    results = [delivery.send(checked, b"hello", {}, CONNECT_TIMEOUT, READ_TIMEOUT) for _ in range(3)]
+    results = [http.send(checked, b"hello", {}, CONNECT_TIMEOUT, READ_TIMEOUT) for _ in range(3)]
     assert [result.delivered for result in results] == [True, True, True]
     assert receiver.connections == 1
 

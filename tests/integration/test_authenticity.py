@@ -10,7 +10,8 @@ import secrets
 from typing import Any
 
 import pytest
-from signup_hooks import endpoints, signing
+from signup_hooks.endpoints import registry
+from signup_hooks.sending import signing
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from functions.notifier import app as notifier
@@ -91,7 +92,7 @@ def test_webhook_id_is_the_same_on_every_retry_of_one_event(aws, lambda_context,
     assert different.headers["webhook-id"] != first.headers["webhook-id"]
     # The id follows from what the notification is about (the user's signup, this endpoint), not the stream event
     user_id = load_event("notifier_new_user")["Records"][0]["dynamodb"]["NewImage"]["id"]["S"]
-    key = endpoints.notification_key("user.created", user_id, "default")
+    key = registry.notification_key("user.created", user_id, "default")
     assert first.headers["webhook-id"] == signing.webhook_id(key)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
-from signup_hooks import auth
+from signup_hooks.api import auth
 from signup_hooks.storage import aws as aws_clients
 from signup_hooks.storage import idempotency, secrets
 

@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 
-from signup_hooks import delivery, targets
+from signup_hooks.sending import http, targets
 
 from functions.notifier import app as notifier
 from tests.helpers import load_event
@@ -37,7 +37,7 @@ def reset_mid_body(connection: socket.socket, stopping: threading.Event) -> None
 def test_a_200_whose_body_is_cut_short_is_delivered():
     receiver = short_body(200)
     try:
-        result = delivery.send(targets.check(receiver.url(), LOCAL), b"hello", {}, 1.0, 2.0)
+        result = http.send(targets.check(receiver.url(), LOCAL), b"hello", {}, 1.0, 2.0)
     finally:
         receiver.close()
     assert (result.delivered, result.status, result.reason) == (True, 200, None)
@@ -46,7 +46,7 @@ def test_a_200_whose_body_is_cut_short_is_delivered():
 def test_a_200_reset_mid_body_is_delivered():
     receiver = ScriptedReceiver(reset_mid_body)
     try:
-        result = delivery.send(targets.check(receiver.url(), LOCAL), b"hello", {}, 1.0, 2.0)
+        result = http.send(targets.check(receiver.url(), LOCAL), b"hello", {}, 1.0, 2.0)
     finally:
         receiver.close()
     assert (result.delivered, result.status, result.reason) == (True, 200, None)
@@ -55,7 +55,7 @@ def test_a_200_reset_mid_body_is_delivered():
 def test_a_500_whose_body_is_cut_short_is_still_a_failure():
     receiver = short_body(500)
     try:
-        result = delivery.send(targets.check(receiver.url(), LOCAL), b"hello", {}, 1.0, 2.0)
+        result = http.send(targets.check(receiver.url(), LOCAL), b"hello", {}, 1.0, 2.0)
     finally:
         receiver.close()
     assert (result.delivered, result.status) == (False, 500)

@@ -17,13 +17,13 @@ from local.template import ROOT
 
 HANDLERS = ("admin", "authorizer", "notifier", "retry", "signup")
 DELIVERY_CODE = {
-    "signup_hooks.stream_batch",
-    "signup_hooks.exactly_once",
-    "signup_hooks.attempts",
-    "signup_hooks.prepare",
-    "signup_hooks.delivery",
-    "signup_hooks.retry",
-    "signup_hooks.targets",
+    "signup_hooks.pipeline.stream_batch",
+    "signup_hooks.pipeline.exactly_once",
+    "signup_hooks.pipeline.attempts",
+    "signup_hooks.pipeline.prepare",
+    "signup_hooks.sending.http",
+    "signup_hooks.sending.backoff",
+    "signup_hooks.sending.targets",
 }
 
 
@@ -64,11 +64,11 @@ def test_the_functions_that_deliver_load_the_delivery_code_at_their_cold_start(l
 
 def test_the_admin_function_loads_the_sending_code_only_for_the_routes_that_send(loaded: dict[str, set[str]]) -> None:
     sending = {
-        "signup_hooks.stream_batch",
-        "signup_hooks.exactly_once",
-        "signup_hooks.attempts",
-        "signup_hooks.prepare",
+        "signup_hooks.pipeline.stream_batch",
+        "signup_hooks.pipeline.exactly_once",
+        "signup_hooks.pipeline.attempts",
+        "signup_hooks.pipeline.prepare",
     }
-    assert (sending | {"signup_hooks.redrive", "signup_hooks.retries", "signup_hooks.resend"}) & loaded[
-        "admin"
-    ] == set()
+    assert (
+        sending | {"signup_hooks.admin.redrive", "signup_hooks.pipeline.retries", "signup_hooks.admin.resend"}
+    ) & loaded["admin"] == set()

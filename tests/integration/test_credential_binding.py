@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from signup_hooks import urls
+from signup_hooks.model import urls
 
 from functions.admin import app as admin
 from functions.notifier import app as notifier

@@ -8,7 +8,7 @@ import socket
 import threading
 from typing import Any
 
-from signup_hooks import deadletter
+from signup_hooks.model import dead_letter
 
 from functions.notifier import app as notifier
 from tests import sandbox
@@ -85,5 +85,5 @@ def test_a_dead_letter_of_an_email_template_holds_no_email(aws, lambda_context):
     [body] = raw_dead_letters(aws)
     assert "@" not in body and EMAIL not in body and "tim@" not in body.lower()
     assert json.loads(body)["message"] is None
-    letter = deadletter.parse(body)
-    assert isinstance(letter, deadletter.Notification) and letter.message is None and letter.user.name == "Tim"
+    letter = dead_letter.parse(body)
+    assert isinstance(letter, dead_letter.Notification) and letter.message is None and letter.user.name == "Tim"

@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from signup_hooks import cursors, deliveries, users
+from signup_hooks import signup
+from signup_hooks.model import cursors, delivery_log
+from signup_hooks.signup import HashProfile, SignupForm
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 from signup_hooks.storage.users_table import UsersTable
-from signup_hooks.users import HashProfile, SignupForm
 
 from functions.notifier import app as notifier
 from functions.retry import app as retry_function
@@ -45,24 +46,26 @@ def replay(context: Any, body: Any) -> tuple[int, dict[str, Any]]:
     return call(event, context)
 
 
-def logged(user_id: str, name: str, status: deliveries.Status, reason: str | None = None) -> str:
+def logged(user_id: str, name: str, status: delivery_log.Status, reason: str | None = None) -> str:
     """A record written as the notifier writes it."""
-    subject = deliveries.Subject(user_id, name, f"event-{user_id}", f"msg_{user_id}")
-    attempt = deliveries.Attempt(deliveries.now_iso(), 500 if reason else 200, reason, 5, deliveries.Trigger.STREAM)
+    subject = delivery_log.Subject(user_id, name, f"event-{user_id}", f"msg_{user_id}")
+    attempt = delivery_log.Attempt(
+        delivery_log.now_iso(), 500 if reason else 200, reason, 5, delivery_log.Trigger.STREAM
+    )
     DeliveriesTable(TABLE).record(
         subject, status, target_host="hooks.example.com", format="text", attempts=[attempt], reason=reason
     )
     return subject.id
 
 
-def sign_up(name: str) -> users.User:
+def sign_up(name: str) -> signup.User:
     form = SignupForm(name=name, email=f"{name.lower()}@example.com", password="correct horse battery")
-    return UsersTable(sandbox.TABLE_NAME).create(users.new_account(form, "pending", HashProfile.OWASP_MINIMUM))
+    return UsersTable(sandbox.TABLE_NAME).create(signup.new_account(form, "pending", HashProfile.OWASP_MINIMUM))
 
 
 def test_the_log_lists_newest_first_and_pages_with_a_cursor(aws, lambda_context):
     for index in range(5):
-        logged(f"user-{index}", f"User {index}", deliveries.Status.DELIVERED)
+        logged(f"user-{index}", f"User {index}", delivery_log.Status.DELIVERED)
         time.sleep(0.002)  # distinct creation times
     status, first = listing(lambda_context, limit="2")
     assert status == 200
@@ -72,9 +75,9 @@ def test_the_log_lists_newest_first_and_pages_with_a_cursor(aws, lambda_context)
 
 
 def test_the_log_filters_by_status(aws, lambda_context):
-    logged("a", "Ann", deliveries.Status.DELIVERED)
-    logged("b", "Bob", deliveries.Status.RETRYING, "server_error")
-    logged("c", "Cat", deliveries.Status.FAILED, "not_found")
+    logged("a", "Ann", delivery_log.Status.DELIVERED)
+    logged("b", "Bob", delivery_log.Status.RETRYING, "server_error")
+    logged("c", "Cat", delivery_log.Status.FAILED, "not_found")
     status, body = listing(lambda_context, status="failed")
     assert status == 200
     [item] = body["items"]
@@ -142,14 +145,14 @@ def test_a_superscript_limit_is_422_naming_limit(aws, lambda_context):
     ],
 )
 def test_a_tampered_log_cursor_is_422_naming_cursor(aws, lambda_context, query, cursor):
-    logged("a", "Ann", deliveries.Status.FAILED, "server_error")
+    logged("a", "Ann", delivery_log.Status.FAILED, "server_error")
     status, body = listing(lambda_context, **query, cursor=cursor)
     assert status == 422 and body["field"] == "cursor", body
 
 
 def test_a_cursor_of_the_status_index_pages_it(aws, lambda_context):
     for index in range(3):
-        logged(f"user-{index}", f"User {index}", deliveries.Status.FAILED, "server_error")
+        logged(f"user-{index}", f"User {index}", delivery_log.Status.FAILED, "server_error")
         time.sleep(0.002)
     status, first = listing(lambda_context, status="failed", limit="2")
     assert status == 200 and first["cursor"]
@@ -158,7 +161,7 @@ def test_a_cursor_of_the_status_index_pages_it(aws, lambda_context):
 
 
 def test_one_record_by_id_and_404_for_an_unknown_one(aws, lambda_context):
-    record_id = logged("a", "Ann", deliveries.Status.FAILED, "server_error")
+    record_id = logged("a", "Ann", delivery_log.Status.FAILED, "server_error")
     status, body = one(lambda_context, record_id)
     assert status == 200 and body["id"] == record_id and body["webhook_id"] == "msg_a"
     assert one(lambda_context, "dlv_" + "0" * 32)[0] == 404
@@ -198,7 +201,7 @@ def test_resend_sends_again_now_with_the_same_webhook_id_and_records_the_attempt
 
 
 def test_resend_without_a_url_is_422_and_sends_nothing(aws, lambda_context):
-    record_id = logged("a", "Ann", deliveries.Status.FAILED, "server_error")
+    record_id = logged("a", "Ann", delivery_log.Status.FAILED, "server_error")
     status, body = one(lambda_context, record_id, "resend")
     assert status == 422 and body["code"] == "not_configured"
 
@@ -207,12 +210,12 @@ def test_replay_since_notifies_the_users_created_while_no_url_was_set(aws, lambd
     # Given two users signed up while no URL was set (logged as skipped), and one delivered before
     since = datetime.now(UTC).isoformat()
     delivered = sign_up("Ann")
-    logged(delivered.id, delivered.name, deliveries.Status.DELIVERED)
+    logged(delivered.id, delivered.name, delivery_log.Status.DELIVERED)
     missed = [sign_up("Bob"), sign_up("Cat")]
     for user in missed:
         DeliveriesTable(TABLE).record(
-            deliveries.Subject(user.id, user.name, f"event-{user.id}", f"msg-{user.id}"),
-            deliveries.Status.SKIPPED,
+            delivery_log.Subject(user.id, user.name, f"event-{user.id}", f"msg-{user.id}"),
+            delivery_log.Status.SKIPPED,
             target_host="",
             format="",
             reason="not_configured",

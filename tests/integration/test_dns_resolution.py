@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from signup_hooks import delivery, targets
-from signup_hooks.delivery import Reason
+from signup_hooks.sending import http, targets
+from signup_hooks.sending.http import Reason
 
 from functions.notifier import app as notifier
 from tests.helpers import load_event
@@ -136,7 +136,7 @@ def test_when_the_first_checked_address_refuses_the_next_is_tried(receiver, monk
     checked = targets.check(f"http://two.example.test:{port}/hook", LOCAL)
     assert checked.addresses == ("127.0.0.2", "127.0.0.1")
     # When one attempt is made
-    result = delivery.send(checked, b"hello", {"Content-Type": "text/plain"}, 1.0, 2.0)
+    result = http.send(checked, b"hello", {"Content-Type": "text/plain"}, 1.0, 2.0)
     # Then it reaches the receiver through the second address, with the name as its Host
     assert (result.delivered, result.status) == (True, 200)
     [request] = receiver.wait_for(1)
@@ -149,5 +149,5 @@ def test_when_every_checked_address_refuses_the_attempt_is_refused(monkeypatch):
         port = probe.getsockname()[1]
     monkeypatch.setattr(targets, "resolve", answers(["127.0.0.2", "127.0.0.3"]))
     checked = targets.check(f"http://none.example.test:{port}/hook", LOCAL)
-    result = delivery.send(checked, b"hello", {}, 1.0, 2.0)
+    result = http.send(checked, b"hello", {}, 1.0, 2.0)
     assert (result.delivered, result.reason) == (False, Reason.CONNECTION_REFUSED)

@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from signup_hooks import deliveries, endpoints, signing
+from signup_hooks.endpoints import registry
 from signup_hooks.errors import StorageUnavailable
+from signup_hooks.model import delivery_log
+from signup_hooks.sending import signing
 from signup_hooks.storage import settings_store
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 
@@ -91,7 +93,7 @@ def test_list_shows_every_endpoint_in_creation_order_and_the_limit(aws, lambda_c
     first, second = create(lambda_context, name="one"), create(lambda_context, name="two")
     status, body = call_endpoints_api(lambda_context, "GET")
     assert status == 200
-    assert body["max"] == endpoints.MAX_ENDPOINTS == 10
+    assert body["max"] == registry.MAX_ENDPOINTS == 10
     # The default endpoint has nothing configured: it is not listed
     assert [item["id"] for item in body["items"]] == [first["id"], second["id"]]
     assert body["items"][0] == {**first, "health": body["items"][0]["health"]}
@@ -221,11 +223,11 @@ def test_patch_refuses_each_bad_field_and_changes_nothing(aws, lambda_context, f
 
 
 def test_at_most_ten_endpoints_the_eleventh_is_refused_and_nothing_written(aws, lambda_context):
-    for index in range(endpoints.MAX_ENDPOINTS):
+    for index in range(registry.MAX_ENDPOINTS):
         create(lambda_context, name=f"endpoint {index}")
     status, body = call_endpoints_api(lambda_context, "POST", body={"url": "https://hooks.example.com/eleven"})
     assert (status, body["code"]) == (409, "too_many_endpoints")
-    assert len(documents(aws)) == endpoints.MAX_ENDPOINTS
+    assert len(documents(aws)) == registry.MAX_ENDPOINTS
 
 
 @pytest.mark.parametrize("method, path, body", [("PATCH", "", {"name": "Renamed"}), ("POST", "/rotate-secret", None)])
@@ -250,7 +252,7 @@ def test_a_change_racing_a_delete_does_not_bring_the_endpoint_back(
 
 def test_two_creates_at_once_never_make_more_endpoints_than_the_limit(aws, lambda_context, monkeypatch):
     # Given one place left, and another create that writes its endpoint while this one writes its own
-    for index in range(endpoints.MAX_ENDPOINTS - 1):
+    for index in range(registry.MAX_ENDPOINTS - 1):
         create(lambda_context, name=f"endpoint {index}")
     rival = f"{WEBHOOKS_PATH}/ep_rival0000000"
     save = settings_store.save
@@ -266,7 +268,7 @@ def test_two_creates_at_once_never_make_more_endpoints_than_the_limit(aws, lambd
     status, body = call_endpoints_api(lambda_context, "POST", body={"url": "https://hooks.example.com/mine"})
     # Then it finds the limit passed, takes its endpoint back and says to try again
     assert (status, body["code"]) == (409, "conflict"), body
-    assert len(documents(aws)) == endpoints.MAX_ENDPOINTS
+    assert len(documents(aws)) == registry.MAX_ENDPOINTS
     assert rival.rsplit("/", 1)[1] in documents(aws)
 
 
@@ -289,11 +291,11 @@ def test_a_create_whose_recount_cannot_be_read_keeps_the_endpoint_it_made(aws, l
 
 
 def test_the_default_endpoint_counts_toward_the_limit_once_it_exists(aws, lambda_context, environment_url):
-    for index in range(endpoints.MAX_ENDPOINTS - 1):
+    for index in range(registry.MAX_ENDPOINTS - 1):
         create(lambda_context, name=f"endpoint {index}")
     status, body = call_endpoints_api(lambda_context, "POST", body={"url": "https://hooks.example.com/ten"})
     assert (status, body["code"]) == (409, "too_many_endpoints")
-    assert len(documents(aws)) == endpoints.MAX_ENDPOINTS - 1
+    assert len(documents(aws)) == registry.MAX_ENDPOINTS - 1
 
 
 # ---- secrets --------------------------------------------------------------------------------------------------------
@@ -437,9 +439,9 @@ def test_a_test_send_goes_to_the_endpoints_url_signed_with_its_secret(aws, lambd
 
 def test_the_delivery_log_filters_by_endpoint(aws, lambda_context):
     for endpoint in ("default", "ep_aaaaaaaaaaaa"):
-        subject = deliveries.Subject("user-1", "Tim", f"event-{endpoint}", f"msg_{endpoint}", endpoint=endpoint)
+        subject = delivery_log.Subject("user-1", "Tim", f"event-{endpoint}", f"msg_{endpoint}", endpoint=endpoint)
         DeliveriesTable(sandbox.DELIVERIES_TABLE_NAME).record(
-            subject, deliveries.Status.DELIVERED, target_host="h", format="text"
+            subject, delivery_log.Status.DELIVERED, target_host="h", format="text"
         )
     event = load_event("admin_list_deliveries")
     for wanted in ("default", "ep_aaaaaaaaaaaa"):
@@ -458,8 +460,8 @@ def test_a_page_of_one_endpoints_records_reads_past_the_other_endpoints_newer_on
     # Given the default endpoint's two records, then twelve newer ones of another endpoint
     table = DeliveriesTable(sandbox.DELIVERIES_TABLE_NAME)
     for index, endpoint in enumerate(["default"] * 2 + ["ep_aaaaaaaaaaaa"] * 12):
-        subject = deliveries.Subject(f"user-{index}", "Tim", f"event-{index}", f"msg_{index}", endpoint=endpoint)
-        table.record(subject, deliveries.Status.DELIVERED, target_host="h", format="text")
+        subject = delivery_log.Subject(f"user-{index}", "Tim", f"event-{index}", f"msg_{index}", endpoint=endpoint)
+        table.record(subject, delivery_log.Status.DELIVERED, target_host="h", format="text")
         time.sleep(0.002)  # records of one millisecond would sort by id
     event = load_event("admin_list_deliveries")
     # When the admin asks for a page of two of the default endpoint's records

@@ -12,7 +12,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
-from signup_hooks import deliveries, endpoints, signing
+from signup_hooks.endpoints import registry
+from signup_hooks.model import delivery_log
+from signup_hooks.sending import signing
 from signup_hooks.storage import aws as aws_clients
 
 from functions.retry import app as retry_function
@@ -88,7 +90,7 @@ def copies(receiver: Any) -> dict[str, list[str]]:
 
 def first_try_id(user: dict[str, Any]) -> str:
     """The webhook-id of a notification's identity: what the notifier's first try sends it with."""
-    key = endpoints.notification_key(deliveries.USER_CREATED, user["id"], endpoints.DEFAULT)
+    key = registry.notification_key(delivery_log.USER_CREATED, user["id"], registry.DEFAULT)
     return signing.webhook_id(key)
 
 

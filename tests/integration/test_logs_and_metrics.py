@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.metrics.provider import cold_start
-from signup_hooks import metrics, signing, targets
+from signup_hooks import metrics
+from signup_hooks.sending import signing, targets
 
 from functions.admin import app as admin_app
 from functions.signup import app as signup_app
@@ -164,7 +165,7 @@ NOTHING_SENT = {"invalid_url", "blocked_target", "dns_failure"}  # refused befor
 
 
 def test_every_failure_reason_but_not_configured_has_a_real_fault():
-    from signup_hooks.delivery import Reason
+    from signup_hooks.sending.http import Reason
 
     assert set(FAULTS) == {reason.value for reason in Reason} - {"not_configured"}
 

@@ -13,12 +13,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from signup_hooks import deliveries, dispatch, endpoints, retry_messages, settings, urls
+from signup_hooks.endpoints import registry, settings
 from signup_hooks.errors import StorageUnavailable
+from signup_hooks.model import delivery_log, retry_message, urls
+from signup_hooks.pipeline import dispatch
+from signup_hooks.signup import User
 from signup_hooks.storage import settings_store
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 from signup_hooks.storage.health_table import HealthTable
-from signup_hooks.users import User
 
 from functions.notifier import app as notifier
 from functions.retry import app as retry_function
@@ -111,8 +113,8 @@ def drain(aws: Any, context: Any, seconds: float = 20.0) -> bool:
     return False
 
 
-def record_of(user_id: str, endpoint: str = "default") -> deliveries.Record | None:
-    return DeliveriesTable(TABLE).get(deliveries.record_id(endpoint, deliveries.USER_CREATED, user_id))
+def record_of(user_id: str, endpoint: str = "default") -> delivery_log.Record | None:
+    return DeliveriesTable(TABLE).get(delivery_log.record_id(endpoint, delivery_log.USER_CREATED, user_id))
 
 
 def in_progress(aws: Any) -> bool:
@@ -121,13 +123,13 @@ def in_progress(aws: Any) -> bool:
     return any(item.get("status", {}).get("S") == "INPROGRESS" for item in items)
 
 
-def a_delivered_notification(context: Any, receiver: Receiver) -> deliveries.Record:
+def a_delivered_notification(context: Any, receiver: Receiver) -> delivery_log.Record:
     """A signup delivered by its first try: its log record."""
     user = sign_up_in_process(context)
     assert notify(context) == []
     receiver.wait_for(1)
     delivered = record_of(user["id"])
-    assert delivered is not None and delivered.status is deliveries.Status.DELIVERED
+    assert delivered is not None and delivered.status is delivery_log.Status.DELIVERED
     return delivered
 
 
@@ -158,8 +160,8 @@ def test_a_replay_during_a_slow_first_try_sends_once_with_one_webhook_id(
     # Then the user was sent once, under one webhook-id, and the log says delivered
     assert len(receiver.wait_for(2, timeout=1)) == 1
     found = record_of(user["id"])
-    assert found is not None and found.status is deliveries.Status.DELIVERED
-    assert found.subject.event_id == endpoints.notification_key("user.created", user["id"], "default")
+    assert found is not None and found.status is delivery_log.Status.DELIVERED
+    assert found.subject.event_id == registry.notification_key("user.created", user["id"], "default")
 
 
 def test_a_replay_after_a_lost_log_write_sends_nothing_twice(aws, lambda_context, receiver, configure_all, monkeypatch):
@@ -208,7 +210,7 @@ def test_a_replay_then_a_redrive_of_the_same_batch_sends_once(aws, lambda_contex
 def a_retry_message(user: dict[str, Any]) -> str:
     account = User(user["id"], user["name"], "", user["role"], 0, "")
     key = f"user.created:{user['id']}"
-    return retry_messages.RetryMessage.of(account, key, due_at=time.time() - 3600, retries_done=2).to_json()
+    return retry_message.RetryMessage.of(account, key, due_at=time.time() - 3600, retries_done=2).to_json()
 
 
 def test_a_retry_the_queues_redrive_policy_moved_to_the_dead_letter_queue_is_redriven(
@@ -231,10 +233,10 @@ def test_a_replay_picks_up_a_retry_whose_next_attempt_is_long_past(aws, lambda_c
     configure_all(webhook_url_env=receiver.url)
     since = a_second_ago()
     user = sign_up_in_process(lambda_context)
-    subject = deliveries.Subject(user["id"], user["name"], f"user.created:{user['id']}", "msg_x")
+    subject = delivery_log.Subject(user["id"], user["name"], f"user.created:{user['id']}", "msg_x")
     past = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="seconds")
     DeliveriesTable(TABLE).record(
-        subject, deliveries.Status.RETRYING, target_host="127.0.0.1", format="text", next_attempt_at=past
+        subject, delivery_log.Status.RETRYING, target_host="127.0.0.1", format="text", next_attempt_at=past
     )
     # When the administrator replays the window
     body = replay(lambda_context, since)
@@ -243,7 +245,7 @@ def test_a_replay_picks_up_a_retry_whose_next_attempt_is_long_past(aws, lambda_c
     assert drain(aws, lambda_context)
     assert [r.text for r in receiver.wait_for(1)] == ["New user signed up: Tim"]
     found = record_of(user["id"])
-    assert found is not None and found.status is deliveries.Status.DELIVERED
+    assert found is not None and found.status is delivery_log.Status.DELIVERED
 
 
 # ---- each trigger's rule --------------------------------------------------------------------------------------------
@@ -297,7 +299,7 @@ def test_each_replay_of_a_notification_that_still_fails_for_good_leaves_its_one_
     answer = aws.sqs.get_queue_attributes(QueueUrl=sandbox.os.environ["DEAD_LETTER_QUEUE_URL"], AttributeNames=names)
     assert sum(int(value) for value in answer["Attributes"].values()) == 1
     found = record_of(user["id"])
-    assert found is not None and found.status is deliveries.Status.FAILED
+    assert found is not None and found.status is delivery_log.Status.FAILED
     assert len(receiver.received) == 4
 
 
@@ -342,7 +344,7 @@ def test_a_resend_during_a_retry_in_flight_is_refused_and_the_user_gets_one_deli
     user = sign_up_in_process(lambda_context)
     assert notify(lambda_context) == []
     retrying = record_of(user["id"])
-    assert retrying is not None and retrying.status is deliveries.Status.RETRYING
+    assert retrying is not None and retrying.status is delivery_log.Status.RETRYING
     in_flight = threading.Thread(target=drain, args=(aws, lambda_context))
     in_flight.start()
     assert wait_until(lambda: in_progress(aws), timeout=10)  # the retry is waiting for its answer
@@ -353,7 +355,7 @@ def test_a_resend_during_a_retry_in_flight_is_refused_and_the_user_gets_one_deli
     assert status == 409, body
     assert len(receiver.wait_for(3, timeout=1)) == 2  # the failed first try and the retry
     found = record_of(user["id"])
-    assert found is not None and found.status is deliveries.Status.DELIVERED
+    assert found is not None and found.status is delivery_log.Status.DELIVERED
 
 
 def test_a_redrive_of_a_dead_letter_that_kept_no_text_renders_the_current_template_with_the_users_email(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from moto.sqs.models import sqs_backends
-from signup_hooks import stream_batch as batches
+from signup_hooks.pipeline import stream_batch as batches
 from signup_hooks.storage import aws as aws_clients
 
 from functions.admin import app as admin_app

@@ -10,7 +10,8 @@ import threading
 import time
 from typing import Any
 
-from signup_hooks import deliveries, dispatch
+from signup_hooks.model import delivery_log
+from signup_hooks.pipeline import dispatch
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 from signup_hooks.storage.health_table import HealthTable
 
@@ -46,8 +47,10 @@ def retry(event: dict[str, Any], context: Any) -> list[str]:
     return [f["itemIdentifier"] for f in retry_function.lambda_handler(event, context)["batchItemFailures"]]
 
 
-def log_record(aws: Any) -> deliveries.Record:
-    found = DeliveriesTable(sandbox.DELIVERIES_TABLE_NAME).get(deliveries.record_id("default", "user.created", USER_ID))
+def log_record(aws: Any) -> delivery_log.Record:
+    found = DeliveriesTable(sandbox.DELIVERIES_TABLE_NAME).get(
+        delivery_log.record_id("default", "user.created", USER_ID)
+    )
     assert found is not None
     return found
 
@@ -77,7 +80,7 @@ def test_a_failing_receiver_is_handed_to_the_schedule_and_does_not_hold_the_stre
     assert "SECRETPATH" not in json.dumps(message) and "tim@example.com" not in json.dumps(message)
     # And the delivery log says it is retrying, with each attempt and the next attempt's time
     record = log_record(aws)
-    assert record.status is deliveries.Status.RETRYING
+    assert record.status is delivery_log.Status.RETRYING
     assert [a.status for a in record.attempts] == [500, 500, 500]
     assert record.next_attempt_at and record.last_reason == "server_error"
 
@@ -94,7 +97,7 @@ def test_a_permanent_failure_goes_to_the_dead_letter_queue_at_once(aws, lambda_c
     assert letter["reason"] == "not_found"
     assert [attempt["status"] for attempt in letter["attempt_history"]] == [404]
     assert aws.scheduled_retries() == []
-    assert log_record(aws).status is deliveries.Status.FAILED
+    assert log_record(aws).status is delivery_log.Status.FAILED
 
 
 def answering_503_with_retry_after(value: bytes) -> ScriptedReceiver:
@@ -125,7 +128,7 @@ def test_a_retry_after_of_a_superscript_digit_is_ignored_and_the_notification_sc
     assert message["user_id"] == USER_ID and message["retries_done"] == 0
     assert aws.dead_letters() == []
     record = log_record(aws)
-    assert record.status is deliveries.Status.RETRYING and record.last_reason == "server_error"
+    assert record.status is delivery_log.Status.RETRYING and record.last_reason == "server_error"
     assert [a.status for a in record.attempts] == [503, 503, 503]
 
 
@@ -146,8 +149,8 @@ def test_a_due_retry_delivers_with_the_same_webhook_id_and_logs_the_recovery(
     assert requests[-1].status == 200
     assert {r.headers.get("webhook-id") for r in requests} == {first_id}
     record = log_record(aws)
-    assert record.status is deliveries.Status.DELIVERED and record.next_attempt_at is None
-    assert [a.trigger for a in record.attempts][-1] is deliveries.Trigger.SCHEDULE
+    assert record.status is delivery_log.Status.DELIVERED and record.next_attempt_at is None
+    assert [a.trigger for a in record.attempts][-1] is delivery_log.Trigger.SCHEDULE
     assert record.attempt_count == 4
 
 
@@ -188,7 +191,7 @@ def test_an_exhausted_schedule_dead_letters_with_every_attempt(aws, lambda_conte
     assert [a["trigger"] for a in letter["attempt_history"]] == ["stream"] * 3 + ["schedule"]
     assert letter["attempts"] == 4
     assert aws.scheduled_retries() == []
-    assert log_record(aws).status is deliveries.Status.FAILED
+    assert log_record(aws).status is delivery_log.Status.FAILED
 
 
 def test_a_retry_of_a_notification_delivered_meanwhile_sends_nothing(aws, lambda_context, receiver, configure_all):

@@ -12,8 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from signup_hooks import deliveries, send_options, settings, signing, urls
-from signup_hooks.formats import Format
+from signup_hooks.endpoints import send_options, settings
+from signup_hooks.model import delivery_log, urls
+from signup_hooks.sending import signing
+from signup_hooks.sending.formats import Format
 from signup_hooks.storage import settings_store
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -113,9 +115,9 @@ def test_two_endpoints_each_get_one_notification_per_signup_in_their_own_format(
     # and its own delivery log record
     for endpoint in ("default", "crm"):
         record = DeliveriesTable(sandbox.DELIVERIES_TABLE_NAME).get(
-            deliveries.record_id(endpoint, "user.created", "user-1")
+            delivery_log.record_id(endpoint, "user.created", "user-1")
         )
-        assert record is not None and record.status is deliveries.Status.DELIVERED
+        assert record is not None and record.status is delivery_log.Status.DELIVERED
 
     # The stream's retry of the same batch sends nothing again, to either endpoint
     assert notifier_failures(batch_of(3), lambda_context) == []
@@ -135,7 +137,7 @@ def test_a_failing_endpoint_does_not_delay_another(aws, lambda_context, two_rece
     assert max(r.received_at for r in healthy.received) - started < 1.0
     # the failing endpoint had its quick first try, and its notifications wait on its own schedule
     assert len(failing.received) >= 5
-    waiting, _ = LOG.page(deliveries.Status.RETRYING, 10, None)
+    waiting, _ = LOG.page(delivery_log.Status.RETRYING, 10, None)
     assert {record.subject.endpoint for record in waiting} == {"default"} and len(waiting) == 5
 
 
@@ -227,10 +229,10 @@ def test_a_retry_for_an_endpoint_disabled_meanwhile_is_skipped(aws, lambda_conte
 
     assert len(failing.received) == tried
     record = DeliveriesTable(sandbox.DELIVERIES_TABLE_NAME).get(
-        deliveries.record_id("later-off", "user.created", "user-0")
+        delivery_log.record_id("later-off", "user.created", "user-0")
     )
     assert record is not None and (record.status, record.last_reason) == (
-        deliveries.Status.SKIPPED,
+        delivery_log.Status.SKIPPED,
         "endpoint_disabled",
     )
 
@@ -263,7 +265,7 @@ def test_an_endpoint_subscribed_to_delivery_failed_is_told_when_another_ones_not
     assert envelope["data"]["reason"] == "server_error"
     assert "@" not in told.text  # never an e-mail
     # the announcement has its own log record, under the endpoint it went to
-    page, _ = LOG.page(deliveries.Status.DELIVERED, 10, None)
+    page, _ = LOG.page(delivery_log.Status.DELIVERED, 10, None)
     assert [(r.subject.endpoint, r.subject.event) for r in page] == [("ops", "delivery.failed")]
 
 

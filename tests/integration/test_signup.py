@@ -177,7 +177,7 @@ def test_unknown_route_is_a_json_404(aws, lambda_context):
 def test_the_hash_profile_sets_the_argon2id_cost(aws, lambda_context, monkeypatch, profile, parameters):
     import dataclasses
 
-    from signup_hooks.users import HashProfile
+    from signup_hooks.signup import HashProfile
 
     monkeypatch.setattr(
         signup, "config", dataclasses.replace(signup.config, password_hash_profile=HashProfile(profile))

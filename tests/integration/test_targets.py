@@ -9,8 +9,8 @@ import socket
 from typing import Any
 
 import pytest
-from signup_hooks import targets
-from signup_hooks.targets import AddressClass, Policy
+from signup_hooks.sending import targets
+from signup_hooks.sending.targets import AddressClass, Policy
 
 from functions.admin import app as admin
 from functions.notifier import app as notifier

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import pytest
-from signup_hooks import targets
+from signup_hooks.sending import targets
 
 from functions.admin import app as admin
 from tests.helpers import closed_port_url, load_event

@@ -6,14 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from signup_hooks import settings
-from signup_hooks.deadletter import DeadLetter
-from signup_hooks.deliveries import Record, Status, Subject
-from signup_hooks.endpoint_health import Health
-from signup_hooks.endpoints import Endpoint
-from signup_hooks.retry_messages import RetryMessage
-from signup_hooks.stores import Stores
-from signup_hooks.users import User
+from signup_hooks.endpoints import settings
+from signup_hooks.endpoints.registry import Endpoint
+from signup_hooks.model.dead_letter import DeadLetter
+from signup_hooks.model.delivery_log import Record, Status, Subject
+from signup_hooks.model.health import Health
+from signup_hooks.model.retry_message import RetryMessage
+from signup_hooks.signup import User
+from signup_hooks.storage.ports import Stores
 
 
 def endpoint(endpoint_id: str, url: str = "https://hooks.example.com/x", *, events=("*",), enabled=True) -> Endpoint:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from signup_hooks.auth import bearer_token
+from signup_hooks.api.auth import bearer_token
 
 
 def test_bearer_token_parsing():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from signup_hooks.config import load_config
 from signup_hooks.errors import ConfigError
-from signup_hooks.messages import render, validate_template
+from signup_hooks.sending.messages import render, validate_template
 
 
 def test_defaults_follow_open_webui():

@@ -8,8 +8,9 @@ import dataclasses
 import secrets
 from typing import Any
 
-from signup_hooks import admin as admin_logic
-from signup_hooks import settings, settings_input, urls
+from signup_hooks.admin import webhook_routes as admin_logic
+from signup_hooks.endpoints import settings, settings_input
+from signup_hooks.model import urls
 
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 

@@ -3,9 +3,9 @@ endpoints."""
 
 from __future__ import annotations
 
-from signup_hooks import endpoints
+from signup_hooks.endpoints import registry
 
 
 def test_the_delivery_key_of_the_default_endpoint_is_the_event_id_as_before():
-    assert endpoints.delivery_key("abc", "default") == "abc"
-    assert endpoints.delivery_key("abc", "crm") == "abc#crm"
+    assert registry.delivery_key("abc", "default") == "abc"
+    assert registry.delivery_key("abc", "crm") == "abc#crm"

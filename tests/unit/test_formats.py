@@ -8,9 +8,9 @@ import re
 from typing import Any
 
 import pytest
-from signup_hooks import formats, messages
-from signup_hooks.formats import Format, Shape
-from signup_hooks.users import User
+from signup_hooks.sending import formats, messages
+from signup_hooks.sending.formats import Format, Shape
+from signup_hooks.signup import User
 
 from tests.helpers import USER, all_strings
 

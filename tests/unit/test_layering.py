@@ -117,7 +117,7 @@ STAGE_MODULES = {"dispatch.py", "prepare.py", "exactly_once.py", "attempts.py", 
 
 
 def stage_uses(tree: ast.Module) -> set[str]:
-    """The stages a module imports or calls (`from signup_hooks.prepare import prepare`, `settle.settle(...)`)."""
+    """The stages a module imports or calls (`from signup_hooks.pipeline.prepare import prepare`, `settle.settle(...)`)."""
     used: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("signup_hooks."):
@@ -142,5 +142,7 @@ def test_only_the_dispatch_path_calls_the_stages_of_sending() -> None:
 
 
 def test_the_stage_check_sees_a_module_that_calls_a_stage() -> None:
-    tree = ast.parse("from signup_hooks.prepare import prepare\nfrom signup_hooks import settle\nsettle.settle(1)")
+    tree = ast.parse(
+        "from signup_hooks.pipeline.prepare import prepare\nfrom signup_hooks import settle\nsettle.settle(1)"
+    )
     assert stage_uses(tree) == {"prepare.prepare", "settle.settle"}

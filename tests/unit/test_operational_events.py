@@ -9,9 +9,10 @@ import re
 from typing import Any
 
 import pytest
-from signup_hooks import events, formats
-from signup_hooks.events import OperationalEvent
-from signup_hooks.formats import Shape
+from signup_hooks.model import events
+from signup_hooks.model.events import OperationalEvent
+from signup_hooks.sending import formats
+from signup_hooks.sending.formats import Shape
 
 from tests.helpers import USER, all_strings
 

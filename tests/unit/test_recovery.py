@@ -10,15 +10,17 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from signup_hooks import deadletter, deliveries, endpoints, events, recovery
 from signup_hooks.config import Config
+from signup_hooks.endpoints import registry
+from signup_hooks.model import dead_letter, delivery_log, events
+from signup_hooks.pipeline import recovery
 from signup_hooks.storage import stream
 
 from tests.unit.fakes import Fakes, endpoint
 
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/users/stream/2026-01-31T09:00:00.000"
 CONFIG = Config(users_stream_arn=STREAM_ARN)
-INFO = deadletter.BatchInfo(STREAM_ARN, "shardId-1", "100", "300", 3)
+INFO = dead_letter.BatchInfo(STREAM_ARN, "shardId-1", "100", "300", 3)
 BODY = json.dumps({"DDBStreamBatchInfo": {"streamArn": STREAM_ARN, "shardId": "shardId-1"}})
 NOW = 1_800_000_000.0
 
@@ -44,7 +46,7 @@ def reading(*records: DynamoDBRecord) -> recovery.ReadBatch:
 
 
 def failing(error: Exception) -> recovery.ReadBatch:
-    def read(info: deadletter.BatchInfo) -> list[DynamoDBRecord]:
+    def read(info: dead_letter.BatchInfo) -> list[DynamoDBRecord]:
         raise error
 
     return read
@@ -59,7 +61,7 @@ def test_each_new_user_is_queued_for_each_endpoint_receiving_signups_under_its_n
     # Then each user is queued, due now, once per receiving endpoint, keyed as the first try keys it; no e-mail
     assert queued == 4
     assert {(m.user_id, m.endpoint, m.event_id) for m in fakes.queue.now} == {
-        (user, ep, endpoints.notification_key(deliveries.USER_CREATED, user, ep))
+        (user, ep, registry.notification_key(delivery_log.USER_CREATED, user, ep))
         for user in ("u-1", "u-2")
         for ep in ("default", "crm")
     }

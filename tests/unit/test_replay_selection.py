@@ -1,13 +1,13 @@
-"""Which notifications an administrator's replay queues (delivery_log_admin.queue_replay), with plain fakes: per
+"""Which notifications an administrator's replay queues (delivery_routes.queue_replay), with plain fakes: per
 endpoint that receives signups, only the users whose notification was not delivered and is not already waiting in
 the retry schedule."""
 
 from __future__ import annotations
 
-from signup_hooks import delivery_log_admin
-from signup_hooks.deliveries import Record, Status, Subject, record_id
-from signup_hooks.delivery_log_admin import ReplayWindow
-from signup_hooks.users import User
+from signup_hooks.admin import delivery_routes
+from signup_hooks.admin.delivery_routes import ReplayWindow
+from signup_hooks.model.delivery_log import Record, Status, Subject, record_id
+from signup_hooks.signup import User
 
 from tests.unit.fakes import Fakes, endpoint
 
@@ -27,7 +27,7 @@ def test_a_replay_queues_only_undelivered_users_per_endpoint() -> None:
         fakes.log.records[record.id] = record
     fakes.log.records[logged("default", b, Status.FAILED).id] = logged("default", b, Status.FAILED)
 
-    answer = delivery_log_admin.queue_replay(
+    answer = delivery_routes.queue_replay(
         ReplayWindow(since=0, until=2_000_000_000), fakes.endpoints, fakes.users, fakes.log, fakes.queue
     )
 
@@ -46,7 +46,7 @@ def test_a_replay_for_one_endpoint_queues_for_that_one_only() -> None:
     fakes = Fakes(endpoints=[endpoint("default"), endpoint("crm")])
     fakes.users.users = {user.id: user for user in USERS}
 
-    delivery_log_admin.queue_replay(
+    delivery_routes.queue_replay(
         ReplayWindow(since=0, until=2_000_000_000, endpoint="crm"), fakes.endpoints, fakes.users, fakes.log, fakes.queue
     )
 
@@ -70,7 +70,7 @@ def test_a_replay_stops_before_its_deadline_with_a_cursor_and_the_cursor_goes_on
     fakes.users.users = {user.id: user for user in many}
     window = ReplayWindow(since=0, until=2_000_000_000)
 
-    first = delivery_log_admin.queue_replay(
+    first = delivery_routes.queue_replay(
         window,
         fakes.endpoints,
         fakes.users,
@@ -79,10 +79,10 @@ def test_a_replay_stops_before_its_deadline_with_a_cursor_and_the_cursor_goes_on
         Clock(pages=1),  # type: ignore[arg-type]
     )
 
-    per_page = delivery_log_admin.REPLAY_MESSAGES_PER_PAGE // 10
+    per_page = delivery_routes.REPLAY_MESSAGES_PER_PAGE // 10
     assert (first["users"], first["queued"]) == (per_page, per_page * 10)
     assert first["cursor"] is not None
-    rest = delivery_log_admin.queue_replay(
+    rest = delivery_routes.queue_replay(
         ReplayWindow(since=0, until=2_000_000_000, cursor=first["cursor"]),
         fakes.endpoints,
         fakes.users,

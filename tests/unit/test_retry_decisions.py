@@ -8,13 +8,15 @@ import time
 from typing import Any
 
 import pytest
-from signup_hooks import dispatch, events, retries, retry
 from signup_hooks.config import Config
-from signup_hooks.deliveries import Status
-from signup_hooks.results import DeliveryResult
-from signup_hooks.retry_messages import RetryMessage
-from signup_hooks.settle import Outcome
-from signup_hooks.users import User
+from signup_hooks.model import events
+from signup_hooks.model.delivery_log import Status
+from signup_hooks.model.results import DeliveryResult
+from signup_hooks.model.retry_message import RetryMessage
+from signup_hooks.pipeline import dispatch, retries
+from signup_hooks.pipeline.settle import Outcome
+from signup_hooks.sending import backoff
+from signup_hooks.signup import User
 
 from tests.unit.fakes import Fakes, endpoint
 
@@ -27,7 +29,7 @@ def due(endpoint_id: str = "crm", event: str = events.USER_CREATED) -> RetryMess
 
 
 def retry_one(fakes: Fakes, message: RetryMessage) -> Outcome | None:
-    return retries.retry_one(message, CONFIG, fakes.stores(), retry.Deadline(10.0, 0.0), context=None)  # type: ignore[arg-type]
+    return retries.retry_one(message, CONFIG, fakes.stores(), backoff.Deadline(10.0, 0.0), context=None)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -57,7 +59,7 @@ def test_a_retry_for_an_enabled_endpoint_is_delivered_exactly_once(monkeypatch: 
         sent.append(prepared.event_id)
         return DeliveryResult(True, 200, None, 5)
 
-    monkeypatch.setattr("signup_hooks.attempts.post_attempt", post)
+    monkeypatch.setattr("signup_hooks.pipeline.attempts.post_attempt", post)
 
     first = retry_one(fakes, due())
     again = retry_one(fakes, due())

@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-from signup_hooks import retry
-from signup_hooks.delivery import DeliveryResult, Reason
+from signup_hooks.sending import backoff
+from signup_hooks.sending.http import DeliveryResult, Reason
 
 
 def test_retry_after_is_read_as_seconds_or_an_http_date():
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    assert retry.retry_after_seconds("3", now) == 3.0
-    assert retry.retry_after_seconds(format_datetime(now + timedelta(seconds=7), usegmt=True), now) == 7.0
-    assert retry.retry_after_seconds(format_datetime(now - timedelta(seconds=7), usegmt=True), now) == 0.0
-    assert retry.retry_after_seconds("soon", now) is None
-    assert retry.retry_after_seconds(None, now) is None
+    assert backoff.retry_after_seconds("3", now) == 3.0
+    assert backoff.retry_after_seconds(format_datetime(now + timedelta(seconds=7), usegmt=True), now) == 7.0
+    assert backoff.retry_after_seconds(format_datetime(now - timedelta(seconds=7), usegmt=True), now) == 0.0
+    assert backoff.retry_after_seconds("soon", now) is None
+    assert backoff.retry_after_seconds(None, now) is None
 
 
 def test_a_retry_after_that_is_not_ascii_digits_or_a_date_counts_as_none():
@@ -23,10 +23,10 @@ def test_a_retry_after_that_is_not_ascii_digits_or_a_date_counts_as_none():
     now = datetime(2026, 1, 1, tzinfo=UTC)
     odd = ("\u00b9", "\u00b2", "\u0663", "1e3", "-1", "+5", "inf", "nan", "1_0", "", "Mon, \u0660\u0661 Jan 2026")
     for value in odd:
-        assert retry.retry_after_seconds(value, now) is None, value
-    assert retry.retry_after_seconds(" 12 ", now) == 12.0
+        assert backoff.retry_after_seconds(value, now) is None, value
+    assert backoff.retry_after_seconds(" 12 ", now) == 12.0
     result = DeliveryResult(False, 503, Reason.SERVER_ERROR, 0, retry_after="\u00b9")
-    assert retry.next_wait(1, result, retry.RetryPolicy(base_delay=0.5)) is not None  # the backoff, not a crash
+    assert backoff.next_wait(1, result, backoff.RetryPolicy(base_delay=0.5)) is not None  # the backoff, not a crash
 
 
 def test_which_failures_are_retried():
@@ -34,18 +34,18 @@ def test_which_failures_are_retried():
         return DeliveryResult(False, status, reason, 0)
 
     for status in (408, 425, 429, 500, 502, 503, 504):
-        assert retry.is_retryable(result(status, Reason.SERVER_ERROR))
+        assert backoff.is_retryable(result(status, Reason.SERVER_ERROR))
     for status in (400, 401, 403, 404, 410, 302):
-        assert not retry.is_retryable(result(status, Reason.CLIENT_ERROR))
+        assert not backoff.is_retryable(result(status, Reason.CLIENT_ERROR))
     for reason in (Reason.CONNECTION_REFUSED, Reason.CONNECT_TIMEOUT, Reason.READ_TIMEOUT, Reason.NETWORK_ERROR):
-        assert retry.is_retryable(result(None, reason))
+        assert backoff.is_retryable(result(None, reason))
     for reason in (Reason.INVALID_URL, Reason.BLOCKED_TARGET, Reason.TLS_ERROR):
-        assert not retry.is_retryable(result(None, reason))
+        assert not backoff.is_retryable(result(None, reason))
 
 
 def test_backoff_grows_with_jitter_and_stays_bounded():
-    policy = retry.RetryPolicy(base_delay=0.5, max_delay=8.0)
-    waits = [[retry.backoff(attempt, policy) for _ in range(50)] for attempt in range(1, 8)]
+    policy = backoff.RetryPolicy(base_delay=0.5, max_delay=8.0)
+    waits = [[backoff.backoff(attempt, policy) for _ in range(50)] for attempt in range(1, 8)]
     for attempt, values in enumerate(waits, start=1):
         ceiling = min(8.0, 0.5 * 2 ** (attempt - 1))
         assert all(ceiling / 2 <= value <= ceiling for value in values)

@@ -4,8 +4,8 @@ longer Retry-After wins over the next step."""
 from __future__ import annotations
 
 import pytest
-from signup_hooks import schedule
 from signup_hooks.errors import ConfigError
+from signup_hooks.model import schedule
 
 
 def test_the_default_schedule_spans_about_a_day_in_seven_retries():

@@ -8,8 +8,8 @@ import time
 from typing import Any
 
 import pytest
-from signup_hooks import settings_cache
 from signup_hooks.errors import StorageUnavailable
+from signup_hooks.storage import settings_cache
 
 
 class FakeClock:

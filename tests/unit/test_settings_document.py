@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from signup_hooks import settings
+from signup_hooks.endpoints import settings
 from signup_hooks.errors import StorageUnavailable
 from signup_hooks.storage import settings_store
 

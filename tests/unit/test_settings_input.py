@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from signup_hooks import settings_input
+from signup_hooks.endpoints import settings_input
 from signup_hooks.errors import InvalidInput
 
 

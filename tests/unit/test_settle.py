@@ -5,13 +5,15 @@ is never dead-lettered, and announcements and their retries go to the announceme
 
 from __future__ import annotations
 
-from signup_hooks import events, formats, settle
 from signup_hooks.config import Config
-from signup_hooks.deliveries import Attempt, Status, Trigger
-from signup_hooks.prepare import Prepared
-from signup_hooks.results import DeliveryResult, Reason
-from signup_hooks.settle import Outcome
-from signup_hooks.users import User
+from signup_hooks.model import events
+from signup_hooks.model.delivery_log import Attempt, Status, Trigger
+from signup_hooks.model.results import DeliveryResult, Reason
+from signup_hooks.pipeline import settle
+from signup_hooks.pipeline.prepare import Prepared
+from signup_hooks.pipeline.settle import Outcome
+from signup_hooks.sending import formats
+from signup_hooks.signup import User
 
 from tests.unit.fakes import Fakes, endpoint
 

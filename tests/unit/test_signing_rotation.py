@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from signup_hooks import signing
+from signup_hooks.sending import signing
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 BODY = b"New user signed up: Tim"

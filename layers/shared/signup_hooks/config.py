@@ -10,17 +10,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from signup_hooks import schedule
-from signup_hooks.deliveries import DEFAULT_ENDPOINT
 from signup_hooks.digits import is_ascii_decimal
+from signup_hooks.endpoints.settings import LegacyNames, SettingsNames
 from signup_hooks.errors import ConfigError
-from signup_hooks.messages import DEFAULT_TEMPLATE, validate_template
-from signup_hooks.settings import LegacyNames, SettingsNames
-from signup_hooks.users import HashProfile
+from signup_hooks.model import schedule
+from signup_hooks.model.delivery_log import DEFAULT_ENDPOINT
+from signup_hooks.sending.messages import DEFAULT_TEMPLATE, validate_template
+from signup_hooks.signup import HashProfile
 
 if TYPE_CHECKING:  # delivery code: imported where a policy is used, by the functions that deliver
-    from signup_hooks.retry import RetryPolicy
-    from signup_hooks.targets import Policy
+    from signup_hooks.sending.backoff import RetryPolicy
+    from signup_hooks.sending.targets import Policy
 
 ROLES = ("pending", "user", "admin")
 _ENDPOINT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -72,13 +72,13 @@ class Config:
 
     @property
     def retry_policy(self) -> RetryPolicy:
-        from signup_hooks.retry import RetryPolicy
+        from signup_hooks.sending.backoff import RetryPolicy
 
         return RetryPolicy(max_attempts=self.max_attempts, base_delay=self.retry_base_delay)
 
     @property
     def target_policy(self) -> Policy:
-        from signup_hooks.targets import Policy
+        from signup_hooks.sending.targets import Policy
 
         return Policy(allow_http=self.allow_http_targets, allow_private=self.allow_private_targets)
 

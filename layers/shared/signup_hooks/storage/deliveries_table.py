@@ -10,8 +10,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from signup_hooks import cursors
-from signup_hooks.deliveries import (
+from signup_hooks.errors import InvalidInput, StorageUnavailable
+from signup_hooks.model import cursors
+from signup_hooks.model.delivery_log import (
     BY_CREATED_INDEX,
     BY_STATUS_INDEX,
     DEFAULT_ENDPOINT,
@@ -27,7 +28,6 @@ from signup_hooks.deliveries import (
     now_iso,
     page_start,
 )
-from signup_hooks.errors import InvalidInput, StorageUnavailable
 from signup_hooks.storage import aws
 
 MAX_COUNT_PAGES = 20  # index pages a count reads at most: past that, the count is a lower bound

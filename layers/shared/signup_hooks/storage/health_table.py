@@ -7,9 +7,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from signup_hooks.deliveries import now_iso
-from signup_hooks.endpoint_health import Health
 from signup_hooks.errors import StorageUnavailable
+from signup_hooks.model.delivery_log import now_iso
+from signup_hooks.model.health import Health
 from signup_hooks.storage import aws
 
 

@@ -38,7 +38,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signup_hooks.errors import InProgress, StorageUnavailable
 from signup_hooks.storage import aws
-from signup_hooks.stores import ALREADY_DELIVERED
+from signup_hooks.storage.ports import ALREADY_DELIVERED
 
 KEY_PREFIX = "signup-notification"
 # The dead-letter queue keeps messages 14 days; a delivered notification is remembered one day longer.

@@ -15,12 +15,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from signup_hooks.deadletter import MESSAGE_KIND as DEAD_LETTER_KIND
-from signup_hooks.deadletter import DeadLetter
 from signup_hooks.errors import StorageUnavailable
-from signup_hooks.retry_messages import MESSAGE_KIND as RETRY_KIND
-from signup_hooks.retry_messages import RetryMessage
-from signup_hooks.schedule import MAX_DELAY_SECONDS, SQS_MAX_DELAY_SECONDS
+from signup_hooks.model.dead_letter import MESSAGE_KIND as DEAD_LETTER_KIND
+from signup_hooks.model.dead_letter import DeadLetter
+from signup_hooks.model.retry_message import MESSAGE_KIND as RETRY_KIND
+from signup_hooks.model.retry_message import RetryMessage
+from signup_hooks.model.schedule import MAX_DELAY_SECONDS, SQS_MAX_DELAY_SECONDS
 from signup_hooks.storage import aws
 
 logger = Logger(child=True)

@@ -19,10 +19,10 @@ from collections.abc import Mapping, Sequence
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from signup_hooks import settings
+from signup_hooks.endpoints import settings
 from signup_hooks.errors import InvalidInput, StorageUnavailable
-from signup_hooks.settings_cache import SettingsReader
 from signup_hooks.storage import aws
+from signup_hooks.storage.settings_cache import SettingsReader
 
 logger = Logger(child=True)
 

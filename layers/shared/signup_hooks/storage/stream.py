@@ -8,8 +8,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
-from signup_hooks.deadletter import BatchInfo
 from signup_hooks.errors import SignupHooksError, StorageUnavailable
+from signup_hooks.model.dead_letter import BatchInfo
 from signup_hooks.storage import aws
 
 MAX_STREAM_PAGES = 20  # GetRecords calls per OnFailure record: its batch holds at most BatchSize records

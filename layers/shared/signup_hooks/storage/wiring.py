@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from signup_hooks import endpoints
 from signup_hooks.config import Config
-from signup_hooks.endpoints import Endpoint
+from signup_hooks.endpoints import registry
+from signup_hooks.endpoints.registry import Endpoint
 from signup_hooks.storage import settings_store
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 from signup_hooks.storage.health_table import HealthTable
 from signup_hooks.storage.idempotency import IdempotencyTable
+from signup_hooks.storage.ports import Stores
 from signup_hooks.storage.queues import DeadLetterQueue, RetryQueue
 from signup_hooks.storage.users_table import UsersTable
-from signup_hooks.stores import Stores
 
 
 def stores_for(config: Config) -> Stores:
     """What a delivery of this function uses. Cheap: no AWS client is made before its first call."""
 
     def every_endpoint() -> list[Endpoint]:
-        return endpoints.load_all(config, settings_store.read_documents, config.settings_max_age)
+        return registry.load_all(config, settings_store.read_documents, config.settings_max_age)
 
     return Stores(
         endpoints=every_endpoint,
@@ -34,4 +34,4 @@ def stores_for(config: Config) -> Stores:
 
 def fresh_endpoints(config: Config) -> list[Endpoint]:
     """Every endpoint as stored now (never a cached or stale copy: what an admin change builds on)."""
-    return endpoints.load_all(config, settings_store.read_documents, max_age=0, stale_ok=False)
+    return registry.load_all(config, settings_store.read_documents, max_age=0, stale_ok=False)

@@ -1,0 +1,141 @@
+"""Webhook endpoints: several receivers, each with its own URL, events, format, template and credentials.
+
+Each endpoint is one settings document, `/<stack>/webhooks/<id>` (settings.py says what a document holds). The
+endpoint `default` is the single-URL API's (/api/v1/admin/webhook): while it has no document it is made of the
+older parameters or of WEBHOOK_URL, and it receives `user.created` unless an administrator subscribes it to more.
+
+Reading: every document in one read (`load_all` takes the reader: storage/settings_store.read_documents, one
+GetParametersByPath through a per-process cache, so a batch's delivery threads share one read). A document that
+cannot be parsed makes only its own endpoint unavailable.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Protocol
+
+from aws_lambda_powertools import Logger
+
+from signup_hooks.config import Config, is_endpoint_id
+from signup_hooks.endpoints import send_options, settings
+from signup_hooks.errors import StorageUnavailable
+from signup_hooks.model import delivery_log
+from signup_hooks.model.events import EVERY_EVENT
+
+logger = Logger(child=True)
+
+DEFAULT = delivery_log.DEFAULT_ENDPOINT
+MAX_ENDPOINTS = 10  # the default endpoint included
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One receiver as stored now. `problem` names why its document could not be read; it then receives nothing
+    until fixed, and what it should have received waits (the caller raises `unavailable()`)."""
+
+    id: str
+    snapshot: settings.Snapshot
+    environment_url: str = ""  # WEBHOOK_URL, the default endpoint's fallback
+    problem: str | None = None
+
+    @property
+    def stored(self) -> settings.StoredSettings:
+        return self.snapshot.stored
+
+    @property
+    def name(self) -> str:
+        return self.stored.name or ("Default" if self.id == DEFAULT else self.id)
+
+    @property
+    def exists(self) -> bool:
+        """Whether there is anything to show: a document, older parameters, or (for `default`) WEBHOOK_URL."""
+        return (
+            self.problem is not None
+            or self.snapshot.source is not settings.SettingsSource.NONE
+            or bool(self.environment_url)
+        )
+
+    def effective(self) -> send_options.Effective:
+        return send_options.effective(self.snapshot, self.environment_url)
+
+    def receives(self, event: str) -> bool:
+        """Enabled and subscribed to `event` (or to every event)."""
+        events = self.stored.events
+        return self.stored.enabled and (EVERY_EVENT in events or event in events)
+
+    def unavailable(self) -> StorageUnavailable:
+        return StorageUnavailable(f"the settings of endpoint {self.id} cannot be read: {self.problem}")
+
+
+class ReadDocuments(Protocol):
+    """Reads every settings document under a path (and the default endpoint's older parameters), by name:
+    storage/settings_store.read_documents."""
+
+    def __call__(
+        self, path: str, default_document: str, legacy: tuple[str, ...], max_age: float, stale_ok: bool = True
+    ) -> dict[str, str]: ...
+
+
+def load_all(config: Config, read: ReadDocuments, max_age: float, *, stale_ok: bool = True) -> list[Endpoint]:
+    """Every endpoint, `default` first, then in the order they were created. Raises StorageUnavailable."""
+    path = config.webhooks_path
+    default_names = config.settings_names()
+    values = read(path, default_names.document, default_names.legacy.names(), max_age, stale_ok)
+    found = [_endpoint(DEFAULT, values, config, config.webhook_url_env)]
+    prefix = path + "/"
+    others = []
+    for name in values:
+        endpoint_id = name[len(prefix) :] if name.startswith(prefix) else ""
+        if endpoint_id and endpoint_id != DEFAULT and is_endpoint_id(endpoint_id):
+            others.append(_endpoint(endpoint_id, values, config, ""))
+    others.sort(key=lambda endpoint: (endpoint.stored.created_at or "", endpoint.id))
+    return found + others
+
+
+def find(endpoints: list[Endpoint], endpoint_id: str) -> Endpoint | None:
+    """The endpoint with this id, if it exists (the default endpoint always does, configured or not)."""
+    for endpoint in endpoints:
+        if endpoint.id == endpoint_id and (endpoint.exists or endpoint.id == DEFAULT):
+            return endpoint
+    return None
+
+
+def receiving(endpoints: list[Endpoint], event: str, *, excluding: str | None = None) -> list[Endpoint]:
+    """The endpoints an event goes to: enabled, subscribed, with a URL, and not the one the event is about. One whose
+    document is unreadable is included: the caller cannot tell what it wants, so it must not skip it."""
+    chosen = []
+    for endpoint in endpoints:
+        if endpoint.id == excluding:
+            continue
+        wanted = endpoint.receives(event) and endpoint.effective().target.url is not None
+        if wanted or endpoint.problem is not None:
+            chosen.append(endpoint)
+    return chosen
+
+
+def notification_key(event: str, subject: str, endpoint_id: str) -> str:
+    """The identity of one notification: what it is about (the event and its subject, for a signup the user's id)
+    and the endpoint it goes to. It keys the idempotency record and the webhook-id, so that the first try, every
+    retry, resend, redrive and replay of the same notification share them, whichever path found it."""
+    return delivery_key(f"{event}:{subject}", endpoint_id)
+
+
+def delivery_key(base: str, endpoint_id: str) -> str:
+    """`base` for the default endpoint, `base#<endpoint>` for the others. Keys made before `notification_key` (a
+    stream event id) are still carried by the messages, dead letters and log records that hold them."""
+    return base if endpoint_id == DEFAULT else f"{base}#{endpoint_id}"
+
+
+def new_id() -> str:
+    return "ep_" + secrets.token_hex(6)
+
+
+def _endpoint(endpoint_id: str, values: dict[str, str], config: Config, environment_url: str) -> Endpoint:
+    names = config.settings_names(endpoint_id)
+    try:
+        return Endpoint(endpoint_id, settings.parse(values, names, environment_url), environment_url)
+    except StorageUnavailable as exc:
+        logger.warning("an endpoint's settings cannot be read", extra={"endpoint": endpoint_id, "detail": str(exc)})
+        empty = settings.Snapshot(settings.StoredSettings(), settings.SettingsSource.NONE)
+        return Endpoint(endpoint_id, empty, environment_url, problem=str(exc))
