@@ -23,7 +23,7 @@ from typing import Any
 
 import boto3
 import pytest
-from signup_hooks.signup import User
+from signup_hooks.model.user import User
 
 from local.filters import passes
 from local.process import StackProcess

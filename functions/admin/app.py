@@ -10,13 +10,13 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from signup_hooks.admin import delivery_routes, endpoint_routes, page, test_send, webhook_routes
-from signup_hooks.api import answers
 from signup_hooks import metrics
-from signup_hooks.admin.test_send import TestSendRequest
-from signup_hooks.config import load_config
+from signup_hooks.admin import delivery_routes, endpoint_routes, page, test_send, webhook_routes
 from signup_hooks.admin.delivery_routes import DeliveryQuery, ReplayWindow
 from signup_hooks.admin.endpoint_routes import EndpointRequest
+from signup_hooks.admin.test_send import TestSendRequest
+from signup_hooks.api import answers
+from signup_hooks.config import load_config
 
 logger = Logger()
 config = load_config().require("webhook_settings_parameter")
@@ -26,7 +26,9 @@ answers.register_error_handlers(app)
 
 @app.get("/api/v1/admin/webhook")
 def get_webhook() -> Response[str]:
-    return answers.json_response(200, {**webhook_routes.webhook_state(config), "health": delivery_routes.health(config)})
+    return answers.json_response(
+        200, {**webhook_routes.webhook_state(config), "health": delivery_routes.health(config)}
+    )
 
 
 @app.put("/api/v1/admin/webhook")

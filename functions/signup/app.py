@@ -18,7 +18,7 @@ answers.register_error_handlers(app)
 
 
 @app.post("/api/v1/auths/signup")
-def signup() -> Response[str]:
+def sign_up() -> Response[str]:
     form = signup.parse_signup(answers.request_body(app))
     account = signup.new_account(form, config.default_user_role, config.password_hash_profile)
     user = UsersTable(config.users_table).create(account)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from signup_hooks import signup
 from signup_hooks.model import cursors, delivery_log
+from signup_hooks.model.user import User
 from signup_hooks.signup import HashProfile, SignupForm
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 from signup_hooks.storage.users_table import UsersTable
@@ -58,7 +59,7 @@ def logged(user_id: str, name: str, status: delivery_log.Status, reason: str | N
     return subject.id
 
 
-def sign_up(name: str) -> signup.User:
+def sign_up(name: str) -> User:
     form = SignupForm(name=name, email=f"{name.lower()}@example.com", password="correct horse battery")
     return UsersTable(sandbox.TABLE_NAME).create(signup.new_account(form, "pending", HashProfile.OWASP_MINIMUM))
 

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from signup_hooks.endpoints import registry
-from signup_hooks.model import delivery_log
+from signup_hooks.model.names import DEFAULT_ENDPOINT, USER_CREATED
 from signup_hooks.sending import signing
 from signup_hooks.storage import aws as aws_clients
 
@@ -90,7 +90,7 @@ def copies(receiver: Any) -> dict[str, list[str]]:
 
 def first_try_id(user: dict[str, Any]) -> str:
     """The webhook-id of a notification's identity: what the notifier's first try sends it with."""
-    key = registry.notification_key(delivery_log.USER_CREATED, user["id"], registry.DEFAULT)
+    key = registry.notification_key(USER_CREATED, user["id"], DEFAULT_ENDPOINT)
     return signing.webhook_id(key)
 
 

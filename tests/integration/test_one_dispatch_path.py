@@ -16,8 +16,9 @@ import pytest
 from signup_hooks.endpoints import registry, settings
 from signup_hooks.errors import StorageUnavailable
 from signup_hooks.model import delivery_log, retry_message, urls
+from signup_hooks.model.names import USER_CREATED
+from signup_hooks.model.user import User
 from signup_hooks.pipeline import dispatch
-from signup_hooks.signup import User
 from signup_hooks.storage import settings_store
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 from signup_hooks.storage.health_table import HealthTable
@@ -114,7 +115,7 @@ def drain(aws: Any, context: Any, seconds: float = 20.0) -> bool:
 
 
 def record_of(user_id: str, endpoint: str = "default") -> delivery_log.Record | None:
-    return DeliveriesTable(TABLE).get(delivery_log.record_id(endpoint, delivery_log.USER_CREATED, user_id))
+    return DeliveriesTable(TABLE).get(delivery_log.record_id(endpoint, USER_CREATED, user_id))
 
 
 def in_progress(aws: Any) -> bool:

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from signup_hooks.endpoints import send_options, settings
 from signup_hooks.model import delivery_log, urls
+from signup_hooks.model.names import Format
 from signup_hooks.sending import signing
-from signup_hooks.sending.formats import Format
 from signup_hooks.storage import settings_store
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError

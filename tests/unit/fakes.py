@@ -12,7 +12,7 @@ from signup_hooks.model.dead_letter import DeadLetter
 from signup_hooks.model.delivery_log import Record, Status, Subject
 from signup_hooks.model.health import Health
 from signup_hooks.model.retry_message import RetryMessage
-from signup_hooks.signup import User
+from signup_hooks.model.user import User
 from signup_hooks.storage.ports import Stores
 
 

@@ -8,9 +8,9 @@ import re
 from typing import Any
 
 import pytest
-from signup_hooks.sending import formats, messages
-from signup_hooks.sending.formats import Format, Shape
-from signup_hooks.signup import User
+from signup_hooks.model.names import Format, Shape
+from signup_hooks.model.user import User
+from signup_hooks.sending import content, formats, messages
 
 from tests.helpers import USER, all_strings
 
@@ -47,7 +47,7 @@ def hostile(name: str) -> User:
 def render(user: User, template: str = messages.DEFAULT_TEMPLATE) -> str:
     """As the notifier renders: values cleaned before they meet the template."""
     values = {"name": user.name, "email": user.email, "role": user.role, "id": user.id}
-    return messages.render(template, {k: formats.clean_value(v) for k, v in values.items()})
+    return messages.render(template, {k: content.clean_value(v) for k, v in values.items()})
 
 
 def build(shape: Shape, user: User = USER) -> tuple[formats.Payload, Any]:
@@ -252,7 +252,7 @@ LINE_BREAKING = {
 
 @pytest.mark.parametrize("character", list(LINE_BREAKING.values()), ids=list(LINE_BREAKING))
 def test_every_line_breaking_character_in_a_name_becomes_a_space(character):
-    assert formats.clean_value(f"Tim{character}New user signed up: Admin") == "Tim New user signed up: Admin"
+    assert content.clean_value(f"Tim{character}New user signed up: Admin") == "Tim New user signed up: Admin"
 
 
 @pytest.mark.parametrize("shape", list(Shape))
@@ -272,7 +272,7 @@ def test_the_right_to_left_override_is_removed():
 def test_a_10000_character_name_is_cut_with_an_ellipsis():
     _, body = build(Shape.TEXT, hostile(HOSTILE_NAMES["long"]))
     assert body.endswith("…")
-    assert len(body) <= len("New user signed up: ") + formats.MAX_VALUE_CHARS
+    assert len(body) <= len("New user signed up: ") + content.MAX_VALUE_CHARS
 
 
 def test_emoji_and_cjk_arrive_intact_in_every_format():

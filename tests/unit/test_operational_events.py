@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from signup_hooks.model import events
 from signup_hooks.model.events import OperationalEvent
-from signup_hooks.sending import formats
-from signup_hooks.sending.formats import Shape
+from signup_hooks.model.names import USER_CREATED, Shape
+from signup_hooks.sending import content, formats
 
 from tests.helpers import USER, all_strings
 
@@ -51,7 +51,7 @@ def test_the_event_types():
     assert events.OPERATIONAL == ("endpoint.failing", "endpoint.recovered", "delivery.failed")
     assert events.ALL[0] == "user.created"
     assert events.ALL[1:] == events.OPERATIONAL
-    assert events.USER_CREATED == formats.EVENT_TYPE
+    assert USER_CREATED == USER_CREATED
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -81,7 +81,7 @@ def test_the_event_types():
     ids=list(EVENTS),
 )
 def test_each_event_reads_as_one_sentence_and_is_the_text_payload(event, sentence):
-    assert event.message() == sentence
+    assert content.event_message(event) == sentence
     payload, body = build(Shape.TEXT, event)
     assert payload.content_type == "text/plain; charset=utf-8"
     assert body == sentence
@@ -89,18 +89,18 @@ def test_each_event_reads_as_one_sentence_and_is_the_text_payload(event, sentenc
 
 def test_a_failing_since_in_another_offset_is_shown_in_utc():
     event = dataclasses.replace(RECOVERED, failing_since="2026-11-28T07:00:00+02:00")
-    assert event.message().endswith("failing since 2026-11-28 05:00 UTC.")
+    assert content.event_message(event).endswith("failing since 2026-11-28 05:00 UTC.")
 
 
 def test_a_single_attempt_and_a_missing_reason_still_read_plainly():
     event = dataclasses.replace(DELIVERY_FAILED, attempts=1, reason=None)
-    assert "failed for good after 1 attempt (unknown);" in event.message()
-    assert dataclasses.replace(RECOVERED, failing_since=None).message().endswith("has recovered.")
+    assert "failed for good after 1 attempt (unknown);" in content.event_message(event)
+    assert content.event_message(dataclasses.replace(RECOVERED, failing_since=None)).endswith("has recovered.")
 
 
 def test_values_are_cleaned_before_they_meet_the_sentence():
     event = dataclasses.replace(FAILING, endpoint_name="Ops\r\nWebhook endpoint \u202eforged")
-    assert event.message().startswith('Webhook endpoint "Ops  Webhook endpoint forged" (hooks.slack.com)')
+    assert content.event_message(event).startswith('Webhook endpoint "Ops  Webhook endpoint forged" (hooks.slack.com)')
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ def test_every_event_builds_a_valid_payload_in_every_shape(shape, event):
     assert payload.shape is shape
     if shape is Shape.TEXT:
         assert payload.content_type == formats.TEXT_CONTENT_TYPE
-        assert body == event.message()
+        assert body == content.event_message(event)
         return
     assert payload.content_type == formats.JSON_CONTENT_TYPE
     assert isinstance(body, dict)
@@ -151,9 +151,12 @@ def test_a_hostile_endpoint_name_pings_nobody_and_breaks_no_line_in_any_shape(sh
 
 def test_discord_and_googlechat_carry_the_sentence():
     _, discord = build(Shape.DISCORD, RECOVERED)
-    assert discord == {"content": formats.discord_content(RECOVERED.message()), "allowed_mentions": {"parse": []}}
+    assert discord == {
+        "content": formats.discord_content(content.event_message(RECOVERED)),
+        "allowed_mentions": {"parse": []},
+    }
     _, chat = build(Shape.GOOGLECHAT, RECOVERED)
-    assert chat == {"text": RECOVERED.message()}
+    assert chat == {"text": content.event_message(RECOVERED)}
 
 
 @pytest.mark.parametrize(
@@ -198,13 +201,13 @@ def test_teams_cards_have_a_title_per_event_and_its_facts(event, title, facts):
     assert message_card["title"] == title
     [section] = message_card["sections"]
     assert section["activityTitle"] == "Ops channel"
-    assert section["text"] == event.message()
+    assert section["text"] == content.event_message(event)
     assert [(fact["name"], fact["value"]) for fact in section["facts"]] == facts
     assert section["markdown"] is False
     _, adaptive = build(Shape.TEAMS_ADAPTIVE_CARD, event)
     [attachment] = adaptive["attachments"]
     text, fact_set = attachment["content"]["body"]
-    assert text["text"] == formats.teams_escape(event.message())
+    assert text["text"] == formats.teams_escape(content.event_message(event))
     assert [(fact["title"], fact["value"]) for fact in fact_set["facts"]] == [
         (name, formats.teams_escape(value)) for name, value in facts
     ]
@@ -240,7 +243,7 @@ def test_the_json_envelope_of_a_delivery_failure():
             "attempts": 8,
             "user": {"id": "6f1c2a3e-8b4d-4e2f-9a7b-1c2d3e4f5a6b", "name": "Tim"},
         },
-        "message": DELIVERY_FAILED.message(),
+        "message": content.event_message(DELIVERY_FAILED),
     }
 
 
@@ -257,7 +260,7 @@ def test_the_json_envelope_of_an_endpoint_event(event, operation):
         "failing_since": "2026-11-28T05:00:00.000+00:00",
         "attempts": 0,
     }
-    assert body["message"] == event.message()
+    assert body["message"] == content.event_message(event)
 
 
 def test_the_envelope_starts_as_a_signups_does():
@@ -334,7 +337,7 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 @pytest.mark.parametrize("event", list(EVENTS.values()), ids=list(EVENTS))
 def test_no_email_address_appears_anywhere(event):
-    documents = [json.dumps(event.to_dict()), event.message()]
+    documents = [json.dumps(event.to_dict()), content.event_message(event)]
     documents += [formats.build_event(shape, event, MESSAGE_ID).body.decode("utf-8") for shape in Shape]
     for document in documents:
         assert USER.email not in document

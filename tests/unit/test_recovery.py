@@ -12,7 +12,8 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from signup_hooks.config import Config
 from signup_hooks.endpoints import registry
-from signup_hooks.model import dead_letter, delivery_log, events
+from signup_hooks.model import dead_letter, events
+from signup_hooks.model.names import USER_CREATED
 from signup_hooks.pipeline import recovery
 from signup_hooks.storage import stream
 
@@ -61,7 +62,7 @@ def test_each_new_user_is_queued_for_each_endpoint_receiving_signups_under_its_n
     # Then each user is queued, due now, once per receiving endpoint, keyed as the first try keys it; no e-mail
     assert queued == 4
     assert {(m.user_id, m.endpoint, m.event_id) for m in fakes.queue.now} == {
-        (user, ep, registry.notification_key(delivery_log.USER_CREATED, user, ep))
+        (user, ep, registry.notification_key(USER_CREATED, user, ep))
         for user in ("u-1", "u-2")
         for ep in ("default", "crm")
     }

@@ -7,8 +7,8 @@ import json
 
 from signup_hooks.model import dead_letter
 from signup_hooks.model.results import DeliveryResult, Reason
+from signup_hooks.model.user import User
 from signup_hooks.sending import http, redaction
-from signup_hooks.signup import User
 
 HEADER_VALUE = "sk_live_QUOTEDBACK1234"
 SIGNING_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # a test value

@@ -7,7 +7,7 @@ from __future__ import annotations
 from signup_hooks.admin import delivery_routes
 from signup_hooks.admin.delivery_routes import ReplayWindow
 from signup_hooks.model.delivery_log import Record, Status, Subject, record_id
-from signup_hooks.signup import User
+from signup_hooks.model.user import User
 
 from tests.unit.fakes import Fakes, endpoint
 

@@ -11,12 +11,13 @@ import pytest
 from signup_hooks.config import Config
 from signup_hooks.model import events
 from signup_hooks.model.delivery_log import Status
+from signup_hooks.model.names import USER_CREATED
 from signup_hooks.model.results import DeliveryResult
 from signup_hooks.model.retry_message import RetryMessage
+from signup_hooks.model.user import User
 from signup_hooks.pipeline import dispatch, retries
 from signup_hooks.pipeline.settle import Outcome
 from signup_hooks.sending import backoff
-from signup_hooks.signup import User
 
 from tests.unit.fakes import Fakes, endpoint
 
@@ -24,7 +25,7 @@ CONFIG = Config()
 USER = User("user-1", "Ann", "ann@example.com", "pending", 1_700_000_000, "/user.png")
 
 
-def due(endpoint_id: str = "crm", event: str = events.USER_CREATED) -> RetryMessage:
+def due(endpoint_id: str = "crm", event: str = USER_CREATED) -> RetryMessage:
     return RetryMessage.of(USER, "evt-1#crm", due_at=time.time(), endpoint=endpoint_id, event=event)
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 from signup_hooks.config import Config
 from signup_hooks.model import events
 from signup_hooks.model.delivery_log import Attempt, Status, Trigger
+from signup_hooks.model.names import USER_CREATED, Shape
 from signup_hooks.model.results import DeliveryResult, Reason
+from signup_hooks.model.user import User
 from signup_hooks.pipeline import settle
 from signup_hooks.pipeline.prepare import Prepared
 from signup_hooks.pipeline.settle import Outcome
-from signup_hooks.sending import formats
-from signup_hooks.signup import User
 
 from tests.unit.fakes import Fakes, endpoint
 
@@ -25,7 +25,7 @@ def prepared(endpoint_id: str = "default", operational: events.OperationalEvent 
     return Prepared(
         url="https://hooks.example.com/x",
         message="Ann signed up",
-        shape=formats.Shape.TEXT,
+        shape=Shape.TEXT,
         event_id="evt-1",
         user=USER,
         endpoint=endpoint_id,
@@ -72,7 +72,7 @@ def test_a_failure_for_good_is_dead_lettered_and_announced_to_subscribed_endpoin
         endpoints=[
             endpoint("default"),  # the failing one: never told about itself
             endpoint("ops", events=[events.DELIVERY_FAILED]),
-            endpoint("crm", events=[events.USER_CREATED]),
+            endpoint("crm", events=[USER_CREATED]),
             endpoint("off", events=[events.DELIVERY_FAILED], enabled=False),
         ]
     )
@@ -156,7 +156,7 @@ def test_with_an_announcement_queue_announcements_and_their_retries_go_there_and
     # A signup's notification fails: its retry is on the retry queue, the endpoint.failing it causes is not
     outcome, attempts = failed(503, Reason.SERVER_ERROR)
     settle.settle(prepared(), outcome, attempts, CONFIG, stores, settle.Next())
-    assert [message.event for message in fakes.queue.scheduled] == [events.USER_CREATED]
+    assert [message.event for message in fakes.queue.scheduled] == [USER_CREATED]
     assert fakes.queue.now == []
     assert [(message.endpoint, message.event) for message in fakes.announcements.now] == [
         ("ops", events.ENDPOINT_FAILING)
@@ -166,4 +166,4 @@ def test_with_an_announcement_queue_announcements_and_their_retries_go_there_and
     outcome, attempts = failed(503, Reason.SERVER_ERROR)
     settle.settle(prepared("ops", operational=ABOUT_CRM), outcome, attempts, CONFIG, stores, settle.Next())
     assert [message.event for message in fakes.announcements.scheduled] == [events.DELIVERY_FAILED]
-    assert [message.event for message in fakes.queue.scheduled] == [events.USER_CREATED]
+    assert [message.event for message in fakes.queue.scheduled] == [USER_CREATED]

@@ -14,7 +14,7 @@ from signup_hooks.digits import is_ascii_decimal
 from signup_hooks.endpoints.settings import LegacyNames, SettingsNames
 from signup_hooks.errors import ConfigError
 from signup_hooks.model import schedule
-from signup_hooks.model.delivery_log import DEFAULT_ENDPOINT
+from signup_hooks.model.names import DEFAULT_ENDPOINT
 from signup_hooks.sending.messages import DEFAULT_TEMPLATE, validate_template
 from signup_hooks.signup import HashProfile
 

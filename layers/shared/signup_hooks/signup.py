@@ -1,6 +1,5 @@
-"""Users: the signup form, its validation, a new account (the user and its password hash), and the user as the API
-returns it and the notifier reads it. storage/users_table.py keeps accounts in the users table.
-"""
+"""The signup: its form, its validation and a new account (the user, model/user.py, and its password hash).
+storage/users_table.py keeps accounts in the users table."""
 
 from __future__ import annotations
 
@@ -10,13 +9,14 @@ import re
 import time
 import unicodedata
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from signup_hooks.api import bodies
 from signup_hooks.errors import InvalidInput
+from signup_hooks.model.user import DEFAULT_PROFILE_IMAGE_URL, LINE_BREAKING_CATEGORIES, User
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -29,14 +29,6 @@ MAX_EMAIL_LENGTH = 254
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
 MAX_PROFILE_IMAGE_URL_LENGTH = 2048
-DEFAULT_PROFILE_IMAGE_URL = "/user.png"  # Open WebUI's default avatar
-# Characters that can start a new line in a receiver's text: controls (line feed, vertical tab, form feed, NEL,
-# U+001C..U+001E, ...) and the line and paragraph separators U+2028 and U+2029.
-LINE_BREAKING_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
-
-USER_ENTITY = "user"
-AUTH_ENTITY = "auth"
-
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}"
     r"@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -72,42 +64,6 @@ class SignupForm:
 
     def __repr__(self) -> str:  # never print the password, even by accident
         return f"SignupForm(name={self.name!r}, email=<redacted>, password=<redacted>)"
-
-
-@dataclass(frozen=True)
-class User:
-    """A user as the API returns it and as the notifier reads it from the stream: no credential in it."""
-
-    id: str
-    name: str
-    email: str
-    role: str
-    created_at: int
-    profile_image_url: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> User:
-        """From a deserialized DynamoDB image (numbers arrive as Decimal) that `is_profile` accepted. A profile edited
-        by hand may lack its name: it is still a user, notified under an empty name rather than failing."""
-        return cls(
-            id=str(item["id"]),
-            name=str(item.get("name", "")),
-            email=str(item.get("email", "")),
-            role=str(item.get("role", "")),
-            created_at=int(item.get("created_at", 0)),
-            profile_image_url=str(item.get("profile_image_url", DEFAULT_PROFILE_IMAGE_URL)),
-        )
-
-
-def is_profile(item: dict[str, Any]) -> bool:
-    """A user profile item (as opposed to a credential item) of the table, with an id to notify about. A profile
-    written by hand (an import, a console edit) may lack one: it is no new user of ours, and reading it as one would
-    fail every batch and every redrive that holds it."""
-    user_id = item.get("id")
-    return item.get("entity") == USER_ENTITY and isinstance(user_id, str) and user_id.strip() != ""
 
 
 def parse_signup(body: str | None) -> SignupForm:

@@ -20,9 +20,10 @@ from signup_hooks.endpoints import registry
 from signup_hooks.errors import InvalidInput, NotFound
 from signup_hooks.model import cursors, delivery_log
 from signup_hooks.model.delivery_log import Status
+from signup_hooks.model.names import DEFAULT_ENDPOINT, USER_CREATED
 from signup_hooks.model.retry_message import RetryMessage
+from signup_hooks.model.user import USER_ENTITY, User
 from signup_hooks.sending import backoff
-from signup_hooks.signup import USER_ENTITY, User
 from signup_hooks.storage import queues, settings_store
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 from signup_hooks.storage.health_table import HealthTable
@@ -150,7 +151,7 @@ def get_delivery(config: Config, delivery_id: str) -> dict[str, Any]:
 
 def health(config: Config) -> dict[str, Any]:
     """The endpoint's health as the admin sees it: last success and failure, and what is waiting."""
-    state = HealthTable(config.deliveries_table).read(delivery_log.DEFAULT_ENDPOINT)
+    state = HealthTable(config.deliveries_table).read(DEFAULT_ENDPOINT)
     return {
         **state.to_dict(),
         "retrying": DeliveriesTable(config.deliveries_table).count(Status.RETRYING),
@@ -194,7 +195,7 @@ def queue_replay(
     and sends nothing twice. Users come a page at a time from the users table's index on creation time (never a
     scan), at most MAX_REPLAY_USERS a call, and the call stops early, with a cursor, before `deadline`.
     """
-    receivers = registry.receiving(known, delivery_log.USER_CREATED)
+    receivers = registry.receiving(known, USER_CREATED)
     if window.endpoint is not None:
         receivers = [endpoint for endpoint in receivers if endpoint.id == window.endpoint]
     if not receivers:
@@ -223,7 +224,7 @@ def _queue_page(
     found: list[User], receivers: list[registry.Endpoint], log: DeliveryLog, queue: RetryQueue, counts: dict[str, int]
 ) -> None:
     ids = {
-        (endpoint.id, user.id): delivery_log.record_id(endpoint.id, delivery_log.USER_CREATED, user.id)
+        (endpoint.id, user.id): delivery_log.record_id(endpoint.id, USER_CREATED, user.id)
         for endpoint in receivers
         for user in found
     }
@@ -245,7 +246,7 @@ def _queue_page(
 
 
 def _identity(user: User, endpoint_id: str) -> str:
-    return registry.notification_key(delivery_log.USER_CREATED, user.id, endpoint_id)
+    return registry.notification_key(USER_CREATED, user.id, endpoint_id)
 
 
 def _stranded(record: delivery_log.Record, now: float) -> bool:

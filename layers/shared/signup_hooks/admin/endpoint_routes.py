@@ -25,6 +25,7 @@ from signup_hooks.config import Config, is_endpoint_id
 from signup_hooks.endpoints import registry, settings, settings_input
 from signup_hooks.endpoints.registry import MAX_ENDPOINTS, Endpoint
 from signup_hooks.errors import Conflict, InvalidInput, NotFound, StorageUnavailable, TooManyEndpoints
+from signup_hooks.model.names import DEFAULT_ENDPOINT
 from signup_hooks.model.urls import redact_url
 from signup_hooks.sending import signing
 from signup_hooks.storage import settings_lease, settings_store
@@ -217,7 +218,7 @@ def _changing(config: Config, endpoint_id: str) -> Iterator[tuple[Endpoint, int 
     deleted)."""
     if not is_endpoint_id(endpoint_id):
         raise NotFound("no endpoint with this id")
-    environment_url = config.webhook_url_env if endpoint_id == registry.DEFAULT else ""
+    environment_url = config.webhook_url_env if endpoint_id == DEFAULT_ENDPOINT else ""
     with settings_lease.held(config.deliveries_table, endpoint_id):
         names = config.settings_names(endpoint_id)
         try:
@@ -225,7 +226,7 @@ def _changing(config: Config, endpoint_id: str) -> Iterator[tuple[Endpoint, int 
         except StorageUnavailable as exc:
             raise StorageUnavailable(f"the settings of endpoint {endpoint_id} cannot be read: {exc}") from None
         endpoint = Endpoint(endpoint_id, snapshot, environment_url)
-        if not endpoint.exists and endpoint_id != registry.DEFAULT:
+        if not endpoint.exists and endpoint_id != DEFAULT_ENDPOINT:
             raise NotFound("no endpoint with this id")
         yield endpoint, version
 

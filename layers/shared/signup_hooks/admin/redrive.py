@@ -34,6 +34,7 @@ from signup_hooks.endpoints import registry
 from signup_hooks.errors import InProgress, InvalidInput, OutOfTime
 from signup_hooks.log_context import log_keys
 from signup_hooks.model import dead_letter, delivery_log, retry_message
+from signup_hooks.model.names import USER_CREATED
 from signup_hooks.pipeline import dispatch
 from signup_hooks.pipeline.stream_batch import user_from_record
 from signup_hooks.sending import backoff
@@ -90,7 +91,7 @@ def redrive(config: Config, context: LambdaContext, max_messages: int = MAX_MESS
     known = fresh_endpoints(config)
     stores = stores_for(config)
     queue = DeadLetterQueue(config.dead_letter_queue_url)
-    if not registry.receiving(known, delivery_log.USER_CREATED):
+    if not registry.receiving(known, USER_CREATED):
         raise InvalidInput("url", "no webhook URL is set: set one before a redrive", code="not_configured")
     deadline = backoff.Deadline(context.get_remaining_time_in_millis() / 1000, DEADLINE_MARGIN_SECONDS)
     report = Report()
@@ -163,7 +164,7 @@ def _replay(
             report.reasons["stream_incomplete"] += 1
             return False
         users = [user for record in records if (user := user_from_record(record)) is not None]
-        receivers = registry.receiving(known, delivery_log.USER_CREATED)
+        receivers = registry.receiving(known, USER_CREATED)
         notifications = [dispatch.Notification.signup(user, endpoint.id) for user in users for endpoint in receivers]
     outcomes = [_deliver(note, known, config, stores, deadline, context, report) for note in notifications]
     return all(outcome != FAILING for outcome in outcomes)

@@ -19,10 +19,11 @@ from signup_hooks.config import Config
 from signup_hooks.errors import Conflict, InProgress, InvalidInput, OutOfTime, StorageUnavailable
 from signup_hooks.log_context import log_keys
 from signup_hooks.model import delivery_log
+from signup_hooks.model.names import USER_CREATED
+from signup_hooks.model.user import User
 from signup_hooks.pipeline import dispatch
 from signup_hooks.pipeline.dispatch import Skipped
 from signup_hooks.sending import backoff
-from signup_hooks.signup import User
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 from signup_hooks.storage.wiring import fresh_endpoints, stores_for
 
@@ -41,7 +42,7 @@ def resend(config: Config, delivery_id: str, context: LambdaContext) -> dict[str
     log = DeliveriesTable(config.deliveries_table)
     stores = stores_for(config)
     record = record_of(log, delivery_id)
-    if record.subject.event != delivery_log.USER_CREATED:
+    if record.subject.event != USER_CREATED:
         raise InvalidInput("id", "only signup notifications (user.created) can be resent", code="not_resendable")
     user = User(record.subject.user_id, record.subject.user_name, "", "", 0, "")  # dispatch reads the profile
     notification = dispatch.Notification(user, record.subject.endpoint, record.subject.event_id)

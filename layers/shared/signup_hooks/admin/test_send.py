@@ -19,11 +19,11 @@ from signup_hooks.config import Config
 from signup_hooks.endpoints import send_options, settings, settings_input
 from signup_hooks.endpoints.send_options import Credentials, SendOptions
 from signup_hooks.endpoints.settings_input import CustomHeader
+from signup_hooks.model.names import Format
 from signup_hooks.model.results import DeliveryResult, Reason
 from signup_hooks.model.urls import redact_url
+from signup_hooks.model.user import User
 from signup_hooks.sending import formats
-from signup_hooks.sending.formats import Format
-from signup_hooks.signup import User
 
 logger = Logger(child=True)
 

@@ -14,10 +14,9 @@ from signup_hooks.api import bodies
 from signup_hooks.config import Config
 from signup_hooks.endpoints import send_options, settings, settings_input
 from signup_hooks.errors import Conflict, InvalidInput, NotFound
-from signup_hooks.model.delivery_log import DEFAULT_ENDPOINT
+from signup_hooks.model.names import DEFAULT_ENDPOINT, Format
 from signup_hooks.model.urls import origin_of, redact_url
 from signup_hooks.sending import targets
-from signup_hooks.sending.formats import Format
 from signup_hooks.storage import settings_lease, settings_store
 
 logger = Logger(child=True)

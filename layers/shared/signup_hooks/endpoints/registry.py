@@ -20,12 +20,11 @@ from aws_lambda_powertools import Logger
 from signup_hooks.config import Config, is_endpoint_id
 from signup_hooks.endpoints import send_options, settings
 from signup_hooks.errors import StorageUnavailable
-from signup_hooks.model import delivery_log
 from signup_hooks.model.events import EVERY_EVENT
+from signup_hooks.model.names import DEFAULT_ENDPOINT
 
 logger = Logger(child=True)
 
-DEFAULT = delivery_log.DEFAULT_ENDPOINT
 MAX_ENDPOINTS = 10  # the default endpoint included
 
 
@@ -45,7 +44,7 @@ class Endpoint:
 
     @property
     def name(self) -> str:
-        return self.stored.name or ("Default" if self.id == DEFAULT else self.id)
+        return self.stored.name or ("Default" if self.id == DEFAULT_ENDPOINT else self.id)
 
     @property
     def exists(self) -> bool:
@@ -82,12 +81,12 @@ def load_all(config: Config, read: ReadDocuments, max_age: float, *, stale_ok: b
     path = config.webhooks_path
     default_names = config.settings_names()
     values = read(path, default_names.document, default_names.legacy.names(), max_age, stale_ok)
-    found = [_endpoint(DEFAULT, values, config, config.webhook_url_env)]
+    found = [_endpoint(DEFAULT_ENDPOINT, values, config, config.webhook_url_env)]
     prefix = path + "/"
     others = []
     for name in values:
         endpoint_id = name[len(prefix) :] if name.startswith(prefix) else ""
-        if endpoint_id and endpoint_id != DEFAULT and is_endpoint_id(endpoint_id):
+        if endpoint_id and endpoint_id != DEFAULT_ENDPOINT and is_endpoint_id(endpoint_id):
             others.append(_endpoint(endpoint_id, values, config, ""))
     others.sort(key=lambda endpoint: (endpoint.stored.created_at or "", endpoint.id))
     return found + others
@@ -96,7 +95,7 @@ def load_all(config: Config, read: ReadDocuments, max_age: float, *, stale_ok: b
 def find(endpoints: list[Endpoint], endpoint_id: str) -> Endpoint | None:
     """The endpoint with this id, if it exists (the default endpoint always does, configured or not)."""
     for endpoint in endpoints:
-        if endpoint.id == endpoint_id and (endpoint.exists or endpoint.id == DEFAULT):
+        if endpoint.id == endpoint_id and (endpoint.exists or endpoint.id == DEFAULT_ENDPOINT):
             return endpoint
     return None
 
@@ -124,7 +123,7 @@ def notification_key(event: str, subject: str, endpoint_id: str) -> str:
 def delivery_key(base: str, endpoint_id: str) -> str:
     """`base` for the default endpoint, `base#<endpoint>` for the others. Keys made before `notification_key` (a
     stream event id) are still carried by the messages, dead letters and log records that hold them."""
-    return base if endpoint_id == DEFAULT else f"{base}#{endpoint_id}"
+    return base if endpoint_id == DEFAULT_ENDPOINT else f"{base}#{endpoint_id}"
 
 
 def new_id() -> str:

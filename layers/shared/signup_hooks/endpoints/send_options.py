@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from signup_hooks.endpoints.settings import Snapshot, StoredSettings
 from signup_hooks.endpoints.settings_input import CustomHeader
+from signup_hooks.model.names import Format
 from signup_hooks.model.urls import origin_of, redact_url
-from signup_hooks.sending.formats import Format
 
 
 class UrlSource(enum.StrEnum):

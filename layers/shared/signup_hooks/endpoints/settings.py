@@ -27,10 +27,9 @@ from aws_lambda_powertools import Logger
 
 from signup_hooks.endpoints.settings_input import CustomHeader, validate_custom_header
 from signup_hooks.errors import ConfigError, InvalidInput, StorageUnavailable
-from signup_hooks.model.delivery_log import DEFAULT_ENDPOINT, USER_CREATED
+from signup_hooks.model.names import DEFAULT_ENDPOINT, USER_CREATED, Format
 from signup_hooks.model.urls import origin_of
 from signup_hooks.sending import signing
-from signup_hooks.sending.formats import Format
 from signup_hooks.sending.messages import validate_template
 
 logger = Logger(child=True)

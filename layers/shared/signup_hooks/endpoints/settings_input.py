@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 from signup_hooks.errors import ConfigError, InvalidInput
 from signup_hooks.model import events
+from signup_hooks.model.names import Format
 from signup_hooks.sending import signing
-from signup_hooks.sending.formats import Format
 from signup_hooks.sending.messages import validate_template
 
 MAX_URL_LENGTH = 2048

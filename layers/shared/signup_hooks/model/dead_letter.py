@@ -19,9 +19,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from signup_hooks.digits import is_ascii_digits
-from signup_hooks.model.delivery_log import DEFAULT_ENDPOINT
+from signup_hooks.model.names import DEFAULT_ENDPOINT
 from signup_hooks.model.results import DeliveryResult
-from signup_hooks.signup import User
+from signup_hooks.model.user import User
 
 MESSAGE_KIND = "signup-notification"
 MESSAGE_VERSION = 1

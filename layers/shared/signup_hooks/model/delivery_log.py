@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from signup_hooks.model import cursors
+from signup_hooks.model.names import DEFAULT_ENDPOINT, USER_CREATED
 
 RETENTION_SECONDS = 30 * 24 * 3600
 MAX_ATTEMPTS = 20  # kept per record; older ones are dropped first
@@ -27,8 +28,6 @@ ENTITY = "delivery"
 BY_CREATED_INDEX = "ByCreated"
 BY_STATUS_INDEX = "ByStatus"
 # The single-URL API's endpoint and the signup event: the names every record, message and document defaults to.
-DEFAULT_ENDPOINT = "default"
-USER_CREATED = "user.created"
 _ID_NAMESPACE = uuid.UUID("3f0b7a52-0e8c-5b9b-a1f4-6c2d9e8b7a10")
 _MAX_COUNT_PAGES = 20
 # The key of a page of each index (the table's key and the index's): what a cursor must hold, and nothing else.

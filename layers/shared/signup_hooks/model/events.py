@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from signup_hooks.sending import formats
+from signup_hooks.model.names import USER_CREATED
 
-USER_CREATED = formats.EVENT_TYPE
 ENDPOINT_FAILING = "endpoint.failing"
 ENDPOINT_RECOVERED = "endpoint.recovered"
 DELIVERY_FAILED = "delivery.failed"
@@ -23,11 +22,6 @@ OPERATIONAL = (ENDPOINT_FAILING, ENDPOINT_RECOVERED, DELIVERY_FAILED)
 ALL = (USER_CREATED, *OPERATIONAL)
 EVERY_EVENT = "*"  # alone in an endpoint's subscription: every event, including those added later
 
-_TITLES = {
-    ENDPOINT_FAILING: "Webhook endpoint failing",
-    ENDPOINT_RECOVERED: "Webhook endpoint recovered",
-    DELIVERY_FAILED: "Webhook delivery failed",
-}
 _TEXTS = ("type", "endpoint_id", "endpoint_name", "target_host", "user_id", "user_name", "webhook_id")
 _OPTIONAL_TEXTS = ("reason", "failing_since")
 _COUNTS = ("occurred_at", "attempts")
@@ -67,7 +61,7 @@ class OperationalEvent:
             raise ValueError("endpoint_id and target_host must be set, target_host to a host name only")
         if self.type == DELIVERY_FAILED and not (self.user_id and self.webhook_id):
             raise ValueError("a delivery.failed event needs user_id and webhook_id")
-        self._failing_since()
+        self.failing_since_time()
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -84,64 +78,7 @@ class OperationalEvent:
             raise ValueError(f"missing {', '.join(missing)}")
         return cls(**{field.name: data[field.name] for field in fields if field.name in data})
 
-    def message(self) -> str:
-        """One plain sentence; every value cleaned as a signup's are before the sentence is put together."""
-        endpoint = f'"{formats.clean_value(self.endpoint_name)}" ({formats.clean_value(self.target_host)})'
-        reason = formats.clean_value((self.reason or "unknown").replace("_", " "))
-        since = self._failing_since()
-        if self.type == ENDPOINT_FAILING:
-            return f"Webhook endpoint {endpoint} is failing: {reason}. Notifications to it are retried on the schedule."
-        if self.type == ENDPOINT_RECOVERED:
-            if since is None:
-                return f"Webhook endpoint {endpoint} has recovered."
-            return f"Webhook endpoint {endpoint} has recovered; it had been failing since {formats.utc_minute(since)}."
-        attempts = "1 attempt" if self.attempts == 1 else f"{self.attempts} attempts"
-        return (
-            f"The signup notification of {self._user()} to webhook endpoint {endpoint} failed for good after "
-            f"{attempts} ({reason}); it is in the dead-letter queue."
-        )
-
-    def card(self) -> formats.Card:
-        """What the Teams cards show beside the sentence."""
-        name = formats.clean_value(self.endpoint_name)
-        facts = [("Endpoint", name), ("Target", formats.clean_value(self.target_host))]
-        if self.reason:
-            facts.append(("Reason", formats.clean_value(self.reason)))
-        since = self._failing_since()
-        if since is not None:
-            facts.append(("Failing since", formats.utc_minute(since)))
-        if self.type == DELIVERY_FAILED:
-            facts.append(("User", self._user()))
-        occurred = formats.utc_minute(datetime.fromtimestamp(self.occurred_at, tz=UTC))
-        return formats.Card(_TITLES[self.type], name, occurred, tuple(facts))
-
-    def envelope(self, message: str, message_id: str) -> dict[str, Any]:
-        """The `json` format, shaped as a signup's envelope (formats.envelope) but without an actor."""
-        subject = {"type": "endpoint", "id": self.endpoint_id}
-        data: dict[str, Any] = {
-            "endpoint": {
-                "id": self.endpoint_id,
-                "name": formats.clean_value(self.endpoint_name),
-                "target_host": formats.clean_value(self.target_host),
-            },
-            "reason": None if self.reason is None else formats.clean_value(self.reason),
-            "failing_since": self.failing_since,
-            "attempts": self.attempts,
-        }
-        if self.type == DELIVERY_FAILED:
-            subject = {"type": "delivery", "id": self.webhook_id}
-            data["user"] = {"id": self.user_id, "name": formats.clean_value(self.user_name)}
-        return {
-            **formats.envelope_head(self.type, message_id, self.occurred_at),
-            "subject": subject,
-            "data": data,
-            "message": formats.truncate(message, formats.MAX_MESSAGE_CHARS),
-        }
-
-    def _user(self) -> str:
-        return formats.clean_value(self.user_name or self.user_id)
-
-    def _failing_since(self) -> datetime | None:
+    def failing_since_time(self) -> datetime | None:
         if self.failing_since is None:
             return None
         try:

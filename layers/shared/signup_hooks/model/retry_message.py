@@ -16,10 +16,10 @@ import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from signup_hooks.model.delivery_log import DEFAULT_ENDPOINT, USER_CREATED
+from signup_hooks.model.names import DEFAULT_ENDPOINT, USER_CREATED
 
 if TYPE_CHECKING:  # the user module brings the password hasher, which the delivering functions never need
-    from signup_hooks.signup import User
+    from signup_hooks.model.user import User
 
 MESSAGE_KIND = "signup-retry"
 MESSAGE_VERSION = 1

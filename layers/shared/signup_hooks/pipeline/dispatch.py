@@ -27,16 +27,17 @@ from signup_hooks.errors import InProgress, OutOfTime, StorageUnavailable
 from signup_hooks.log_context import log_keys
 from signup_hooks.model import delivery_log, events
 from signup_hooks.model.delivery_log import Status, Trigger
+from signup_hooks.model.names import USER_CREATED
 from signup_hooks.model.results import DeliveryResult, Reason
 from signup_hooks.model.retry_message import RetryMessage
 from signup_hooks.model.urls import host_of
+from signup_hooks.model.user import User
 from signup_hooks.pipeline import settle
 from signup_hooks.pipeline.attempts import post_attempt, post_round
 from signup_hooks.pipeline.exactly_once import deliver_exactly_once
 from signup_hooks.pipeline.prepare import Prepared, prepare
 from signup_hooks.pipeline.settle import Outcome
 from signup_hooks.sending import backoff
-from signup_hooks.signup import User
 from signup_hooks.storage.ports import Stores
 
 logger = Logger(child=True)
@@ -93,17 +94,17 @@ class Notification:
 
     @property
     def event(self) -> str:
-        return self.operational.type if self.operational else events.USER_CREATED
+        return self.operational.type if self.operational else USER_CREATED
 
     @classmethod
     def signup(cls, user: User, endpoint: str) -> Notification:
-        return cls(user, endpoint, registry.notification_key(events.USER_CREATED, user.id, endpoint))
+        return cls(user, endpoint, registry.notification_key(USER_CREATED, user.id, endpoint))
 
     @classmethod
     def of_message(cls, message: RetryMessage) -> Notification:
         """The notification a retry-queue message names. Raises ValueError for a malformed operational event."""
         operational = None
-        if message.event != events.USER_CREATED:
+        if message.event != USER_CREATED:
             operational = events.OperationalEvent.from_dict(message.details)
         user = User(message.user_id, message.user_name, "", message.user_role, message.user_created_at, "")
         return cls(user, message.endpoint, message.event_id, operational)

@@ -9,16 +9,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from signup_hooks.config import Config
-from signup_hooks.endpoints import registry
 from signup_hooks.endpoints.send_options import SendOptions
 from signup_hooks.endpoints.settings_input import validate_webhook_url
 from signup_hooks.errors import InvalidInput
 from signup_hooks.model import events
+from signup_hooks.model.names import DEFAULT_ENDPOINT, USER_CREATED, Shape
 from signup_hooks.model.results import DeliveryResult, Reason
 from signup_hooks.model.urls import host_of
-from signup_hooks.sending import formats, messages, redaction, signing, targets
+from signup_hooks.model.user import User
+from signup_hooks.sending import content, formats, messages, redaction, signing, targets
 from signup_hooks.sending.backoff import Deadline
-from signup_hooks.signup import User
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,10 @@ class Prepared:
 
     url: str
     message: str
-    shape: formats.Shape
+    shape: Shape
     event_id: str  # the delivery key: the idempotency record's and the webhook-id's (registry.delivery_key)
     user: User
-    endpoint: str = registry.DEFAULT
+    endpoint: str = DEFAULT_ENDPOINT
     checked: targets.CheckedTarget | None = None
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
@@ -46,7 +46,7 @@ class Prepared:
 
     @property
     def event(self) -> str:
-        return self.operational.type if self.operational else events.USER_CREATED
+        return self.operational.type if self.operational else USER_CREATED
 
     @property
     def credentials(self) -> tuple[str, ...]:
@@ -79,7 +79,7 @@ def prepare(
     options: SendOptions,
     deadline: Deadline | None = None,
     *,
-    endpoint: str = registry.DEFAULT,
+    endpoint: str = DEFAULT_ENDPOINT,
     message: str | None = None,
     operational: events.OperationalEvent | None = None,
 ) -> Prepared:
@@ -95,11 +95,11 @@ def prepare(
     """
     if operational is not None:
         user = User(operational.user_id, operational.user_name, "", "", 0, "")  # never an e-mail
-        message = operational.message()
+        message = content.event_message(operational)
     elif message is None:
         message = messages.render(options.message_template or config.message_template, _placeholders(user))
     valid = _is_valid_url(url)
-    shape = formats.shape_for(options.format, url) if valid else formats.Shape.TEXT
+    shape = formats.shape_for(options.format, url) if valid else Shape.TEXT
     base: dict[str, Any] = {
         "url": url,
         "message": message,
@@ -141,7 +141,7 @@ def prepare(
 def _placeholders(user: User) -> dict[str, str]:
     """Each value cleaned (no control or bidi characters, bounded) before it meets the template."""
     values = {"name": user.name, "email": user.email, "role": user.role, "id": user.id}
-    return {key: formats.clean_value(value) for key, value in values.items()}
+    return {key: content.clean_value(value) for key, value in values.items()}
 
 
 def _is_valid_url(url: str) -> bool:

@@ -21,7 +21,8 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from signup_hooks.config import Config
 from signup_hooks.endpoints import registry
 from signup_hooks.errors import StorageUnavailable
-from signup_hooks.model import dead_letter, delivery_log
+from signup_hooks.model import dead_letter
+from signup_hooks.model.names import USER_CREATED
 from signup_hooks.model.retry_message import RetryMessage
 from signup_hooks.pipeline.stream_batch import user_from_record
 from signup_hooks.storage import stream
@@ -57,12 +58,12 @@ def recover_batch(
         )
         return 0
     due = time.time() if now is None else now
-    receivers = registry.receiving(stores.endpoints(), delivery_log.USER_CREATED)
+    receivers = registry.receiving(stores.endpoints(), USER_CREATED)
     messages = []
     users = [user for record in records if (user := user_from_record(record)) is not None]
     for user in users:
         for endpoint in receivers:
-            key = registry.notification_key(delivery_log.USER_CREATED, user.id, endpoint.id)
+            key = registry.notification_key(USER_CREATED, user.id, endpoint.id)
             messages.append(RetryMessage.of(user, key, due, endpoint=endpoint.id))
     stores.retry_queue.send_now(messages)
     logger.info(

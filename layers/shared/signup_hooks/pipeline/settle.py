@@ -27,10 +27,10 @@ from signup_hooks.model import delivery_log, schedule
 from signup_hooks.model.dead_letter import DeadLetter
 from signup_hooks.model.results import DeliveryResult, Reason
 from signup_hooks.model.retry_message import RetryMessage
+from signup_hooks.model.user import User
 from signup_hooks.pipeline import operational
 from signup_hooks.pipeline.prepare import Prepared
 from signup_hooks.sending import backoff, signing
-from signup_hooks.signup import User
 from signup_hooks.storage.ports import DeliveryLog, RetryQueue, Stores
 
 logger = Logger(child=True)

@@ -26,12 +26,12 @@ from signup_hooks.config import Config
 from signup_hooks.endpoints import registry
 from signup_hooks.errors import SignupHooksError, StorageUnavailable
 from signup_hooks.log_context import log_keys
-from signup_hooks.model import delivery_log
 from signup_hooks.model.delivery_log import Trigger
+from signup_hooks.model.names import DEFAULT_ENDPOINT, USER_CREATED
 from signup_hooks.model.results import Reason
+from signup_hooks.model.user import User, is_profile
 from signup_hooks.pipeline import dispatch, settle
 from signup_hooks.sending import backoff, http
-from signup_hooks.signup import User, is_profile
 from signup_hooks.storage.ports import Stores
 
 logger = Logger(child=True)
@@ -103,7 +103,7 @@ def deliver_stream_batch(
         outcomes.errors[sequence] = None
         if user is None:
             continue
-        receivers = registry.receiving(known, delivery_log.USER_CREATED)
+        receivers = registry.receiving(known, USER_CREATED)
         if not receivers:
             _not_configured(user, event_id, stores)
         for endpoint in receivers:
@@ -139,7 +139,7 @@ def _not_configured(user: User, event_id: str, stores: Stores) -> None:
             "webhook not configured: set it with the admin API or WEBHOOK_URL",
             extra={"reason": str(Reason.NOT_CONFIGURED)},
         )
-        note = dispatch.Notification.signup(user, delivery_log.DEFAULT_ENDPOINT)
+        note = dispatch.Notification.signup(user, DEFAULT_ENDPOINT)
         subject = settle.subject_of(user, note.key, note.endpoint, note.event)
         settle.skipped(stores.log, subject, Reason.NOT_CONFIGURED)
 

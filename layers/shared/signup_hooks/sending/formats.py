@@ -9,61 +9,39 @@ docs/formats.md shows an example of each. Operational events (events.py) take th
 
 from __future__ import annotations
 
-import enum
 import json
-import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from signup_hooks.model.delivery_log import USER_CREATED
-from signup_hooks.signup import LINE_BREAKING_CATEGORIES, User
+from signup_hooks.model import events
+from signup_hooks.model.names import USER_CREATED, Format, Shape
+from signup_hooks.model.user import User
+from signup_hooks.sending.content import (
+    ELLIPSIS,
+    MAX_MESSAGE_CHARS,
+    Card,
+    clean_value,
+    event_card,
+    event_message,
+    signup_card,
+    truncate,
+)
 
-if TYPE_CHECKING:  # events.py builds on this module
+if TYPE_CHECKING:
     from signup_hooks.model.events import OperationalEvent
 
-MAX_VALUE_CHARS = 256  # one placeholder value (a name, an email) in a message
-MAX_MESSAGE_CHARS = 4000  # the rendered message, for every format but Discord
 DISCORD_MAX_CONTENT = 2000  # Discord refuses longer content
-ELLIPSIS = "…"
 
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
 
-EVENT_TYPE = USER_CREATED
 ENVELOPE_SCHEMA = "signup-webhooks/event/v1"
 SOURCE = "signup-webhooks"
 
-# Bidirectional controls (embeddings, overrides, isolates, marks): they can make a name read backwards.
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _DISCORD_SPECIAL = frozenset("\\*_~`|>[]()#:-")
 _TEAMS_SPECIAL = frozenset("\\*_~`[]()#>-")
 _ZERO_WIDTH_SPACE = "\u200b"
-
-
-class Format(enum.StrEnum):
-    """What an administrator can choose. `auto` picks from the URL; `teams` picks the card from the URL too."""
-
-    AUTO = "auto"
-    TEXT = "text"
-    JSON = "json"
-    SLACK = "slack"
-    DISCORD = "discord"
-    TEAMS = "teams"
-    GOOGLECHAT = "googlechat"
-
-
-class Shape(enum.StrEnum):
-    """The concrete payload sent."""
-
-    TEXT = "text"
-    JSON = "json"
-    SLACK = "slack"
-    DISCORD = "discord"
-    TEAMS_ADAPTIVE_CARD = "teams_adaptive_card"
-    TEAMS_MESSAGE_CARD = "teams_message_card"
-    GOOGLECHAT = "googlechat"
 
 
 @dataclass(frozen=True)
@@ -71,31 +49,6 @@ class Payload:
     shape: Shape
     body: bytes
     content_type: str
-
-
-@dataclass(frozen=True)
-class Card:
-    """What the Teams cards show beside the message. Values are cleaned; each card escapes them its own way."""
-
-    title: str  # the MessageCard's title
-    heading: str  # the MessageCard section's title and subtitle
-    subheading: str
-    facts: tuple[tuple[str, str], ...]
-
-
-def clean_value(value: str, limit: int = MAX_VALUE_CHARS) -> str:
-    """One line of visible text: control characters and line or paragraph separators become spaces, bidi controls
-    go, at most `limit` characters."""
-    out = []
-    for ch in value:
-        if ch in _BIDI_CONTROLS:
-            continue
-        out.append(" " if unicodedata.category(ch) in LINE_BREAKING_CATEGORIES else ch)
-    return truncate("".join(out).strip(), limit)
-
-
-def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
 def shape_for(chosen: Format, url: str) -> Shape:
@@ -110,14 +63,13 @@ def shape_for(chosen: Format, url: str) -> Shape:
 
 def build(shape: Shape, message: str, user: User, message_id: str) -> Payload:
     """The request body of one notification. `message` is the rendered template; `user` values are cleaned here."""
-    card = Card("New user signed up", clean_value(user.name), signup_time(user), _facts(user))
-    return _payload(shape, message, card, envelope(message, user, message_id))
+    return _payload(shape, message, signup_card(user), envelope(message, user, message_id))
 
 
 def build_event(shape: Shape, event: OperationalEvent, message_id: str) -> Payload:
     """The request body of an operational event (events.py), in the same shapes as a signup's."""
-    message = event.message()
-    return _payload(shape, message, event.card(), event.envelope(message, message_id))
+    message = event_message(event)
+    return _payload(shape, message, event_card(event), event_envelope(event, message, message_id))
 
 
 def _payload(shape: Shape, message: str, card: Card, document: dict[str, Any]) -> Payload:
@@ -165,10 +117,34 @@ def envelope(message: str, user: User, message_id: str) -> dict[str, Any]:
         "created_at": user.created_at,
     }
     return {
-        **envelope_head(EVENT_TYPE, message_id, user.created_at),
+        **envelope_head(USER_CREATED, message_id, user.created_at),
         "actor": {**person, "type": "user"},
         "subject": {"type": "user", "id": user.id},
         "data": {"user": person},
+        "message": truncate(message, MAX_MESSAGE_CHARS),
+    }
+
+
+def event_envelope(event: OperationalEvent, message: str, message_id: str) -> dict[str, Any]:
+    """The `json` format, shaped as a signup's envelope but without an actor."""
+    subject = {"type": "endpoint", "id": event.endpoint_id}
+    data: dict[str, Any] = {
+        "endpoint": {
+            "id": event.endpoint_id,
+            "name": clean_value(event.endpoint_name),
+            "target_host": clean_value(event.target_host),
+        },
+        "reason": None if event.reason is None else clean_value(event.reason),
+        "failing_since": event.failing_since,
+        "attempts": event.attempts,
+    }
+    if event.type == events.DELIVERY_FAILED:
+        subject = {"type": "delivery", "id": event.webhook_id}
+        data["user"] = {"id": event.user_id, "name": clean_value(event.user_name)}
+    return {
+        **envelope_head(event.type, message_id, event.occurred_at),
+        "subject": subject,
+        "data": data,
         "message": truncate(message, MAX_MESSAGE_CHARS),
     }
 
@@ -201,18 +177,6 @@ def teams_escape(text: str) -> str:
     """Adaptive Card text is markdown: escape it; angle brackets (HTML, `<at>` mentions) are swapped."""
     escaped = "".join("\\" + ch if ch in _TEAMS_SPECIAL else ch for ch in text)
     return googlechat_escape(escaped)
-
-
-def utc_minute(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def signup_time(user: User) -> str:
-    return utc_minute(datetime.fromtimestamp(user.created_at, tz=UTC))
-
-
-def _facts(user: User) -> tuple[tuple[str, str], ...]:
-    return ("Name", clean_value(user.name)), ("Role", clean_value(user.role) or "-"), ("Signed up", signup_time(user))
 
 
 def _adaptive_card(message: str, card: Card) -> dict[str, Any]:

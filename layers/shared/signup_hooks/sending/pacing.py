@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from signup_hooks.sending.formats import Shape
+from signup_hooks.model.names import Shape
 
 # Seconds between two messages to one webhook.
 INTERVALS: dict[Shape, float] = {Shape.SLACK: 1.0, Shape.DISCORD: 0.4}

@@ -15,11 +15,9 @@ from signup_hooks.model import cursors
 from signup_hooks.model.delivery_log import (
     BY_CREATED_INDEX,
     BY_STATUS_INDEX,
-    DEFAULT_ENDPOINT,
     ENTITY,
     MAX_ATTEMPTS,
     RETENTION_SECONDS,
-    USER_CREATED,
     Attempt,
     Record,
     Status,
@@ -28,6 +26,7 @@ from signup_hooks.model.delivery_log import (
     now_iso,
     page_start,
 )
+from signup_hooks.model.names import DEFAULT_ENDPOINT, USER_CREATED
 from signup_hooks.storage import aws
 
 MAX_COUNT_PAGES = 20  # index pages a count reads at most: past that, the count is a lower bound

@@ -15,7 +15,7 @@ from signup_hooks.model.dead_letter import DeadLetter
 from signup_hooks.model.delivery_log import Attempt, Record, Status, Subject
 from signup_hooks.model.health import Health
 from signup_hooks.model.retry_message import RetryMessage
-from signup_hooks.signup import User
+from signup_hooks.model.user import User
 
 if TYPE_CHECKING:  # endpoints.py imports the settings model; only its type is needed here
     from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -12,7 +12,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from signup_hooks.errors import EmailTaken, StorageUnavailable
-from signup_hooks.signup import AUTH_ENTITY, USER_ENTITY, Account, User
+from signup_hooks.model.user import AUTH_ENTITY, USER_ENTITY, User
+from signup_hooks.signup import Account
 from signup_hooks.storage import aws
 
 CREATED_INDEX = "ByCreated"  # template.yaml: users by creation time
