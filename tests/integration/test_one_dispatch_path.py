@@ -273,7 +273,7 @@ def test_resend_to_a_disabled_endpoint_is_refused_and_sends_nothing(aws, lambda_
     configure_all(webhook_url_env=receiver.url)
     delivered = a_delivered_notification(lambda_context, receiver)
     stored = settings.StoredSettings(url=receiver.url, credentials_origin=urls.origin_of(receiver.url), enabled=False)
-    settings_store.save(notifier.config.settings_names(), stored)
+    settings_store.save(registry.settings_names(notifier.config), stored)
     # When the administrator resends it
     status, body = resend(lambda_context, delivered.id)
     # Then it is refused, naming why, and nothing is sent
@@ -316,7 +316,7 @@ def test_operational_events_among_flaky_endpoints_stop_by_themselves(aws, lambda
             receiver.fail_randomly(0.5, seed=index)
             stored = settings.StoredSettings(url=receiver.url, credentials_origin=urls.origin_of(receiver.url))
             endpoint_id = "default" if index == 0 else f"ep{index}"
-            settings_store.save(notifier.config.settings_names(endpoint_id), replace(stored, events=("*",)))
+            settings_store.save(registry.settings_names(notifier.config, endpoint_id), replace(stored, events=("*",)))
         # When one user signs up and the retry function works through everything that follows
         sign_up_in_process(lambda_context)
         assert notify(lambda_context) == []

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from signup_hooks.endpoints import send_options, settings
+from signup_hooks.endpoints import registry, send_options, settings
 from signup_hooks.model import delivery_log, urls
 from signup_hooks.model.names import Format
 from signup_hooks.sending import signing
@@ -34,7 +34,7 @@ LOG = DeliveriesTable(sandbox.DELIVERIES_TABLE_NAME)  # the delivery log, as the
 def add_endpoint(endpoint_id: str, url: str, **fields: Any) -> None:
     """Store an endpoint's document as the admin API does (the credentials bound to the URL's origin)."""
     stored = settings.StoredSettings(url=url, credentials_origin=urls.origin_of(url), **fields)
-    settings_store.save(notifier.config.settings_names(endpoint_id), stored)
+    settings_store.save(registry.settings_names(notifier.config, endpoint_id), stored)
 
 
 def run_retries(aws: Any, context: Any, quiet_polls: int = 3) -> list[dict[str, Any]]:
@@ -187,7 +187,9 @@ def test_an_unreadable_endpoint_leaves_the_record_for_the_stream_and_the_others_
 ):
     good, _ = two_receivers
     add_endpoint("good", good.url)
-    aws.ssm.put_parameter(Name=notifier.config.settings_names("broken").document, Value="not json", Type="SecureString")
+    aws.ssm.put_parameter(
+        Name=registry.settings_names(notifier.config, "broken").document, Value="not json", Type="SecureString"
+    )
     event = batch_of(1)
 
     assert notifier_failures(event, lambda_context) == [event["Records"][0]["dynamodb"]["SequenceNumber"]]
@@ -378,7 +380,7 @@ def test_after_the_overlap_only_the_new_secret_signs(aws, lambda_context, receiv
 def test_the_rotated_out_secret_never_follows_a_new_origin(aws, lambda_context, two_receivers):
     first, second = two_receivers
     add_endpoint("default", first.url, **_rotated(datetime.now(UTC) + timedelta(hours=1)))
-    stored = settings_store.load(notifier.config.settings_names(), "", max_age=0).stored
+    stored = settings_store.load(registry.settings_names(notifier.config), "", max_age=0).stored
 
     # bound to the first receiver's origin: a delivery to another origin carries neither secret
     options, credentials = send_options.options_for(stored, second.url)

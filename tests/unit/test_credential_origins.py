@@ -9,7 +9,7 @@ import secrets
 from typing import Any
 
 from signup_hooks.admin import webhook_routes as admin_logic
-from signup_hooks.endpoints import settings, settings_input
+from signup_hooks.endpoints import custom_header, settings, settings_input
 from signup_hooks.model import urls
 
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
@@ -26,7 +26,7 @@ def test_origins_compare_scheme_host_and_port_with_default_ports_spelled_out():
 BOUND = settings.StoredSettings(
     url="https://a.example.com/hook",
     signing_secret=SECRET,
-    custom_header=settings_input.CustomHeader("X-Key", "v"),
+    custom_header=custom_header.CustomHeader("X-Key", "v"),
     credentials_origin="https://a.example.com:443",
 )
 

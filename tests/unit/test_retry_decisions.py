@@ -16,7 +16,7 @@ from signup_hooks.model.results import DeliveryResult
 from signup_hooks.model.retry_message import RetryMessage
 from signup_hooks.model.user import User
 from signup_hooks.pipeline import dispatch, retries
-from signup_hooks.pipeline.settle import Outcome
+from signup_hooks.pipeline.outcome import Outcome
 from signup_hooks.sending import backoff
 
 from tests.unit.fakes import Fakes, endpoint

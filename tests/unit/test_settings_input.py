@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from signup_hooks.endpoints import settings_input
+from signup_hooks.endpoints import custom_header
 from signup_hooks.errors import InvalidInput
 
 
@@ -11,10 +11,10 @@ from signup_hooks.errors import InvalidInput
 def test_a_custom_header_name_must_be_a_whole_http_token(name: str) -> None:
     # A name with a trailing newline passed `^...$` (which matches before a final newline): a header injection
     with pytest.raises(InvalidInput) as refused:
-        settings_input.validate_custom_header({"name": name, "value": "v"})
+        custom_header.validate_custom_header({"name": name, "value": "v"})
     assert refused.value.field == "custom_header"
 
 
 def test_a_custom_header_name_that_is_a_token_is_taken() -> None:
-    header = settings_input.validate_custom_header({"name": "X-Api-Key", "value": "v"})
+    header = custom_header.validate_custom_header({"name": "X-Api-Key", "value": "v"})
     assert (header.name, header.value) == ("X-Api-Key", "v")

@@ -11,9 +11,10 @@ from signup_hooks.model.delivery_log import Attempt, Status, Trigger
 from signup_hooks.model.names import USER_CREATED, Shape
 from signup_hooks.model.results import DeliveryResult, Reason
 from signup_hooks.model.user import User
-from signup_hooks.pipeline import settle
+from signup_hooks.pipeline import operational, settle
+from signup_hooks.pipeline.outcome import Next, Outcome
 from signup_hooks.pipeline.prepare import Prepared
-from signup_hooks.pipeline.settle import Outcome
+from signup_hooks.storage.ports import Stores
 
 from tests.unit.fakes import Fakes, endpoint
 
@@ -33,6 +34,15 @@ def prepared(endpoint_id: str = "default", operational: events.OperationalEvent 
     )
 
 
+def settle_round(
+    prepared: Prepared, outcome: Outcome, attempts: list[Attempt], config: Config, stores: Stores, after: Next
+) -> Status:
+    """Settle a round and announce what it came to, as the one path (dispatch.py) does."""
+    settled = settle.settle(prepared, outcome, attempts, config, stores, after)
+    operational.announce_settled(stores, prepared, settled)
+    return settled.status
+
+
 def failed(status: int, reason: Reason) -> tuple[Outcome, list[Attempt]]:
     result = DeliveryResult(False, status, reason, 12)
     attempt = Attempt("2026-01-31T09:00:00.000+00:00", status, str(reason), 12, Trigger.STREAM)
@@ -48,7 +58,7 @@ def test_a_failure_the_receiver_may_get_over_is_scheduled_not_dead_lettered() ->
     fakes = Fakes()
     outcome, attempts = failed(503, Reason.SERVER_ERROR)
 
-    status = settle.settle(prepared(), outcome, attempts, CONFIG, fakes.stores(), settle.Next())
+    status = settle_round(prepared(), outcome, attempts, CONFIG, fakes.stores(), Next())
 
     assert status is Status.RETRYING
     assert [message.event_id for message in fakes.queue.scheduled] == ["evt-1"]
@@ -61,7 +71,7 @@ def test_without_a_retry_queue_a_retryable_failure_is_dead_lettered() -> None:
     fakes = Fakes()
     outcome, attempts = failed(503, Reason.SERVER_ERROR)
 
-    status = settle.settle(prepared(), outcome, attempts, CONFIG, fakes.stores(retry_queue=False), settle.Next())
+    status = settle_round(prepared(), outcome, attempts, CONFIG, fakes.stores(retry_queue=False), Next())
 
     assert status is Status.FAILED
     assert len(fakes.dead_letters.letters) == 1
@@ -78,7 +88,7 @@ def test_a_failure_for_good_is_dead_lettered_and_announced_to_subscribed_endpoin
     )
     outcome, attempts = failed(404, Reason.NOT_FOUND)
 
-    status = settle.settle(prepared(), outcome, attempts, CONFIG, fakes.stores(), settle.Next())
+    status = settle_round(prepared(), outcome, attempts, CONFIG, fakes.stores(), Next())
 
     assert status is Status.FAILED
     assert [letter.event_id for letter in fakes.dead_letters.letters] == ["evt-1"]
@@ -91,9 +101,9 @@ def test_a_failure_for_good_is_dead_lettered_and_announced_to_subscribed_endpoin
 def test_a_replay_that_fails_stays_where_it_was() -> None:
     fakes = Fakes()
     outcome, attempts = failed(404, Reason.NOT_FOUND)
-    after = settle.Next(schedule_failures=False, trigger=Trigger.REDRIVE)
+    after = Next(schedule_failures=False, trigger=Trigger.REDRIVE)
 
-    status = settle.settle(prepared(), outcome, attempts, CONFIG, fakes.stores(), after)
+    status = settle_round(prepared(), outcome, attempts, CONFIG, fakes.stores(), after)
 
     assert status is Status.FAILED
     assert fakes.dead_letters.letters == [] and fakes.queue.scheduled == [] and fakes.queue.now == []
@@ -104,7 +114,7 @@ def test_a_health_transition_is_announced_once() -> None:
     stores = fakes.stores()
     for _ in range(3):  # three failing rounds in a row: the endpoint starts failing once
         outcome, attempts = failed(503, Reason.SERVER_ERROR)
-        settle.settle(prepared(), outcome, attempts, CONFIG, stores, settle.Next())
+        settle_round(prepared(), outcome, attempts, CONFIG, stores, Next())
 
     assert [(message.endpoint, message.event) for message in fakes.queue.now] == [("ops", events.ENDPOINT_FAILING)]
     assert fakes.health.state["default"].consecutive_failures == 3
@@ -116,10 +126,10 @@ def test_a_recovery_is_announced_once_to_those_subscribed_to_it() -> None:
     )
     stores = fakes.stores()
     outcome, attempts = failed(503, Reason.SERVER_ERROR)
-    settle.settle(prepared(), outcome, attempts, CONFIG, stores, settle.Next())
+    settle_round(prepared(), outcome, attempts, CONFIG, stores, Next())
     for _ in range(2):
         outcome, attempts = delivered()
-        settle.settle(prepared(), outcome, attempts, CONFIG, stores, settle.Next())
+        settle_round(prepared(), outcome, attempts, CONFIG, stores, Next())
 
     assert [message.event for message in fakes.queue.now] == [events.ENDPOINT_FAILING, events.ENDPOINT_RECOVERED]
     assert fakes.log.statuses() == [Status.RETRYING, Status.DELIVERED, Status.DELIVERED]
@@ -142,7 +152,7 @@ def test_an_operational_event_that_fails_for_good_is_not_dead_lettered_nor_annou
     event = ABOUT_CRM
     outcome, attempts = failed(404, Reason.NOT_FOUND)
 
-    status = settle.settle(prepared("ops", operational=event), outcome, attempts, CONFIG, fakes.stores(), settle.Next())
+    status = settle_round(prepared("ops", operational=event), outcome, attempts, CONFIG, fakes.stores(), Next())
 
     assert status is Status.FAILED
     assert fakes.dead_letters.letters == []
@@ -155,7 +165,7 @@ def test_with_an_announcement_queue_announcements_and_their_retries_go_there_and
 
     # A signup's notification fails: its retry is on the retry queue, the endpoint.failing it causes is not
     outcome, attempts = failed(503, Reason.SERVER_ERROR)
-    settle.settle(prepared(), outcome, attempts, CONFIG, stores, settle.Next())
+    settle_round(prepared(), outcome, attempts, CONFIG, stores, Next())
     assert [message.event for message in fakes.queue.scheduled] == [USER_CREATED]
     assert fakes.queue.now == []
     assert [(message.endpoint, message.event) for message in fakes.announcements.now] == [
@@ -164,6 +174,6 @@ def test_with_an_announcement_queue_announcements_and_their_retries_go_there_and
 
     # The announcement fails too: its retry stays on the announcement queue
     outcome, attempts = failed(503, Reason.SERVER_ERROR)
-    settle.settle(prepared("ops", operational=ABOUT_CRM), outcome, attempts, CONFIG, stores, settle.Next())
+    settle_round(prepared("ops", operational=ABOUT_CRM), outcome, attempts, CONFIG, stores, Next())
     assert [message.event for message in fakes.announcements.scheduled] == [events.DELIVERY_FAILED]
     assert [message.event for message in fakes.queue.scheduled] == [USER_CREATED]

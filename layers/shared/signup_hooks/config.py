@@ -1,20 +1,17 @@
 """The one place that reads the environment: `Config`, every setting of every function, typed and checked once at
 cold start. Not to be confused with the stored settings of an endpoint (settings.py: the SSM document an
-administrator changes at run time) or with what one delivery uses (send_options.SendOptions)."""
+administrator changes at run time, endpoints/settings.py) or with what one delivery uses (send_options.SendOptions)."""
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from signup_hooks.digits import is_ascii_decimal
-from signup_hooks.endpoints.settings import LegacyNames, SettingsNames
 from signup_hooks.errors import ConfigError
 from signup_hooks.model import schedule
-from signup_hooks.model.names import DEFAULT_ENDPOINT
 from signup_hooks.sending.messages import DEFAULT_TEMPLATE, validate_template
 from signup_hooks.signup import HashProfile
 
@@ -23,7 +20,6 @@ if TYPE_CHECKING:  # delivery code: imported where a policy is used, by the func
     from signup_hooks.sending.targets import Policy
 
 ROLES = ("pending", "user", "admin")
-_ENDPOINT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 # Upper bounds on what an operator may configure: every limit the environment sets is bounded (docs/architecture.md).
 MAX_TIMEOUT_SECONDS = 30.0
@@ -81,26 +77,6 @@ class Config:
         from signup_hooks.sending.targets import Policy
 
         return Policy(allow_http=self.allow_http_targets, allow_private=self.allow_private_targets)
-
-    @property
-    def webhooks_path(self) -> str:
-        """The SSM path that holds one settings document per endpoint."""
-        return self.webhook_settings_parameter.rsplit("/", 1)[0]
-
-    def settings_names(self, endpoint_id: str = DEFAULT_ENDPOINT) -> SettingsNames:
-        """Where an endpoint's settings live: `<prefix>/<id>`, next to the default endpoint's document."""
-        if endpoint_id == DEFAULT_ENDPOINT:
-            legacy = LegacyNames(
-                url=self.webhook_url_parameter,
-                format=self.format_parameter,
-                message_template=self.message_template_parameter,
-                signing_secret=self.signing_secret_parameter,
-                custom_header=self.custom_header_parameter,
-            )
-            return SettingsNames(self.webhook_settings_parameter, legacy, endpoint_id)
-        if not is_endpoint_id(endpoint_id):
-            raise ValueError("an endpoint id is 1 to 64 letters, digits, '.', '_' or '-'")
-        return SettingsNames(f"{self.webhooks_path}/{endpoint_id}", endpoint_id=endpoint_id)
 
     def require(self, *names: str) -> Config:
         """Fail at cold start, naming the variable, when a function lacks a setting it needs."""
@@ -212,11 +188,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             )
         ),
     )
-
-
-def is_endpoint_id(value: str) -> bool:
-    """1 to 64 letters, digits, '.', '_' or '-': safe as the last part of a parameter name."""
-    return bool(_ENDPOINT_ID.fullmatch(value))
 
 
 def _flag(name: str, value: str) -> bool:

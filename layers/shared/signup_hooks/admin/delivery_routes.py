@@ -14,9 +14,10 @@ from typing import Any, Protocol
 from aws_lambda_powertools import Logger
 
 from signup_hooks.api import bodies
-from signup_hooks.config import Config, is_endpoint_id
+from signup_hooks.config import Config
 from signup_hooks.digits import is_ascii_digits
 from signup_hooks.endpoints import registry
+from signup_hooks.endpoints.registry import is_endpoint_id
 from signup_hooks.errors import InvalidInput, NotFound
 from signup_hooks.model import cursors, delivery_log
 from signup_hooks.model.delivery_log import Status

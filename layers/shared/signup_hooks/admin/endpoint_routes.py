@@ -21,9 +21,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from signup_hooks.admin import test_send, webhook_routes
 from signup_hooks.admin.test_send import TestSendRequest
 from signup_hooks.api import bodies
-from signup_hooks.config import Config, is_endpoint_id
+from signup_hooks.config import Config
 from signup_hooks.endpoints import registry, settings, settings_input
-from signup_hooks.endpoints.registry import MAX_ENDPOINTS, Endpoint
+from signup_hooks.endpoints.registry import MAX_ENDPOINTS, Endpoint, is_endpoint_id
 from signup_hooks.errors import Conflict, InvalidInput, NotFound, StorageUnavailable, TooManyEndpoints
 from signup_hooks.model.names import DEFAULT_ENDPOINT
 from signup_hooks.model.urls import redact_url
@@ -105,11 +105,11 @@ def create(config: Config, request: EndpointRequest) -> dict[str, Any]:
     stored, _ = request.applied_to(created, "", now.isoformat(timespec="seconds"))
     endpoint_id = registry.new_id()
     try:
-        settings_store.save(config.settings_names(endpoint_id), stored, new=True)
+        settings_store.save(registry.settings_names(config, endpoint_id), stored, new=True)
     except FileExistsError:  # 48 random bits against at most 10 ids in use: about once in 2**44 creations
         raise Conflict("an endpoint with the same id was created meanwhile; try again") from None
     if _limit_passed_meanwhile(config):
-        settings_store.delete_settings(config.settings_names(endpoint_id))
+        settings_store.delete_settings(registry.settings_names(config, endpoint_id))
         raise Conflict(f"another endpoint was created meanwhile and there can be at most {MAX_ENDPOINTS}; try again")
     logger.info("endpoint created", extra={"endpoint": endpoint_id, **_described(request, stored)})
     return _public(config, _as_stored(Endpoint(endpoint_id, _EMPTY), stored))
@@ -125,7 +125,7 @@ def update(config: Config, endpoint_id: str, request: EndpointRequest) -> dict[s
         updated, header_cleared = request.applied_to(
             endpoint.stored, endpoint.environment_url, webhook_routes.now_iso()
         )
-        webhook_routes.save(config.settings_names(endpoint.id), endpoint.snapshot, version, updated)
+        webhook_routes.save(registry.settings_names(config, endpoint.id), endpoint.snapshot, version, updated)
     logger.info(
         "endpoint changed",
         extra={"endpoint": endpoint.id, "custom_header_cleared": header_cleared, **_described(request, updated)},
@@ -139,7 +139,7 @@ def delete(config: Config, endpoint_id: str) -> dict[str, Any]:
         raise NotFound("no endpoint with this id")
     with settings_lease.held(config.deliveries_table, endpoint_id):
         endpoint = _existing(config, endpoint_id)  # an unreadable document can be deleted too
-        settings_store.delete_settings(config.settings_names(endpoint.id))
+        settings_store.delete_settings(registry.settings_names(config, endpoint.id))
     logger.info("endpoint deleted", extra={"endpoint": endpoint.id})
     return {"deleted": endpoint.id}
 
@@ -167,7 +167,7 @@ def rotate_secret(config: Config, endpoint_id: str) -> dict[str, Any]:
             updated = dataclasses.replace(
                 updated, previous_signing_secret=stored.signing_secret, previous_secret_until=previous_until
             )
-        webhook_routes.save(config.settings_names(endpoint.id), endpoint.snapshot, version, updated)
+        webhook_routes.save(registry.settings_names(config, endpoint.id), endpoint.snapshot, version, updated)
     logger.info(
         "signing secret rotated",
         extra={"endpoint": endpoint.id, "previous_until": previous_until, "custom_header_cleared": header_cleared},
@@ -220,7 +220,7 @@ def _changing(config: Config, endpoint_id: str) -> Iterator[tuple[Endpoint, int 
         raise NotFound("no endpoint with this id")
     environment_url = config.webhook_url_env if endpoint_id == DEFAULT_ENDPOINT else ""
     with settings_lease.held(config.deliveries_table, endpoint_id):
-        names = config.settings_names(endpoint_id)
+        names = registry.settings_names(config, endpoint_id)
         try:
             snapshot, version = settings_store.read_for_change(names, environment_url)
         except StorageUnavailable as exc:

@@ -16,9 +16,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signup_hooks.api import bodies
 from signup_hooks.config import Config
-from signup_hooks.endpoints import send_options, settings, settings_input
+from signup_hooks.endpoints import custom_header, send_options, settings, settings_input
+from signup_hooks.endpoints.custom_header import CustomHeader
 from signup_hooks.endpoints.send_options import Credentials, SendOptions
-from signup_hooks.endpoints.settings_input import CustomHeader
 from signup_hooks.model.names import Format
 from signup_hooks.model.results import DeliveryResult, Reason
 from signup_hooks.model.urls import redact_url
@@ -66,7 +66,7 @@ class TestSendRequest:
                 else None
             ),
             custom_header=(
-                settings_input.validate_custom_header(data["custom_header"])
+                custom_header.validate_custom_header(data["custom_header"])
                 if data.get("custom_header") is not None
                 else None
             ),

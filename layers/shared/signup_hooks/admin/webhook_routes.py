@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger
 
 from signup_hooks.api import bodies
 from signup_hooks.config import Config
-from signup_hooks.endpoints import send_options, settings, settings_input
+from signup_hooks.endpoints import registry, send_options, settings, settings_input
 from signup_hooks.errors import Conflict, InvalidInput, NotFound
 from signup_hooks.model.names import DEFAULT_ENDPOINT, Format
 from signup_hooks.model.urls import origin_of, redact_url
@@ -40,7 +40,7 @@ def set_webhook(config: Config, change: settings_input.SettingsChange) -> dict[s
 
     The whole change is one write, so either all of it is stored or none of it.
     """
-    names = config.settings_names()
+    names = registry.settings_names(config)
     with settings_lease.held(config.deliveries_table, names.endpoint_id):
         current, version = settings_store.read_for_change(names, config.webhook_url_env)
         updated, header_cleared = with_change(current.stored, change, config.webhook_url_env, now_iso())
@@ -56,7 +56,7 @@ def set_webhook(config: Config, change: settings_input.SettingsChange) -> dict[s
 
 def clear_webhook(config: Config) -> dict[str, Any]:
     """Clear the URL (the notifier falls back to WEBHOOK_URL). The credentials stay bound to their origin."""
-    names = config.settings_names()
+    names = registry.settings_names(config)
     with settings_lease.held(config.deliveries_table, names.endpoint_id):
         current, version = settings_store.read_for_change(names, config.webhook_url_env)
         if current.stored.url is None:
@@ -69,7 +69,7 @@ def clear_webhook(config: Config) -> dict[str, Any]:
 
 def current_snapshot(config: Config) -> settings.Snapshot:
     """The default endpoint's stored settings, read afresh."""
-    return settings_store.load(config.settings_names(), config.webhook_url_env, max_age=0, stale_ok=False)
+    return settings_store.load(registry.settings_names(config), config.webhook_url_env, max_age=0, stale_ok=False)
 
 
 def save(

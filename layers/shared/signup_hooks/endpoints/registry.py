@@ -11,13 +11,14 @@ cannot be parsed makes only its own endpoint unavailable.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
-from signup_hooks.config import Config, is_endpoint_id
+from signup_hooks.config import Config
 from signup_hooks.endpoints import send_options, settings
 from signup_hooks.errors import StorageUnavailable
 from signup_hooks.model.events import EVERY_EVENT
@@ -78,8 +79,8 @@ class ReadDocuments(Protocol):
 
 def load_all(config: Config, read: ReadDocuments, max_age: float, *, stale_ok: bool = True) -> list[Endpoint]:
     """Every endpoint, `default` first, then in the order they were created. Raises StorageUnavailable."""
-    path = config.webhooks_path
-    default_names = config.settings_names()
+    path = webhooks_path(config)
+    default_names = settings_names(config)
     values = read(path, default_names.document, default_names.legacy.names(), max_age, stale_ok)
     found = [_endpoint(DEFAULT_ENDPOINT, values, config, config.webhook_url_env)]
     prefix = path + "/"
@@ -126,12 +127,41 @@ def delivery_key(base: str, endpoint_id: str) -> str:
     return base if endpoint_id == DEFAULT_ENDPOINT else f"{base}#{endpoint_id}"
 
 
+def webhooks_path(config: Config) -> str:
+    """The SSM path that holds one settings document per endpoint."""
+    return config.webhook_settings_parameter.rsplit("/", 1)[0]
+
+
+def settings_names(config: Config, endpoint_id: str = DEFAULT_ENDPOINT) -> settings.SettingsNames:
+    """Where an endpoint's settings live: `<prefix>/<id>`, next to the default endpoint's document."""
+    if endpoint_id == DEFAULT_ENDPOINT:
+        legacy = settings.LegacyNames(
+            url=config.webhook_url_parameter,
+            format=config.format_parameter,
+            message_template=config.message_template_parameter,
+            signing_secret=config.signing_secret_parameter,
+            custom_header=config.custom_header_parameter,
+        )
+        return settings.SettingsNames(config.webhook_settings_parameter, legacy, endpoint_id)
+    if not is_endpoint_id(endpoint_id):
+        raise ValueError("an endpoint id is 1 to 64 letters, digits, '.', '_' or '-'")
+    return settings.SettingsNames(f"{webhooks_path(config)}/{endpoint_id}", endpoint_id=endpoint_id)
+
+
+_ENDPOINT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def is_endpoint_id(value: str) -> bool:
+    """1 to 64 letters, digits, '.', '_' or '-': safe as the last part of a parameter name."""
+    return bool(_ENDPOINT_ID.fullmatch(value))
+
+
 def new_id() -> str:
     return "ep_" + secrets.token_hex(6)
 
 
 def _endpoint(endpoint_id: str, values: dict[str, str], config: Config, environment_url: str) -> Endpoint:
-    names = config.settings_names(endpoint_id)
+    names = settings_names(config, endpoint_id)
     try:
         return Endpoint(endpoint_id, settings.parse(values, names, environment_url), environment_url)
     except StorageUnavailable as exc:

@@ -9,8 +9,8 @@ import dataclasses
 import enum
 from dataclasses import dataclass, field
 
+from signup_hooks.endpoints.custom_header import CustomHeader
 from signup_hooks.endpoints.settings import Snapshot, StoredSettings
-from signup_hooks.endpoints.settings_input import CustomHeader
 from signup_hooks.model.names import Format
 from signup_hooks.model.urls import origin_of, redact_url
 

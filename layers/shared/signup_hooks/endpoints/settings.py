@@ -25,7 +25,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from signup_hooks.endpoints.settings_input import CustomHeader, validate_custom_header
+from signup_hooks.endpoints.custom_header import CustomHeader, validate_custom_header
 from signup_hooks.errors import ConfigError, InvalidInput, StorageUnavailable
 from signup_hooks.model.names import DEFAULT_ENDPOINT, USER_CREATED, Format
 from signup_hooks.model.urls import origin_of

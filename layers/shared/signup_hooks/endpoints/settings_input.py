@@ -4,13 +4,13 @@ Each check raises InvalidInput naming the field; none talks to AWS."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from signup_hooks.endpoints.custom_header import CustomHeader, validate_custom_header
 from signup_hooks.errors import ConfigError, InvalidInput
 from signup_hooks.model import events
 from signup_hooks.model.names import Format
@@ -18,24 +18,8 @@ from signup_hooks.sending import signing
 from signup_hooks.sending.messages import validate_template
 
 MAX_URL_LENGTH = 2048
-MAX_HEADER_NAME_LENGTH = 64
-MAX_HEADER_VALUE_LENGTH = 1024
-# Headers the request itself needs: a custom header may not replace them.
-RESERVED_HEADERS = frozenset(
-    {"host", "content-type", "content-length", "transfer-encoding", "connection", "user-agent", "expect", "te"}
-)
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a token (RFC 9110), the whole name: fullmatch
 FIELDS = ("url", "format", "message_template", "signing_secret", "custom_header")
 MAX_NAME_LENGTH = 100
-
-
-@dataclass(frozen=True)
-class CustomHeader:
-    name: str
-    value: str
-
-    def __repr__(self) -> str:  # never print the value, even by accident
-        return f"CustomHeader(name={self.name!r}, value=<redacted>)"
 
 
 @dataclass(frozen=True)
@@ -128,26 +112,6 @@ def validate_signing_secret(value: object) -> str:
     except signing.InvalidSecret as exc:
         raise InvalidInput("signing_secret", str(exc)) from None
     return value
-
-
-def validate_custom_header(value: object) -> CustomHeader:
-    if not isinstance(value, dict) or set(value) != {"name", "value"}:
-        raise InvalidInput("custom_header", 'custom_header must be {"name": ..., "value": ...} (or null to clear it)')
-    name, header_value = value["name"], value["value"]
-    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name) or len(name) > MAX_HEADER_NAME_LENGTH:
-        raise InvalidInput("custom_header", "custom_header name must be an HTTP header name")
-    if name.lower() in RESERVED_HEADERS or name.lower().startswith("webhook-"):
-        raise InvalidInput("custom_header", f"custom_header cannot replace the {name} header")
-    if (
-        not isinstance(header_value, str)
-        or not header_value
-        or len(header_value) > MAX_HEADER_VALUE_LENGTH
-        or any(unicodedata.category(ch) in ("Cc", "Cf") or ord(ch) > 0x7E for ch in header_value)
-    ):
-        raise InvalidInput(
-            "custom_header", f"custom_header value must be 1 to {MAX_HEADER_VALUE_LENGTH} printable ASCII characters"
-        )
-    return CustomHeader(name, header_value)
 
 
 def validate_name(value: object) -> str:

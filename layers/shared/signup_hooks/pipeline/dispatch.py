@@ -32,11 +32,11 @@ from signup_hooks.model.results import DeliveryResult, Reason
 from signup_hooks.model.retry_message import RetryMessage
 from signup_hooks.model.urls import host_of
 from signup_hooks.model.user import User
-from signup_hooks.pipeline import settle
+from signup_hooks.pipeline import operational, settle
 from signup_hooks.pipeline.attempts import post_attempt, post_round
 from signup_hooks.pipeline.exactly_once import deliver_exactly_once
+from signup_hooks.pipeline.outcome import Next, Outcome
 from signup_hooks.pipeline.prepare import Prepared, prepare
-from signup_hooks.pipeline.settle import Outcome
 from signup_hooks.sending import backoff
 from signup_hooks.storage.ports import Stores
 
@@ -183,7 +183,7 @@ def dispatch(
             operational=note.operational,
         )
         prior = _prior_status(note, stores) if rule.keeps_status else None
-        after = settle.Next(
+        after = Next(
             schedule_failures=rule.schedule_failures and prior is not Status.FAILED,
             retries_done=request.retries_after,
             first_attempt_at=request.first_attempt_at,
@@ -194,11 +194,14 @@ def dispatch(
             if rule.sends_again and prior is Status.DELIVERED:
                 return _send_again(prepared, config, stores, round_deadline, rule, after)
             try:
-                outcome = deliver_exactly_once(prepared, config, stores, round_deadline, context, after, rule.policy)
+                outcome, attempts = deliver_exactly_once(
+                    prepared, config, stores, round_deadline, context, request.trigger, rule.policy
+                )
             except (InProgress, OutOfTime) as exc:
                 if not rule.hands_over:
                     raise
                 return _out_of_time(request, stores, rule, str(exc), held=isinstance(exc, InProgress))
+            _settle(prepared, outcome, attempts, config, stores, after)
     if request.trigger is Trigger.SCHEDULE and outcome.delivered and not outcome.already_delivered:
         metrics.count(metrics.RECOVERED)
     return outcome
@@ -252,7 +255,7 @@ def _out_of_time(request: Request, stores: Stores, rule: Rule, why: str, held: b
 
 
 def _send_again(
-    prepared: Prepared, config: Config, stores: Stores, deadline: backoff.Deadline, rule: Rule, after: settle.Next
+    prepared: Prepared, config: Config, stores: Stores, deadline: backoff.Deadline, rule: Rule, after: Next
 ) -> Outcome:
     """One round outside the idempotency record (the notification was delivered already), settled as any other."""
     attempts: list[delivery_log.Attempt] = []
@@ -264,8 +267,20 @@ def _send_again(
         if made.count == 0:
             raise OutOfTime("no time left for an attempt before the invocation's deadline")
         outcome = Outcome(made.result.delivered, result=made.result, attempts=made.count)
-    settle.settle(prepared, outcome, attempts, config, stores, replace(after, counts_toward_health=False))
+    _settle(prepared, outcome, attempts, config, stores, replace(after, counts_toward_health=False))
     return outcome
+
+
+def _settle(
+    prepared: Prepared,
+    outcome: Outcome,
+    attempts: list[delivery_log.Attempt],
+    config: Config,
+    stores: Stores,
+    after: Next,
+) -> None:
+    """Settle the round, then tell the other endpoints what it came to (announcing never holds the settling up)."""
+    operational.announce_settled(stores, prepared, settle.settle(prepared, outcome, attempts, config, stores, after))
 
 
 def _prior_status(note: Notification, stores: Stores) -> Status | None:

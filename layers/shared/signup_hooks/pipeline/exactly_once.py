@@ -1,6 +1,5 @@
 """Delivering a prepared notification exactly once: a round of attempts (attempts.py) inside the notification's
-idempotency record (storage/idempotency.py), then settled (settle.py): delivered, the retry schedule, the dead-letter
-queue or, for an administrator's replay (`after.schedule_failures` False), left as it was.
+idempotency record (storage/idempotency.py). The one path (dispatch.py) then settles it (settle.py).
 
 A notification delivered already (its record is COMPLETED) is not sent again: the outcome says `already_delivered`.
 """
@@ -13,15 +12,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signup_hooks.config import Config
 from signup_hooks.errors import NotDelivered, OutOfTime
+from signup_hooks.model.delivery_log import Attempt, Trigger
 from signup_hooks.model.results import DeliveryResult
-from signup_hooks.pipeline import settle
 from signup_hooks.pipeline.attempts import Round, post_round
+from signup_hooks.pipeline.outcome import Outcome
 from signup_hooks.pipeline.prepare import Prepared
-from signup_hooks.pipeline.settle import Outcome
 from signup_hooks.sending import backoff
 from signup_hooks.storage.ports import ALREADY_DELIVERED, Stores
-
-FIRST_TRY = settle.Next()
 
 
 def deliver_exactly_once(
@@ -30,10 +27,10 @@ def deliver_exactly_once(
     stores: Stores,
     deadline: backoff.Deadline,
     context: LambdaContext,
-    after: settle.Next = FIRST_TRY,
+    trigger: Trigger = Trigger.STREAM,
     policy: backoff.RetryPolicy | None = None,
-) -> Outcome:
-    """Post with retries, at most once per delivery key, then settle it.
+) -> tuple[Outcome, list[Attempt]]:
+    """Post with retries, at most once per delivery key: the outcome, and this round's attempts for the log.
 
     Raises OutOfTime when no attempt could start before the deadline, InProgress when another invocation is
     delivering the same notification now.
@@ -42,9 +39,8 @@ def deliver_exactly_once(
     if prepared.failure is not None:  # a refused or invalid target: nothing was sent, nothing to remember
         outcome = Outcome(False, result=prepared.failure)
     else:
-        outcome = _within_record(prepared, config, stores, deadline, context, policy, after, rounds)
-    settle.settle(prepared, outcome, rounds[0].attempts if rounds else [], config, stores, after)
-    return outcome
+        outcome = _within_record(prepared, config, stores, deadline, context, policy, trigger, rounds)
+    return outcome, rounds[0].attempts if rounds else []
 
 
 def _within_record(
@@ -54,11 +50,11 @@ def _within_record(
     deadline: backoff.Deadline,
     context: LambdaContext,
     policy: backoff.RetryPolicy | None,
-    after: settle.Next,
+    trigger: Trigger,
     rounds: list[Round],
 ) -> Outcome:
     def attempt() -> dict[str, Any]:
-        made = post_round(prepared, config, deadline, policy, after.trigger)
+        made = post_round(prepared, config, deadline, policy, trigger)
         rounds.append(made)
         if made.count == 0:
             raise OutOfTime("no time left for an attempt before the invocation's deadline")

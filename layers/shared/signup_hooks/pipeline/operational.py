@@ -22,10 +22,20 @@ from signup_hooks.errors import StorageUnavailable
 from signup_hooks.model import events
 from signup_hooks.model.health import Health
 from signup_hooks.model.retry_message import RetryMessage
+from signup_hooks.pipeline.outcome import Settled
 from signup_hooks.pipeline.prepare import Prepared
 from signup_hooks.storage.ports import Stores
 
 logger = Logger(child=True)
+
+
+def announce_settled(stores: Stores, prepared: Prepared, settled: Settled) -> None:
+    """Announce what settling `prepared` came to: its dead letter, then the change of its endpoint's health."""
+    letter = settled.dead_letter
+    if letter is not None:
+        dead_lettered(stores, prepared, str(letter.result.reason) if letter.result.reason else None, letter.attempts)
+    if settled.health is not None:
+        health_changed(stores, prepared, *settled.health, settled.last_reason)
 
 
 def health_changed(stores: Stores, prepared: Prepared, before: Health, after: Health, reason: str | None) -> None:

@@ -27,8 +27,8 @@ from signup_hooks.model.delivery_log import Trigger
 from signup_hooks.model.retry_message import RetryMessage
 from signup_hooks.pipeline import dispatch
 from signup_hooks.pipeline.dispatch import Skipped
+from signup_hooks.pipeline.outcome import Outcome
 from signup_hooks.pipeline.recovery import recover_batch
-from signup_hooks.pipeline.settle import Outcome
 from signup_hooks.pipeline.stream_batch import DEADLINE_MARGIN_SECONDS, MAX_CONCURRENT_DELIVERIES
 from signup_hooks.sending import backoff
 from signup_hooks.storage.ports import Stores

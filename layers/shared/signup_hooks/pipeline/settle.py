@@ -14,7 +14,6 @@ log write is only logged: it never loses or duplicates a notification.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,38 +24,16 @@ from signup_hooks.config import Config
 from signup_hooks.errors import StorageUnavailable
 from signup_hooks.model import delivery_log, schedule
 from signup_hooks.model.dead_letter import DeadLetter
+from signup_hooks.model.health import Health
 from signup_hooks.model.results import DeliveryResult, Reason
 from signup_hooks.model.retry_message import RetryMessage
 from signup_hooks.model.user import User
-from signup_hooks.pipeline import operational
+from signup_hooks.pipeline.outcome import Next, Outcome, Settled
 from signup_hooks.pipeline.prepare import Prepared
 from signup_hooks.sending import backoff, signing
 from signup_hooks.storage.ports import DeliveryLog, RetryQueue, Stores
 
 logger = Logger(child=True)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one notification after a round of attempts."""
-
-    delivered: bool
-    already_delivered: bool = False
-    result: DeliveryResult | None = None
-    attempts: int = 0
-    handed_over: bool = False  # held by another invocation or out of time: queued for the retry function
-
-
-@dataclass(frozen=True)
-class Next:
-    """Where a notification goes after this round of attempts."""
-
-    schedule_failures: bool = True  # False: an administrator's replay, whose failure stays where it was
-    retries_done: int = 0  # scheduled retries made before this round
-    first_attempt_at: str | None = None
-    trigger: delivery_log.Trigger = delivery_log.Trigger.STREAM
-    failure_status: delivery_log.Status = delivery_log.Status.FAILED  # what a failure not scheduled leaves the record
-    counts_toward_health: bool = True  # False: a resend of a delivered notification, an administrator's extra
 
 
 def subject_of(user: User, key: str, endpoint: str, event: str) -> delivery_log.Subject:
@@ -75,17 +52,19 @@ def settle(
     config: Config,
     stores: Stores,
     after: Next,
-) -> delivery_log.Status:
+) -> Settled:
     """Log the outcome; schedule, dead-letter or close the notification; then record it in the delivery log and the
-    endpoint's health. Returns the status it now has."""
+    endpoint's health. Returns the status it now has, and what the other endpoints may be told of (a dead letter, a
+    change of health), which dispatch.py announces once the notification is settled."""
     _log_outcome(prepared, outcome)
     if outcome.already_delivered:
-        return delivery_log.Status.DELIVERED
+        return Settled(delivery_log.Status.DELIVERED)
     result = outcome.result or DeliveryResult(
         outcome.delivered, None, None if outcome.delivered else Reason.NETWORK_ERROR, 0
     )
     reason = str(result.reason) if result.reason and not outcome.delivered else None
     next_at: str | None = None
+    letter: DeadLetter | None = None
     if outcome.delivered:
         status = delivery_log.Status.DELIVERED
     elif not after.schedule_failures:
@@ -99,10 +78,10 @@ def settle(
             status = delivery_log.Status.RETRYING
         else:
             if prepared.operational is None:  # an operational event that fails for good is only logged
-                _dead_letter(prepared, outcome, attempts, stores, after)
+                letter = _dead_letter(prepared, outcome, attempts, stores, after)
             status = delivery_log.Status.FAILED
-    _record(prepared, status, attempts, stores, next_at, reason, after.counts_toward_health)
-    return status
+    health = _record(prepared, status, attempts, stores, next_at, reason, after.counts_toward_health)
+    return Settled(status, letter, health, attempts[-1].reason if attempts else None)
 
 
 def _log_outcome(prepared: Prepared, outcome: Outcome) -> None:
@@ -170,7 +149,7 @@ def _schedule(
 
 def _dead_letter(
     prepared: Prepared, outcome: Outcome, attempts: list[delivery_log.Attempt], stores: Stores, after: Next
-) -> None:
+) -> DeadLetter:
     result = outcome.result or DeliveryResult(False, None, Reason.NETWORK_ERROR, 0)
     history = _history(prepared, attempts, stores.log)
     letter = DeadLetter(
@@ -194,7 +173,7 @@ def _dead_letter(
     metrics.count(metrics.DEAD_LETTERED)
     if after.retries_done > 0:
         metrics.count(metrics.RETRIES_EXHAUSTED)
-    operational.dead_lettered(stores, prepared, str(result.reason) if result.reason else None, letter.attempts)
+    return letter
 
 
 def _history(prepared: Prepared, attempts: list[delivery_log.Attempt], log: DeliveryLog | None) -> list[dict[str, Any]]:
@@ -218,9 +197,10 @@ def _record(
     next_at: str | None,
     reason: str | None,
     counts_toward_health: bool,
-) -> None:
+) -> tuple[Health, Health] | None:
+    """Write the log record and the health; the health before and after, when this round changed it."""
     if stores.log is None:
-        return
+        return None
     try:
         stores.log.record(
             subject(prepared),
@@ -235,9 +215,10 @@ def _record(
         if attempts and stores.health is not None and counts_toward_health and prepared.operational is None:
             before, after = stores.health.record_outcome(prepared.endpoint, attempts[-1].reason is None)
             metrics.failing_minutes(after.failing_minutes())
-            operational.health_changed(stores, prepared, before, after, attempts[-1].reason)
+            return before, after
     except StorageUnavailable as exc:
         logger.warning("the delivery log could not be written", extra={**prepared.log_fields, "detail": str(exc)})
+    return None
 
 
 def skipped(log: DeliveryLog | None, record: delivery_log.Subject, reason: str) -> None:
