@@ -20,7 +20,6 @@ import time
 from typing import Any
 
 ADMIN_TIMEOUT_SECONDS = 29  # API Gateway's limit, the admin function's Timeout
-DEADLINE_MARGIN_SECONDS = 3.0
 
 
 def replay_window(users: int, endpoint_count: int) -> dict[str, Any]:
@@ -49,6 +48,7 @@ def _measure(users: int, endpoint_count: int) -> dict[str, Any]:
     from signup_hooks.admin.delivery_routes import ReplayWindow
     from signup_hooks.endpoints import settings
     from signup_hooks.endpoints.registry import Endpoint
+    from signup_hooks.pipeline.limits import ADMIN_DEADLINE_MARGIN_SECONDS
     from signup_hooks.sending import backoff
     from signup_hooks.storage.deliveries_table import DeliveriesTable
     from signup_hooks.storage.queues import RetryQueue
@@ -79,7 +79,7 @@ def _measure(users: int, endpoint_count: int) -> dict[str, Any]:
     while len(calls) < 100:  # bounded: each call makes progress
         window = ReplayWindow(since, until, cursor)
         queue_url = sqs.create_queue(QueueName=f"retries-{len(calls)}")["QueueUrl"]  # see _taken
-        deadline = backoff.Deadline(ADMIN_TIMEOUT_SECONDS, DEADLINE_MARGIN_SECONDS)
+        deadline = backoff.Deadline(ADMIN_TIMEOUT_SECONDS, ADMIN_DEADLINE_MARGIN_SECONDS)
         started = time.monotonic()
         answer = delivery_routes.queue_replay(
             window, known, UsersTable("users"), DeliveriesTable("deliveries"), RetryQueue(queue_url), deadline
@@ -98,7 +98,7 @@ def _measure(users: int, endpoint_count: int) -> dict[str, Any]:
         "in_queue": queued,  # what SQS held after each call, added up
         "longest_call_seconds": longest,
         "admin_timeout_seconds": ADMIN_TIMEOUT_SECONDS,
-        "within_timeout": longest < ADMIN_TIMEOUT_SECONDS - DEADLINE_MARGIN_SECONDS,
+        "within_timeout": longest < ADMIN_TIMEOUT_SECONDS - ADMIN_DEADLINE_MARGIN_SECONDS,
         "per_call": [{k: call[k] for k in ("seconds", "users", "queued")} for call in calls],
     }
 

@@ -113,7 +113,9 @@ def delete_endpoint(endpoint_id: str) -> Response[str]:
 @app.post("/api/v1/admin/webhooks/<endpoint_id>/test")
 def test_endpoint(endpoint_id: str) -> Response[str]:
     request = TestSendRequest.parse(answers.request_body(app))
-    return answers.json_response(200, endpoint_routes.send_test(config, endpoint_id, request, app.lambda_context))
+    endpoint = endpoint_routes.readable(config, endpoint_id)
+    answer = test_send.send_test(config, endpoint.snapshot, endpoint.environment_url, request, app.lambda_context)
+    return answers.json_response(200, answer)
 
 
 @app.post("/api/v1/admin/webhooks/<endpoint_id>/rotate-secret")

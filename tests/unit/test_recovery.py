@@ -12,10 +12,10 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from signup_hooks.config import Config
 from signup_hooks.endpoints import registry
+from signup_hooks.errors import ShortRead, StreamGone
 from signup_hooks.model import dead_letter, events
 from signup_hooks.model.names import USER_CREATED
 from signup_hooks.pipeline import recovery
-from signup_hooks.storage import stream
 
 from tests.unit.fakes import Fakes, endpoint
 
@@ -88,7 +88,7 @@ def test_updates_deletes_credentials_and_profiles_without_an_id_are_not_new_user
 @pytest.mark.parametrize(
     ("config", "read"),
     [
-        (CONFIG, failing(stream.StreamGone("TrimmedDataAccessException"))),
+        (CONFIG, failing(StreamGone("TrimmedDataAccessException"))),
         (dataclasses.replace(CONFIG, users_stream_arn=STREAM_ARN + "-other"), reading()),
         (dataclasses.replace(CONFIG, users_stream_arn=""), reading()),
     ],
@@ -105,6 +105,6 @@ def test_a_batch_that_cannot_be_read_back_goes_to_the_dead_letter_queue_as_it_ca
 
 def test_a_short_read_is_raised_for_sqs_to_bring_the_record_back() -> None:
     fakes = Fakes()
-    with pytest.raises(stream.ShortRead):
-        recovery.recover_batch(INFO, BODY, CONFIG, fakes.stores(), failing(stream.ShortRead("3 of 5")), now=NOW)
+    with pytest.raises(ShortRead):
+        recovery.recover_batch(INFO, BODY, CONFIG, fakes.stores(), failing(ShortRead("3 of 5")), now=NOW)
     assert (fakes.queue.now, fakes.dead_letters.raw) == ([], [])

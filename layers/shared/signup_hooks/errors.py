@@ -68,3 +68,11 @@ class NotDelivered(SignupHooksError):
 
 class OutOfTime(SignupHooksError):
     """Too little of the invocation is left to attempt a delivery; whoever holds the notification tries it later."""
+
+
+class StreamGone(SignupHooksError):
+    """The stream no longer holds the records (trimmed after 24 hours) or is not this stack's."""
+
+
+class ShortRead(SignupHooksError):
+    """The read stopped before the batch's last record (pages ran out): the message must wait for another try."""

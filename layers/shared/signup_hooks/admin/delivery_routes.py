@@ -24,6 +24,7 @@ from signup_hooks.model.delivery_log import Status
 from signup_hooks.model.names import DEFAULT_ENDPOINT, USER_CREATED
 from signup_hooks.model.retry_message import RetryMessage
 from signup_hooks.model.user import USER_ENTITY, User
+from signup_hooks.pipeline.limits import ADMIN_DEADLINE_MARGIN_SECONDS
 from signup_hooks.sending import backoff
 from signup_hooks.storage import queues, settings_store
 from signup_hooks.storage.deliveries_table import DeliveriesTable
@@ -41,7 +42,6 @@ REPLAY_PAGE_SECONDS = 3.0  # the least time left in which another page starts (m
 # consumer keeps failing on leaves the retry queue (redrive policy) within its receives, well under this.
 STRANDED_AFTER_SECONDS = 3600
 MAX_BODY_BYTES = 2048
-DEADLINE_MARGIN_SECONDS = 3.0  # the admin function answers well before its timeout
 USERS_CURSOR_KEYS: cursors.Schema = {"pk": "S", "entity": "S", "created_at": "N"}  # the users index's page key
 
 
@@ -173,7 +173,7 @@ def replay(config: Config, window: ReplayWindow, seconds: float) -> dict[str, An
     within `seconds` (what is left of the invocation)."""
     known = registry.load_all(config, settings_store.read_documents, max_age=0, stale_ok=False)
     log = DeliveriesTable(config.deliveries_table)
-    deadline = backoff.Deadline(seconds, DEADLINE_MARGIN_SECONDS)
+    deadline = backoff.Deadline(seconds, ADMIN_DEADLINE_MARGIN_SECONDS)
     queue = queues.RetryQueue(config.retry_queue_url)
     return queue_replay(window, known, UsersTable(config.users_table), log, queue, deadline)
 

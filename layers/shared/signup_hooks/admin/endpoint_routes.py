@@ -16,10 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from signup_hooks.admin import test_send, webhook_routes
-from signup_hooks.admin.test_send import TestSendRequest
+from signup_hooks.admin import webhook_routes
 from signup_hooks.api import bodies
 from signup_hooks.config import Config
 from signup_hooks.endpoints import registry, settings, settings_input
@@ -144,11 +142,6 @@ def delete(config: Config, endpoint_id: str) -> dict[str, Any]:
     return {"deleted": endpoint.id}
 
 
-def send_test(config: Config, endpoint_id: str, request: TestSendRequest, context: LambdaContext) -> dict[str, Any]:
-    endpoint = _readable(config, endpoint_id)
-    return test_send.send_test(config, endpoint.snapshot, endpoint.environment_url, request, context)
-
-
 def rotate_secret(config: Config, endpoint_id: str) -> dict[str, Any]:
     """A new signing secret. The one it replaces keeps signing beside it for the configured overlap, so that the
     receiver can switch without missing a request; a rotation during an overlap drops the oldest of the three."""
@@ -192,7 +185,7 @@ def _existing(config: Config, endpoint_id: str) -> Endpoint:
     return found
 
 
-def _readable(config: Config, endpoint_id: str) -> Endpoint:
+def readable(config: Config, endpoint_id: str) -> Endpoint:
     """An endpoint whose document can be read: a change builds on it. An unreadable one can only be deleted."""
     endpoint = _existing(config, endpoint_id)
     if endpoint.problem is not None:

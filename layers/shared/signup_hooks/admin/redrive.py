@@ -31,12 +31,13 @@ from signup_hooks import metrics
 from signup_hooks.api import bodies
 from signup_hooks.config import Config
 from signup_hooks.endpoints import registry
-from signup_hooks.errors import InProgress, InvalidInput, OutOfTime
+from signup_hooks.errors import InProgress, InvalidInput, OutOfTime, ShortRead, StreamGone
 from signup_hooks.log_context import log_keys
 from signup_hooks.model import dead_letter, delivery_log, retry_message
 from signup_hooks.model.names import USER_CREATED
+from signup_hooks.model.user import user_from_record
 from signup_hooks.pipeline import dispatch
-from signup_hooks.pipeline.stream_batch import user_from_record
+from signup_hooks.pipeline.limits import ADMIN_DEADLINE_MARGIN_SECONDS
 from signup_hooks.sending import backoff
 from signup_hooks.storage import stream
 from signup_hooks.storage.ports import Stores
@@ -47,7 +48,6 @@ logger = Logger(child=True)
 
 MAX_BODY_BYTES = 1024
 MAX_MESSAGES_PER_CALL = 100
-DEADLINE_MARGIN_SECONDS = 3.0  # for the answer, and the visibility reset of what still fails
 MIN_SECONDS_PER_MESSAGE = 1.0
 # A receive waits this long for messages: within the AWS client's read timeout (storage/aws.py), cut to the time left.
 LONG_POLL_SECONDS = 1
@@ -93,7 +93,7 @@ def redrive(config: Config, context: LambdaContext, max_messages: int = MAX_MESS
     queue = DeadLetterQueue(config.dead_letter_queue_url)
     if not registry.receiving(known, USER_CREATED):
         raise InvalidInput("url", "no webhook URL is set: set one before a redrive", code="not_configured")
-    deadline = backoff.Deadline(context.get_remaining_time_in_millis() / 1000, DEADLINE_MARGIN_SECONDS)
+    deadline = backoff.Deadline(context.get_remaining_time_in_millis() / 1000, ADMIN_DEADLINE_MARGIN_SECONDS)
     report = Report()
     held: list[str] = []  # receipt handles of messages that still fail: visible again at the end of the call
     try:
@@ -155,11 +155,11 @@ def _replay(
     else:
         try:
             records = _stream_records(letter, config)
-        except stream.StreamGone:
+        except StreamGone:
             report.still_failing += 1
             report.reasons["stream_expired"] += 1
             return False
-        except stream.ShortRead:
+        except ShortRead:
             report.still_failing += 1
             report.reasons["stream_incomplete"] += 1
             return False
@@ -212,5 +212,5 @@ def _failing(report: Report, reason: str) -> str:
 
 def _stream_records(info: dead_letter.BatchInfo, config: Config) -> list[DynamoDBRecord]:
     if not config.users_stream_arn or info.stream_arn != config.users_stream_arn:
-        raise stream.StreamGone("the OnFailure record names another stream")
+        raise StreamGone("the OnFailure record names another stream")
     return stream.batch_records(info)

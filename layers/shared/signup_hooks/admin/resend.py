@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from signup_hooks.admin.delivery_routes import DEADLINE_MARGIN_SECONDS, record_of
+from signup_hooks.admin.delivery_routes import record_of
 from signup_hooks.config import Config
 from signup_hooks.errors import Conflict, InProgress, InvalidInput, OutOfTime, StorageUnavailable
 from signup_hooks.log_context import log_keys
@@ -23,6 +23,7 @@ from signup_hooks.model.names import USER_CREATED
 from signup_hooks.model.user import User
 from signup_hooks.pipeline import dispatch
 from signup_hooks.pipeline.dispatch import Skipped
+from signup_hooks.pipeline.limits import ADMIN_DEADLINE_MARGIN_SECONDS
 from signup_hooks.sending import backoff
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 from signup_hooks.storage.wiring import fresh_endpoints, stores_for
@@ -46,7 +47,7 @@ def resend(config: Config, delivery_id: str, context: LambdaContext) -> dict[str
         raise InvalidInput("id", "only signup notifications (user.created) can be resent", code="not_resendable")
     user = User(record.subject.user_id, record.subject.user_name, "", "", 0, "")  # dispatch reads the profile
     notification = dispatch.Notification(user, record.subject.endpoint, record.subject.event_id)
-    deadline = backoff.Deadline(context.get_remaining_time_in_millis() / 1000, DEADLINE_MARGIN_SECONDS)
+    deadline = backoff.Deadline(context.get_remaining_time_in_millis() / 1000, ADMIN_DEADLINE_MARGIN_SECONDS)
     request = dispatch.Request(notification, delivery_log.Trigger.RESEND)
     try:
         with log_keys(event_id=record.subject.event_id):

@@ -6,6 +6,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
+    DynamoDBRecord,
+    DynamoDBRecordEventName,
+)
+
+logger = Logger(child=True)
+
 DEFAULT_PROFILE_IMAGE_URL = "/user.png"  # Open WebUI's default avatar
 # Characters that can start a new line in a receiver's text: controls (line feed, vertical tab, form feed, NEL,
 # U+001C..U+001E, ...) and the line and paragraph separators U+2028 and U+2029.
@@ -49,3 +57,18 @@ def is_profile(item: dict[str, Any]) -> bool:
     fail every batch and every redrive that holds it."""
     user_id = item.get("id")
     return item.get("entity") == USER_ENTITY and isinstance(user_id, str) and user_id.strip() != ""
+
+
+def user_from_record(record: DynamoDBRecord) -> User | None:
+    """The new user of a stream record, or None for a record that is not a new profile (the mapping's filter keeps
+    those out; if it is ever missing they are skipped rather than failed or leaked)."""
+    if record.event_name != DynamoDBRecordEventName.INSERT:  # an update or delete (no new image): not a signup
+        logger.warning("skipped a stream record that is not a new user", extra={"event_id": record.event_id})
+        return None
+    image = record.dynamodb.new_image if record.dynamodb else None
+    if not image:
+        raise ValueError("stream record has no new image: check the table's StreamViewType")
+    if not is_profile(image):
+        logger.warning("skipped a stream record that is not a new user", extra={"event_id": record.event_id})
+        return None
+    return User.from_item(image)

@@ -13,24 +13,19 @@ so that SQS brings the record back; after the queue's maxReceiveCount it reaches
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from signup_hooks.config import Config
 from signup_hooks.endpoints import registry
-from signup_hooks.errors import StorageUnavailable
+from signup_hooks.errors import StorageUnavailable, StreamGone
 from signup_hooks.model import dead_letter
 from signup_hooks.model.names import USER_CREATED
 from signup_hooks.model.retry_message import RetryMessage
-from signup_hooks.pipeline.stream_batch import user_from_record
-from signup_hooks.storage import stream
-from signup_hooks.storage.ports import Stores
+from signup_hooks.model.user import user_from_record
+from signup_hooks.storage.ports import Stores, StreamReader
 
 logger = Logger(child=True)
-
-ReadBatch = Callable[[dead_letter.BatchInfo], list[DynamoDBRecord]]
 
 
 def recover_batch(
@@ -38,19 +33,20 @@ def recover_batch(
     body: str,
     config: Config,
     stores: Stores,
-    read: ReadBatch = stream.batch_records,
+    read: StreamReader | None = None,
     now: float | None = None,
 ) -> int:
     """Queue the batch's notifications (how many), or move `body`, the OnFailure record as it came, to the
-    dead-letter queue when its records cannot be read back. Raises stream.ShortRead and StorageUnavailable for
-    SQS to bring the record back."""
-    if stores.retry_queue is None:
-        raise StorageUnavailable("no retry queue to recover a failed stream batch into")
+    dead-letter queue when its records cannot be read back. `read`: the stream (stores.stream unless given). Raises
+    ShortRead and StorageUnavailable for SQS to bring the record back."""
+    read = read or stores.stream
+    if stores.retry_queue is None or read is None:
+        raise StorageUnavailable("no retry queue or stream to recover a failed stream batch with")
     try:
         if not config.users_stream_arn or info.stream_arn != config.users_stream_arn:
-            raise stream.StreamGone("the OnFailure record names another stream")
+            raise StreamGone("the OnFailure record names another stream")
         records = read(info)
-    except stream.StreamGone as exc:
+    except StreamGone as exc:
         stores.dead_letters.send_raw(body)
         logger.warning(
             "a failed stream batch cannot be read back: its OnFailure record is dead-lettered",

@@ -27,9 +27,9 @@ from signup_hooks.model.delivery_log import Trigger
 from signup_hooks.model.retry_message import RetryMessage
 from signup_hooks.pipeline import dispatch
 from signup_hooks.pipeline.dispatch import Skipped
+from signup_hooks.pipeline.limits import DELIVERY_DEADLINE_MARGIN_SECONDS, MAX_CONCURRENT_DELIVERIES
 from signup_hooks.pipeline.outcome import Outcome
 from signup_hooks.pipeline.recovery import recover_batch
-from signup_hooks.pipeline.stream_batch import DEADLINE_MARGIN_SECONDS, MAX_CONCURRENT_DELIVERIES
 from signup_hooks.sending import backoff
 from signup_hooks.storage.ports import Stores
 
@@ -50,7 +50,7 @@ def process_batch(
     records: list[dict[str, Any]], config: Config, stores: Stores, queue: RetryHold, context: LambdaContext
 ) -> dict[str, BaseException | None]:
     """Each message's error (None: done), by message id, for the batch processor to report."""
-    deadline = backoff.Deadline(context.get_remaining_time_in_millis() / 1000, DEADLINE_MARGIN_SECONDS)
+    deadline = backoff.Deadline(context.get_remaining_time_in_millis() / 1000, DELIVERY_DEADLINE_MARGIN_SECONDS)
     parsed = [SQSRecord(raw) for raw in records]
     workers = max(1, min(MAX_CONCURRENT_DELIVERIES, len(parsed)))
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retry") as pool:

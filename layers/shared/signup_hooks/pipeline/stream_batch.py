@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord, DynamoDBRecordEventName
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signup_hooks.config import Config
@@ -29,17 +29,13 @@ from signup_hooks.log_context import log_keys
 from signup_hooks.model.delivery_log import Trigger
 from signup_hooks.model.names import DEFAULT_ENDPOINT, USER_CREATED
 from signup_hooks.model.results import Reason
-from signup_hooks.model.user import User, is_profile
+from signup_hooks.model.user import User, user_from_record
 from signup_hooks.pipeline import dispatch, settle
-from signup_hooks.sending import backoff, http
+from signup_hooks.pipeline.limits import DELIVERY_DEADLINE_MARGIN_SECONDS, MAX_CONCURRENT_DELIVERIES
+from signup_hooks.sending import backoff
 from signup_hooks.storage.ports import Stores
 
 logger = Logger(child=True)
-
-# Time kept back at the end of an invocation for the dead-letter send and the batch response.
-DEADLINE_MARGIN_SECONDS = 2.0
-# Delivery threads per lane: as many as the connections kept per address (http.POOL_CONNECTIONS).
-MAX_CONCURRENT_DELIVERIES = http.POOL_CONNECTIONS
 
 
 @dataclass
@@ -54,21 +50,6 @@ class BatchOutcomes:
             raise error
 
 
-def user_from_record(record: DynamoDBRecord) -> User | None:
-    """The new user of a stream record, or None for a record that is not a new profile (the mapping's filter keeps
-    those out; if it is ever missing they are skipped rather than failed or leaked)."""
-    if record.event_name != DynamoDBRecordEventName.INSERT:  # an update or delete (no new image): not a signup
-        logger.warning("skipped a stream record that is not a new user", extra={"event_id": record.event_id})
-        return None
-    image = record.dynamodb.new_image if record.dynamodb else None
-    if not image:
-        raise ValueError("stream record has no new image: check the table's StreamViewType")
-    if not is_profile(image):
-        logger.warning("skipped a stream record that is not a new user", extra={"event_id": record.event_id})
-        return None
-    return User.from_item(image)
-
-
 def deliver_stream_batch(
     records: list[dict[str, Any]], config: Config, stores: Stores, context: LambdaContext
 ) -> BatchOutcomes:
@@ -77,7 +58,7 @@ def deliver_stream_batch(
     Each endpoint has a lane of its own (at most MAX_CONCURRENT_DELIVERIES threads), so that a slow or failing
     endpoint holds only its own deliveries. A record is done when each of its deliveries is.
     """
-    deadline = backoff.Deadline(context.get_remaining_time_in_millis() / 1000, DEADLINE_MARGIN_SECONDS)
+    deadline = backoff.Deadline(context.get_remaining_time_in_millis() / 1000, DELIVERY_DEADLINE_MARGIN_SECONDS)
     parsed = [DynamoDBRecord(raw) for raw in records]
     outcomes = BatchOutcomes()
     try:

@@ -11,13 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from signup_hooks.model.dead_letter import DeadLetter
+from signup_hooks.model.dead_letter import BatchInfo, DeadLetter
 from signup_hooks.model.delivery_log import Attempt, Record, Status, Subject
 from signup_hooks.model.health import Health
 from signup_hooks.model.retry_message import RetryMessage
 from signup_hooks.model.user import User
 
 if TYPE_CHECKING:  # endpoints.py imports the settings model; only its type is needed here
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from signup_hooks.endpoints.registry import Endpoint
@@ -75,6 +76,13 @@ class Idempotency(Protocol):
     def once(self, event_id: str, action: Callable[[], dict[str, Any]], context: LambdaContext) -> dict[str, Any]: ...
 
 
+class StreamReader(Protocol):
+    """The users table's stream read back (storage/stream.py): the records of a batch Lambda gave up on. Raises
+    errors.StreamGone, errors.ShortRead or StorageUnavailable."""
+
+    def __call__(self, info: BatchInfo) -> list[DynamoDBRecord]: ...
+
+
 class Users(Protocol):
     """The users table, as a delivery reads it (storage/users_table.py)."""
 
@@ -95,6 +103,7 @@ class Stores:
     health: HealthLog | None = None
     retry_queue: RetryQueue | None = None
     announcements: RetryQueue | None = None  # operational events and their retries, on a queue of their own
+    stream: StreamReader | None = None  # the retry function's: OnFailure records are read back from it
 
     def queue_for(self, operational: bool) -> RetryQueue | None:
         """Where a notification waits for its next attempt: an operational event on the announcement queue (within

@@ -8,19 +8,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
-from signup_hooks.errors import SignupHooksError, StorageUnavailable
+from signup_hooks.errors import ShortRead, StorageUnavailable, StreamGone
 from signup_hooks.model.dead_letter import BatchInfo
 from signup_hooks.storage import aws
 
 MAX_STREAM_PAGES = 20  # GetRecords calls per OnFailure record: its batch holds at most BatchSize records
-
-
-class StreamGone(SignupHooksError):
-    """The stream no longer holds the records (trimmed after 24 hours) or is not this stack's."""
-
-
-class ShortRead(SignupHooksError):
-    """The read stopped before the batch's last record (pages ran out): the message must wait for another try."""
 
 
 def batch_records(info: BatchInfo) -> list[DynamoDBRecord]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from signup_hooks.config import Config
 from signup_hooks.endpoints import registry
 from signup_hooks.endpoints.registry import Endpoint
-from signup_hooks.storage import settings_store
+from signup_hooks.storage import settings_store, stream
 from signup_hooks.storage.deliveries_table import DeliveriesTable
 from signup_hooks.storage.health_table import HealthTable
 from signup_hooks.storage.idempotency import IdempotencyTable
@@ -29,6 +29,7 @@ def stores_for(config: Config) -> Stores:
         health=HealthTable(config.deliveries_table) if config.deliveries_table else None,
         retry_queue=RetryQueue(config.retry_queue_url) if config.retry_queue_url else None,
         announcements=RetryQueue(config.announcement_queue_url) if config.announcement_queue_url else None,
+        stream=stream.batch_records,
     )
 
 
