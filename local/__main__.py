@@ -23,6 +23,7 @@ from typing import Any
 
 from local import faults, invoke, redrive
 from local.api import PortInUse
+from local.arguments import environments_of
 from local.stack import LOCAL_RETRY_SCHEDULE, Options, Stack
 
 DEMO_TIMEOUT_SECONDS = 20.0
@@ -69,17 +70,6 @@ def main(argv: list[str] | None = None) -> int:
         environments=environments_of(parser, args.environments),
     )
     return serve(options, args.ready_file)
-
-
-def environments_of(parser: argparse.ArgumentParser, given: list[str]) -> dict[str, int]:
-    """`--environments FUNCTION=N` values as {function: N}; N is 1 to 64, in ASCII digits."""
-    sizes = {}
-    for item in given:
-        function, _, count = item.partition("=")
-        if not function or not (count.isascii() and count.isdigit()) or not 1 <= int(count) <= 64:
-            parser.error(f"--environments takes FUNCTION=N with N from 1 to 64, not {item!r}")
-        sizes[function] = int(count)
-    return sizes
 
 
 def serve(options: Options, ready_file: Path | None) -> int:

@@ -26,6 +26,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local.api import Answer, Request
+from local.sigv4 import service_of
 
 SERVICES = ("ssm", "sqs", "dynamodb", "secretsmanager")
 ROUTE = "/_local/faults"
@@ -126,15 +127,6 @@ def route(faults: Faults, request: Request) -> Answer:
 
 def _json(status: int, body: dict[str, Any]) -> Answer:
     return Answer(status, [("Content-Type", "application/json")], json.dumps(body).encode())
-
-
-def service_of(authorization: str) -> str | None:
-    """The service of a SigV4 Authorization header's credential scope, or None."""
-    for part in authorization.replace(",", " ").split():
-        if part.startswith("Credential="):
-            scope = part[len("Credential=") :].split("/")
-            return scope[3] if len(scope) == 5 else None
-    return None
 
 
 def throttled(service: str) -> tuple[int, list[tuple[str, str]], bytes]:

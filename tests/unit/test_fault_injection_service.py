@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from local.faults import service_of
+from local.sigv4 import service_of
 
 
 def test_the_service_is_read_from_the_sigv4_credential_scope() -> None:

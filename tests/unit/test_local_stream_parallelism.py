@@ -240,7 +240,7 @@ def test_concurrent_invocations_start_more_environments_up_to_the_pools_size(
 def test_environments_are_asked_per_function_in_ascii_digits() -> None:
     import argparse
 
-    from local.__main__ import environments_of
+    from local.arguments import environments_of
 
     parser = argparse.ArgumentParser()
     assert environments_of(parser, ["AdminFunction=4", "AuthorizerFunction=2"]) == {
