@@ -1,7 +1,7 @@
 """Admin API for the webhook settings and a test send. API Gateway runs the token authorizer before every API route.
 
-The settings page (/admin and its script and style) is static and public: it holds no data, and every API call it
-makes carries the admin token.
+The settings page (/admin, its script's modules and its style) is static and public: it holds no data, and every
+API call it makes carries the admin token.
 """
 
 from typing import Any
@@ -131,6 +131,11 @@ def admin_page() -> Response[str]:
 @app.get("/admin/app.js")
 def admin_script() -> Response[str]:
     return page.response("script")
+
+
+@app.get("/admin/js/<name>")
+def admin_script_module(name: str) -> Response[str]:
+    return page.module_response(name)
 
 
 @app.get("/admin/app.css")

@@ -1,13 +1,16 @@
-"""GET /admin, /admin/app.js, /admin/app.css: the settings page, static and locked down by its headers."""
+"""GET /admin, /admin/app.js (and the modules it imports, /admin/js/<name>), /admin/app.css: the settings page,
+static and locked down by its headers."""
 
 from __future__ import annotations
 
+import posixpath
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from signup_hooks.admin import page
 from signup_hooks.model.delivery_log import Status, Trigger
 from signup_hooks.model.health import Health
 from signup_hooks.sending.http import Reason
@@ -23,6 +26,7 @@ CSP = (
 ROUTES = [
     ("admin_page", "text/html; charset=utf-8"),
     ("admin_page_script", "text/javascript; charset=utf-8"),
+    ("admin_page_script_module", "text/javascript; charset=utf-8"),
     ("admin_page_style", "text/css; charset=utf-8"),
 ]
 
@@ -33,6 +37,40 @@ def get(event_name: str, context: Any) -> dict[str, Any]:
 
 def headers_of(response: dict[str, Any]) -> dict[str, str]:
     return {name.lower(): value for name, value in response["headers"].items()}
+
+
+ENTRY = "/admin/app.js"
+IMPORT = re.compile(r'^import\s[^;]*?\sfrom\s"([^"]+)";', re.MULTILINE | re.DOTALL)
+
+
+def get_script(path: str, context: Any) -> dict[str, Any]:
+    """GET of the entry script or of /admin/js/<name>, as API Gateway routes it."""
+    if path == ENTRY:
+        return get("admin_page_script", context)
+    event = load_event("admin_page_script_module")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["pathParameters"] = {"name": path.removeprefix("/admin/js/")}
+    return admin.lambda_handler(event, context)
+
+
+def served_modules(context: Any) -> dict[str, dict[str, Any]]:
+    """Every script the page runs: the entry and, transitively, each module it imports, by path, as served."""
+    served: dict[str, dict[str, Any]] = {}
+    waiting = [ENTRY]
+    while waiting:
+        path = waiting.pop()
+        if path in served:
+            continue
+        served[path] = get_script(path, context)
+        for specifier in IMPORT.findall(served[path]["body"]):
+            # Relative and complete, as a browser resolves it without a build step or an import map
+            assert specifier.startswith("./") and specifier.endswith(".js"), (path, specifier)
+            waiting.append(posixpath.normpath(posixpath.join(posixpath.dirname(path), specifier)))
+    return served
+
+
+def whole_script(context: Any) -> str:
+    return "\n".join(response["body"] for response in served_modules(context).values())
 
 
 class Tags(HTMLParser):
@@ -88,6 +126,7 @@ def test_the_page_loads_nothing_from_outside_and_inlines_no_script_or_style(lamb
     tags = parsed_page(lambda_context)
     # Then scripts and styles come from this origin's own routes, and nothing is inline
     sources = [attrs.get("src") for tag, attrs in tags.tags if tag == "script"]
+    assert [attrs.get("type") for tag, attrs in tags.tags if tag == "script"] == ["module"]  # one entry, it imports
     styles = [attrs.get("href") for tag, attrs in tags.tags if tag == "link" and attrs.get("rel") == "stylesheet"]
     assert sources == ["/admin/app.js"]
     assert styles == ["/admin/app.css"]
@@ -97,6 +136,49 @@ def test_the_page_loads_nothing_from_outside_and_inlines_no_script_or_style(lamb
     # And no absolute URL points elsewhere (href, src, action)
     links = [v for _, attrs in tags.tags for k, v in attrs.items() if k in ("href", "src", "action") and v]
     assert [link for link in links if not (link.startswith("/admin/") or link.startswith("data:"))] == []
+
+
+def test_every_module_the_entry_imports_is_served_as_javascript_with_the_security_headers(lambda_context):
+    # Given the entry script and every module it imports, followed import by import
+    served = served_modules(lambda_context)
+    # Then each answers 200, typed as a browser requires of a module, locked down like the page
+    for path, response in served.items():
+        headers = headers_of(response)
+        assert (response["statusCode"], headers["content-type"]) == (200, "text/javascript; charset=utf-8"), path
+        assert headers["content-security-policy"] == CSP, path
+        assert headers["x-content-type-options"] == "nosniff", path
+        assert response["body"].strip(), path
+    # And every module shipped is one the page imports (none left behind), each a section under ~250 lines
+    shipped = {path.name for path in page.MODULES.glob("*.js")}
+    assert {path.removeprefix("/admin/js/") for path in served if path != ENTRY} == shipped
+    assert [path for path, response in served.items() if response["body"].count("\n") > 250] == []
+
+
+NOT_MODULES = ["nope.js", "admin.js", "page.py", "..", "..%2Fpage.py", "%2e%2e%2fpage.py", "api.js.x"]
+
+
+@pytest.mark.parametrize("name", NOT_MODULES)
+def test_a_name_that_is_not_a_shipped_module_is_404(lambda_context, name):
+    response = get_script(f"/admin/js/{name}", lambda_context)
+    assert response["statusCode"] == 404
+    assert "import" not in response["body"]
+    assert headers_of(response)["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "path", ["/admin/js/../page.py", "/admin/js/../../page.py", "/admin/js/", "/admin/js/a/api.js"]
+)
+def test_a_path_beyond_one_module_name_is_404(lambda_context, path):
+    # A name is one path segment: anything else matches no route at all
+    response = get_script(path, lambda_context)
+    assert response["statusCode"] == 404
+    assert "import" not in response["body"]
+
+
+def test_the_modules_set_no_globals(lambda_context):
+    # Modules have their own scope; nothing is hung on window for other scripts to reach
+    script = whole_script(lambda_context)
+    assert re.findall(r"(?:window|globalThis|self)\.\w+\s*=[^=]", script) == []
 
 
 def test_every_field_has_a_label(lambda_context):
@@ -118,7 +200,7 @@ def test_results_are_announced_and_errors_sit_next_to_their_fields(lambda_contex
 
 
 def test_the_script_keeps_the_token_in_session_storage_and_the_authorization_header_only(lambda_context):
-    script = get("admin_page_script", lambda_context)["body"]
+    script = whole_script(lambda_context)
     assert "sessionStorage" in script
     assert "localStorage" not in script
     assert "document.cookie" not in script
@@ -129,7 +211,7 @@ def test_the_script_keeps_the_token_in_session_storage_and_the_authorization_hea
 
 def test_the_script_explains_every_delivery_reason(lambda_context):
     # Given the script's table of reason codes in words
-    script = get("admin_page_script", lambda_context)["body"]
+    script = whole_script(lambda_context)
     table = script.split("const REASONS = {", 1)[1].split("};", 1)[0]
     explained = set(re.findall(r"^\s+(\w+):", table, re.MULTILINE))
     # Then it has one entry per delivery.Reason, and no other
@@ -137,7 +219,7 @@ def test_the_script_explains_every_delivery_reason(lambda_context):
 
 
 def test_the_script_previews_the_same_placeholders_as_the_renderer(lambda_context):
-    script = get("admin_page_script", lambda_context)["body"]
+    script = whole_script(lambda_context)
     assert f"const PLACEHOLDERS = {list(PLACEHOLDERS)};".replace("'", '"') in script
 
 
@@ -189,7 +271,7 @@ def script_table(script: str, start: str) -> set[str]:
 
 def test_the_script_knows_every_delivery_status_trigger_and_health_status_of_the_api(lambda_context):
     # Given the script's words for what the delivery log API sends
-    script = get("admin_page_script", lambda_context)["body"]
+    script = whole_script(lambda_context)
     # Then they are exactly the API's vocabularies, so no status is shown as "unknown" and no trigger as a bare code
     assert script_table(script, "const DELIVERY_STATUSES = ") == {status.value for status in Status}
     assert script_table(script, "const TRIGGERS = {") == {trigger.value for trigger in Trigger}
@@ -203,7 +285,7 @@ def test_the_script_knows_every_delivery_status_trigger_and_health_status_of_the
 
 def test_the_script_calls_only_the_admin_routes_the_api_has(lambda_context):
     # Given every path the script appends to the admin API's base
-    script = get("admin_page_script", lambda_context)["body"]
+    script = whole_script(lambda_context)
     literals = re.findall(r'call\("(?:GET|PUT|POST|PATCH|DELETE)", [`"]([^`"]*)', script)
     paths = {re.sub(r"\$\{[^}]*\}", "<id>", literal.split("?")[0]) for literal in literals}
     # And the endpoints' paths, made by endpointPath(item, action) under ENDPOINTS

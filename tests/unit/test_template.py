@@ -400,7 +400,7 @@ def test_api_routes_signup_to_signup_and_admin_paths_to_admin(translated: Templa
 
 
 # The admin settings page: public because they serve static files only (no data); the page calls the API with the token.
-ADMIN_PAGE_ROUTES = {"GET /admin", "GET /admin/app.js", "GET /admin/app.css"}
+ADMIN_PAGE_ROUTES = {"GET /admin", "GET /admin/app.js", "GET /admin/js/{name}", "GET /admin/app.css"}
 
 
 def test_admin_page_routes_are_public_static_files_served_by_the_admin_function(translated: Template) -> None:
