@@ -2,8 +2,8 @@
 one a test, rotate its signing secret.
 
 Each endpoint is one settings document (registry.py); `default` is the single-URL API's and may be managed here too.
-The rules of a change (checks, credentials bound to an origin, one write) are webhook_routes.py's, shared, not copied. Answers
-show URLs redacted to scheme and host and secrets as "set" or "unset"; only rotate-secret's shows the new secret.
+The rules of a change (checks, credentials bound to an origin, one write) are webhook_routes.py's, shared, not copied.
+Answers show URLs redacted to scheme and host and secrets as "set" or "unset"; only rotate-secret's shows the new secret.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class EndpointRequest:
     def applied_to(
         self, stored: settings.StoredSettings, environment_url: str, now: str
     ) -> tuple[settings.StoredSettings, bool]:
-        """The settings after this change, and whether the custom header was cleared (webhook_routes.with_change's rules)."""
+        """The settings after this change, and whether the custom header was cleared (webhook_routes.with_change)."""
         updated, header_cleared = webhook_routes.with_change(stored, self.change, environment_url, now)
         own: dict[str, Any] = {"name": self.name, "enabled": self.enabled, "events": self.events}
         return dataclasses.replace(updated, **{k: v for k, v in own.items() if k in self.fields}), header_cleared

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from signup_hooks.sending import http
-
 # How long before its timeout a function stops starting attempts: what is left is for settling what it holds.
 DELIVERY_DEADLINE_MARGIN_SECONDS = 2.0  # the notifier and the retry function
 ADMIN_DEADLINE_MARGIN_SECONDS = 3.0  # the admin function: its answer, and the visibility reset of what still fails
-# Delivery threads of one invocation: one per pooled connection, so that no thread waits for a connection.
-MAX_CONCURRENT_DELIVERIES = http.POOL_CONNECTIONS

@@ -27,10 +27,10 @@ from signup_hooks.model.delivery_log import Trigger
 from signup_hooks.model.retry_message import RetryMessage
 from signup_hooks.pipeline import dispatch
 from signup_hooks.pipeline.dispatch import Skipped
-from signup_hooks.pipeline.limits import DELIVERY_DEADLINE_MARGIN_SECONDS, MAX_CONCURRENT_DELIVERIES
+from signup_hooks.pipeline.limits import DELIVERY_DEADLINE_MARGIN_SECONDS
 from signup_hooks.pipeline.outcome import Outcome
 from signup_hooks.pipeline.recovery import recover_batch
-from signup_hooks.sending import backoff
+from signup_hooks.sending import backoff, http
 from signup_hooks.storage.ports import Stores
 
 logger = Logger(child=True)
@@ -52,7 +52,7 @@ def process_batch(
     """Each message's error (None: done), by message id, for the batch processor to report."""
     deadline = backoff.Deadline(context.get_remaining_time_in_millis() / 1000, DELIVERY_DEADLINE_MARGIN_SECONDS)
     parsed = [SQSRecord(raw) for raw in records]
-    workers = max(1, min(MAX_CONCURRENT_DELIVERIES, len(parsed)))
+    workers = max(1, min(http.POOL_CONNECTIONS, len(parsed)))
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retry") as pool:
         futures = {
             record.message_id: pool.submit(_one, record, config, stores, queue, deadline, context) for record in parsed

@@ -31,8 +31,8 @@ from signup_hooks.model.names import DEFAULT_ENDPOINT, USER_CREATED
 from signup_hooks.model.results import Reason
 from signup_hooks.model.user import User, user_from_record
 from signup_hooks.pipeline import dispatch, settle
-from signup_hooks.pipeline.limits import DELIVERY_DEADLINE_MARGIN_SECONDS, MAX_CONCURRENT_DELIVERIES
-from signup_hooks.sending import backoff
+from signup_hooks.pipeline.limits import DELIVERY_DEADLINE_MARGIN_SECONDS
+from signup_hooks.sending import backoff, http
 from signup_hooks.storage.ports import Stores
 
 logger = Logger(child=True)
@@ -55,8 +55,8 @@ def deliver_stream_batch(
 ) -> BatchOutcomes:
     """Deliver every new user of a batch to every endpoint that receives signups, concurrently, within the deadline.
 
-    Each endpoint has a lane of its own (at most MAX_CONCURRENT_DELIVERIES threads), so that a slow or failing
-    endpoint holds only its own deliveries. A record is done when each of its deliveries is.
+    Each endpoint has a lane of its own (at most http.POOL_CONNECTIONS threads, one per pooled connection), so that a
+    slow or failing endpoint holds only its own deliveries. A record is done when each of its deliveries is.
     """
     deadline = backoff.Deadline(context.get_remaining_time_in_millis() / 1000, DELIVERY_DEADLINE_MARGIN_SECONDS)
     parsed = [DynamoDBRecord(raw) for raw in records]
@@ -94,7 +94,7 @@ def deliver_stream_batch(
     pools = []
     try:
         for lane, work in lanes.items():
-            workers = min(MAX_CONCURRENT_DELIVERIES, len(work))
+            workers = min(http.POOL_CONNECTIONS, len(work))
             pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"deliver-{lane}")
             pools.append(pool)
             for sequence, user, event_id, endpoint in work:
