@@ -3,7 +3,7 @@ one a test, rotate its signing secret.
 
 Each endpoint is one settings document (registry.py); `default` is the single-URL API's and may be managed here too.
 The rules of a change (checks, credentials bound to an origin, one write) are webhook_routes.py's, shared, not copied.
-Answers show URLs redacted to scheme and host and secrets as "set" or "unset"; only rotate-secret's shows the new secret.
+Answers show URLs redacted to scheme and host and secrets as "set" or "unset"; only rotate-secret shows the new secret.
 """
 
 from __future__ import annotations
