@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from signup_hooks import signup
-from signup_hooks.model import cursors, delivery_log
+from signup_hooks.model import clock, cursors, delivery_log
 from signup_hooks.model.user import User
 from signup_hooks.signup import HashProfile, SignupForm
 from signup_hooks.storage.deliveries_table import DeliveriesTable
@@ -51,7 +51,7 @@ def logged(user_id: str, name: str, status: delivery_log.Status, reason: str | N
     """A record written as the notifier writes it."""
     subject = delivery_log.Subject(user_id, name, f"event-{user_id}", f"msg_{user_id}")
     attempt = delivery_log.Attempt(
-        delivery_log.now_iso(), 500 if reason else 200, reason, 5, delivery_log.Trigger.STREAM
+        clock.to_the_millisecond(), 500 if reason else 200, reason, 5, delivery_log.Trigger.STREAM
     )
     DeliveriesTable(TABLE).record(
         subject, status, target_host="hooks.example.com", format="text", attempts=[attempt], reason=reason

@@ -23,6 +23,7 @@ from signup_hooks.config import Config
 from signup_hooks.endpoints import registry, settings, settings_input
 from signup_hooks.endpoints.registry import MAX_ENDPOINTS, Endpoint, is_endpoint_id
 from signup_hooks.errors import Conflict, InvalidInput, NotFound, StorageUnavailable, TooManyEndpoints
+from signup_hooks.model import clock
 from signup_hooks.model.names import DEFAULT_ENDPOINT
 from signup_hooks.model.urls import redact_url
 from signup_hooks.sending import signing
@@ -99,8 +100,8 @@ def create(config: Config, request: EndpointRequest) -> dict[str, Any]:
         raise TooManyEndpoints(f"there can be at most {MAX_ENDPOINTS} endpoints, the default one included")
     now = datetime.now(UTC)
     # Milliseconds: endpoints are listed in the order of created_at, and several may be created within a second.
-    created = settings.StoredSettings(created_at=now.isoformat(timespec="milliseconds"))
-    stored, _ = request.applied_to(created, "", now.isoformat(timespec="seconds"))
+    created = settings.StoredSettings(created_at=clock.to_the_millisecond(now))
+    stored, _ = request.applied_to(created, "", clock.to_the_second(now))
     endpoint_id = registry.new_id()
     try:
         settings_store.save(registry.settings_names(config, endpoint_id), stored, new=True)
@@ -120,9 +121,7 @@ def get(config: Config, endpoint_id: str) -> dict[str, Any]:
 def update(config: Config, endpoint_id: str, request: EndpointRequest) -> dict[str, Any]:
     """Change any of an endpoint's fields in one write."""
     with _changing(config, endpoint_id) as (endpoint, version):
-        updated, header_cleared = request.applied_to(
-            endpoint.stored, endpoint.environment_url, webhook_routes.now_iso()
-        )
+        updated, header_cleared = request.applied_to(endpoint.stored, endpoint.environment_url, clock.to_the_second())
         webhook_routes.save(registry.settings_names(config, endpoint.id), endpoint.snapshot, version, updated)
     logger.info(
         "endpoint changed",
@@ -151,12 +150,12 @@ def rotate_secret(config: Config, endpoint_id: str) -> dict[str, Any]:
         stored = endpoint.stored
         now = datetime.now(UTC)
         updated, header_cleared = webhook_routes.with_change(
-            stored, change, endpoint.environment_url, now.isoformat(timespec="seconds")
+            stored, change, endpoint.environment_url, clock.to_the_second(now)
         )
         previous_until = None
         # The old secret signs on only where it was used: never at an origin the rotation moved the credentials to.
         if stored.signing_secret and updated.credentials_origin == stored.credentials_origin:
-            previous_until = (now + timedelta(hours=config.signing_secret_overlap_hours)).isoformat(timespec="seconds")
+            previous_until = clock.to_the_second(now + timedelta(hours=config.signing_secret_overlap_hours))
             updated = dataclasses.replace(
                 updated, previous_signing_secret=stored.signing_secret, previous_secret_until=previous_until
             )

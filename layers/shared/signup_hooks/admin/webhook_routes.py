@@ -5,7 +5,6 @@ with endpoints_admin.py. Answers show the URL redacted to scheme and host, and s
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -14,6 +13,7 @@ from signup_hooks.api import bodies
 from signup_hooks.config import Config
 from signup_hooks.endpoints import registry, send_options, settings, settings_input
 from signup_hooks.errors import Conflict, InvalidInput, NotFound
+from signup_hooks.model import clock
 from signup_hooks.model.names import DEFAULT_ENDPOINT, Format
 from signup_hooks.model.urls import origin_of, redact_url
 from signup_hooks.sending import targets
@@ -43,7 +43,7 @@ def set_webhook(config: Config, change: settings_input.SettingsChange) -> dict[s
     names = registry.settings_names(config)
     with settings_lease.held(config.deliveries_table, names.endpoint_id):
         current, version = settings_store.read_for_change(names, config.webhook_url_env)
-        updated, header_cleared = with_change(current.stored, change, config.webhook_url_env, now_iso())
+        updated, header_cleared = with_change(current.stored, change, config.webhook_url_env, clock.to_the_second())
         save(names, current, version, updated)
     changed = sorted(change.fields)  # names only: values may be secrets
     extra: dict[str, Any] = {"fields": changed, "custom_header_cleared": header_cleared}
@@ -61,7 +61,7 @@ def clear_webhook(config: Config) -> dict[str, Any]:
         current, version = settings_store.read_for_change(names, config.webhook_url_env)
         if current.stored.url is None:
             return _state(config, current.stored)
-        updated = dataclasses.replace(current.stored, url=None, updated_at=now_iso())
+        updated = dataclasses.replace(current.stored, url=None, updated_at=clock.to_the_second())
         save(names, current, version, updated)
     logger.info("webhook URL cleared; falling back to WEBHOOK_URL" if config.webhook_url_env else "webhook URL cleared")
     return _state(config, updated)
@@ -113,10 +113,6 @@ def _state(config: Config, stored: settings.StoredSettings) -> dict[str, Any]:
         **stored.public(),
         "message_template_default": config.message_template,  # what a null message_template means
     }
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def with_change(

@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from signup_hooks.digits import is_ascii_digits
+from signup_hooks.model import clock
 from signup_hooks.model.names import DEFAULT_ENDPOINT
 from signup_hooks.model.results import DeliveryResult
 from signup_hooks.model.user import User
@@ -69,7 +69,7 @@ class DeadLetter:
             "latency_ms": self.result.latency_ms,
             "response_excerpt": self.result.excerpt,
             "detail": self.result.detail,
-            "failed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "failed_at": clock.to_the_second(),
         }
         return json.dumps(body, ensure_ascii=False)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from signup_hooks.model import cursors
@@ -125,10 +124,6 @@ class Record:
 
 def record_id(endpoint: str, event: str, user_id: str) -> str:
     return "dlv_" + uuid.uuid5(_ID_NAMESPACE, f"{endpoint}|{event}|{user_id}").hex
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def page_start(cursor: str, status: Status | None) -> dict[str, Any]:

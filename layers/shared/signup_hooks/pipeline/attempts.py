@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger
 
 from signup_hooks import metrics
 from signup_hooks.config import Config
-from signup_hooks.model import delivery_log
+from signup_hooks.model import clock, delivery_log
 from signup_hooks.model.results import DeliveryResult, Reason
 from signup_hooks.pipeline.prepare import Prepared, target_failure
 from signup_hooks.sending import backoff, http, pacing, signing, targets
@@ -106,7 +106,7 @@ def post_round(
 
 def _logged(result: DeliveryResult, trigger: delivery_log.Trigger) -> delivery_log.Attempt:
     return delivery_log.Attempt(
-        at=delivery_log.now_iso(),
+        at=clock.to_the_millisecond(),
         status=result.status,
         reason=str(result.reason) if result.reason and not result.delivered else None,
         latency_ms=result.latency_ms,

@@ -22,7 +22,7 @@ from aws_lambda_powertools import Logger
 from signup_hooks import metrics
 from signup_hooks.config import Config
 from signup_hooks.errors import StorageUnavailable
-from signup_hooks.model import delivery_log, schedule
+from signup_hooks.model import clock, delivery_log, schedule
 from signup_hooks.model.dead_letter import DeadLetter
 from signup_hooks.model.health import Health
 from signup_hooks.model.results import DeliveryResult, Reason
@@ -132,7 +132,7 @@ def _schedule(
         details=prepared.operational.to_dict() if prepared.operational else None,
     )
     queue.send(message)
-    next_at = datetime.fromtimestamp(due, UTC).isoformat(timespec="seconds")
+    next_at = clock.to_the_second(datetime.fromtimestamp(due, UTC))
     logger.info(
         "webhook retry scheduled",
         extra={

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from signup_hooks.digits import is_ascii_digits
+from signup_hooks.model import clock
 from signup_hooks.model.results import DeliveryResult, Reason
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
@@ -129,7 +130,7 @@ def deliver_with_retries(
             break
         connect = min(connect_timeout, left)
         read = max(0.1, min(read_timeout, left - connect))
-        now = _now()
+        now = clock.to_the_millisecond()
         first_at = first_at or now
         last_at = now
         count += 1
@@ -143,7 +144,3 @@ def deliver_with_retries(
             on_retry(result, wait)
         sleep(wait)
     return Attempts(result, count, first_at, last_at)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")

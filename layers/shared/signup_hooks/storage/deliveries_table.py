@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from signup_hooks.errors import InvalidInput, StorageUnavailable
-from signup_hooks.model import cursors
+from signup_hooks.model import clock, cursors
 from signup_hooks.model.delivery_log import (
     BY_CREATED_INDEX,
     BY_STATUS_INDEX,
@@ -23,7 +23,6 @@ from signup_hooks.model.delivery_log import (
     Status,
     Subject,
     Trigger,
-    now_iso,
     page_start,
 )
 from signup_hooks.model.names import DEFAULT_ENDPOINT, USER_CREATED
@@ -51,7 +50,7 @@ class DeliveriesTable:
         reason: str | None = None,
     ) -> None:
         """Create or update the record of a notification: its status, and the attempts of this round."""
-        now = now_iso()
+        now = clock.to_the_millisecond()
         names = {"#status": "status", "#format": "format"}
         values: dict[str, Any] = {
             ":entity": {"S": ENTITY},

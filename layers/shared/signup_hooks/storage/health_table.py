@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from signup_hooks.errors import StorageUnavailable
-from signup_hooks.model.delivery_log import now_iso
+from signup_hooks.model import clock
 from signup_hooks.model.health import Health
 from signup_hooks.storage import aws
 
@@ -24,7 +24,7 @@ class HealthTable:
         start failing (0 failures before) and exactly one sees it recover (failures before, a success now): each
         transition is announced once (operational.py).
         """
-        now = now_iso()
+        now = clock.to_the_millisecond()
         if delivered:
             expression = "SET last_success_at = :now, consecutive_failures = :zero REMOVE failing_since"
             values = {":now": {"S": now}, ":zero": {"N": "0"}}
