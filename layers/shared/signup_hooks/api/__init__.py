@@ -1,1 +1,1 @@
-"""api"""
+"""The HTTP edge: domain errors as answers, bounded request bodies, the admin token check."""

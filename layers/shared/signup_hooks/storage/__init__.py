@@ -8,10 +8,12 @@ into StorageUnavailable; none decides anything about a delivery.
 - deliveries_table.py: the delivery log's records; health_table.py: each endpoint's health, in the same table.
 - idempotency.py: the idempotency table (exactly once, as the receiver sees it).
 - queues.py: the retry queue and the dead-letter queue (SQS).
-- stream.py: reading the users table's stream back (the admin redrive of a stream batch Lambda gave up on).
+- stream.py: reading the users table's stream back (a stream batch Lambda gave up on).
 - secrets.py: Secrets Manager, the admin token.
-- wiring.py: `Stores`, the storage a delivery uses, built from the environment's Config.
+- settings_cache.py, settings_lease.py: the per-process cache of parameter reads; one admin change at a time.
+- ports.py: what the pipeline needs from storage, as protocols, and `Stores`, the set one invocation uses.
+- wiring.py: `Stores` made of these adapters, built from the environment's Config.
 
-Logic modules take these as arguments (stores.py names what they need), so their unit tests use plain fakes; the
+The pipeline takes a `Stores` as an argument and imports only ports.py, so its unit tests use plain fakes; the
 rule is checked by tests/unit/test_layering.py.
 """
