@@ -54,7 +54,7 @@ class Config:
     allow_private_targets: bool = False
     idempotency_table: str = ""
     users_stream_arn: str = ""  # the admin redrive reads Lambda's OnFailure records back from this stream
-    # Retries inside one invocation (retry.py): attempts per notification and the first backoff.
+    # Retries inside one invocation (sending/backoff.py): attempts per notification and the first backoff.
     max_attempts: int = 3  # the quick first try; then the retry schedule
     retry_base_delay: float = 0.5
     # The retry schedule after the quick first try (schedule.py), its queue, and the delivery log.

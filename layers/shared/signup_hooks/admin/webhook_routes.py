@@ -1,6 +1,6 @@
 """What the admin routes of /api/v1/admin/webhook do with the default endpoint's stored settings (settings.py): read
 them, change them, clear the URL. The rules of a change (`with_change`: credentials bound to an origin) are shared
-with endpoints_admin.py. Answers show the URL redacted to scheme and host, and secrets only as "set" or "unset"."""
+with endpoint_routes.py. Answers show the URL redacted to scheme and host, and secrets only as "set" or "unset"."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ urllib3's timeouts apply to each socket operation: a receiver that trickles its 
 inside the read timeout, could hold an attempt (and the invocation, and its batch) for as long as it liked. A
 TimeLimit is a watchdog timer: when it runs out it shuts down the socket of the connection the attempt is using, so
 that whatever is blocked on it (connect, TLS handshake, send, status line, headers, body) returns at once. The
-connections of delivery.py's pools are WatchedConnections, which tell the current thread's TimeLimit which socket
+connections of http.py's pools are WatchedConnections, which tell the current thread's TimeLimit which socket
 that is.
 """
 

@@ -1,4 +1,4 @@
-"""The delivery log's table (DynamoDB): records of notifications (deliveries.py's values) written and read back.
+"""The delivery log's table (DynamoDB): records of notifications (model/delivery_log.py's values) written and read back.
 The same table holds each endpoint's health item (health_table.py); nothing else touches it.
 """
 

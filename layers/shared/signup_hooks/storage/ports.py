@@ -17,7 +17,7 @@ from signup_hooks.model.health import Health
 from signup_hooks.model.retry_message import RetryMessage
 from signup_hooks.model.user import User
 
-if TYPE_CHECKING:  # endpoints.py imports the settings model; only its type is needed here
+if TYPE_CHECKING:  # endpoints/registry.py imports the settings model; only its type is needed here
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
