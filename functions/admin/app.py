@@ -11,10 +11,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from signup_hooks import metrics
-from signup_hooks.admin import delivery_routes, endpoint_routes, page, test_send, webhook_routes
+from signup_hooks.admin import delivery_routes, endpoint_routes, page, send_a_test, webhook_routes
 from signup_hooks.admin.delivery_routes import DeliveryQuery, ReplayWindow
 from signup_hooks.admin.endpoint_routes import EndpointRequest
-from signup_hooks.admin.test_send import TestSendRequest
+from signup_hooks.admin.send_a_test import TestSendRequest
 from signup_hooks.api import answers
 from signup_hooks.config import load_config
 
@@ -46,7 +46,7 @@ def delete_webhook() -> Response[str]:
 def test_webhook() -> Response[str]:
     snapshot = webhook_routes.current_snapshot(config)
     request = TestSendRequest.parse(answers.request_body(app))
-    answer = test_send.send_test(config, snapshot, config.webhook_url_env, request, app.lambda_context)
+    answer = send_a_test.send_test(config, snapshot, config.webhook_url_env, request, app.lambda_context)
     return answers.json_response(200, answer)
 
 
@@ -114,7 +114,7 @@ def delete_endpoint(endpoint_id: str) -> Response[str]:
 def test_endpoint(endpoint_id: str) -> Response[str]:
     request = TestSendRequest.parse(answers.request_body(app))
     endpoint = endpoint_routes.readable(config, endpoint_id)
-    answer = test_send.send_test(config, endpoint.snapshot, endpoint.environment_url, request, app.lambda_context)
+    answer = send_a_test.send_test(config, endpoint.snapshot, endpoint.environment_url, request, app.lambda_context)
     return answers.json_response(200, answer)
 
 
