@@ -3,7 +3,8 @@
 Wings import only what is below them (LAYERS); the storage wing alone talks to AWS and the pipeline reaches it only
 through its ports; a wing's `__init__.py` imports nothing; no import circle; no chain of imports deeper than nine
 modules (type-only imports count); no module over 320 lines; a fixed name is defined once, never aliased; the
-functions' entry points never import each other; only the one path (pipeline/dispatch.py) uses the stages of sending.
+functions' entry points never import each other; only the one path (pipeline/dispatch.py) uses the stages of sending;
+what a test patches is used through its module (a name imported from it would keep the original).
 """
 
 from __future__ import annotations
@@ -247,3 +248,46 @@ def test_the_stage_check_sees_a_module_that_calls_a_stage() -> None:
         "from signup_hooks.pipeline.prepare import prepare\nfrom signup_hooks.pipeline import settle\nsettle.settle(1)"
     )
     assert stage_uses(tree) == {"prepare.prepare", "settle.settle"}
+
+
+def patched_by_tests() -> set[tuple[str, str]]:
+    """(module, name) pairs the tests replace with monkeypatch.setattr: on a module object or by a dotted string."""
+    patched = set()
+    for path in (ROOT / "tests").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        bound = {  # a local name -> the package module it is
+            alias.asname or alias.name: f"{node.module}.{alias.name}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("signup_hooks")
+            for alias in node.names
+            if f"{node.module}.{alias.name}" in modules()
+        }
+        for node in ast.walk(tree):
+            if not (
+                isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "setattr"
+            ):
+                continue
+            first = node.args[0] if node.args else None
+            if isinstance(first, ast.Name) and first.id in bound and len(node.args) > 1:
+                name = node.args[1]
+                if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                    patched.add((bound[first.id], name.value))
+            elif isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value.startswith("signup_"):
+                module, _, name = first.value.rpartition(".")
+                patched.add((module, name))
+    return patched
+
+
+def test_what_a_test_patches_is_used_through_its_module() -> None:
+    """`from m import f` keeps the original when a test patches m.f: such a name is used as `m.f` everywhere else."""
+    patched = patched_by_tests()
+    assert ("signup_hooks.sending.targets", "resolve") in patched
+    offenders = sorted(
+        f"{name} imports {node.module}.{alias.name}"
+        for name, tree in modules().items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module != name
+        for alias in node.names
+        if (node.module, alias.name) in patched
+    )
+    assert offenders == []

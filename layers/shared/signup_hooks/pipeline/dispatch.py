@@ -32,8 +32,7 @@ from signup_hooks.model.results import DeliveryResult, Reason
 from signup_hooks.model.retry_message import RetryMessage
 from signup_hooks.model.urls import host_of
 from signup_hooks.model.user import User
-from signup_hooks.pipeline import operational, settle
-from signup_hooks.pipeline.attempts import post_attempt, post_round
+from signup_hooks.pipeline import attempts, operational, settle
 from signup_hooks.pipeline.exactly_once import deliver_exactly_once
 from signup_hooks.pipeline.outcome import Next, Outcome
 from signup_hooks.pipeline.prepare import Prepared, prepare
@@ -194,14 +193,14 @@ def dispatch(
             if rule.sends_again and prior is Status.DELIVERED:
                 return _send_again(prepared, config, stores, round_deadline, rule, after)
             try:
-                outcome, attempts = deliver_exactly_once(
+                outcome, tried = deliver_exactly_once(
                     prepared, config, stores, round_deadline, context, request.trigger, rule.policy
                 )
             except (InProgress, OutOfTime) as exc:
                 if not rule.hands_over:
                     raise
                 return _out_of_time(request, stores, rule, str(exc), held=isinstance(exc, InProgress))
-            _settle(prepared, outcome, attempts, config, stores, after)
+            _settle(prepared, outcome, tried, config, stores, after)
     if request.trigger is Trigger.SCHEDULE and outcome.delivered and not outcome.already_delivered:
         metrics.count(metrics.RECOVERED)
     return outcome
@@ -226,7 +225,7 @@ def send_test(
     """The test trigger: one attempt with the given settings, recorded nowhere (no idempotency record, no log, no
     health, no schedule)."""
     prepared = prepare(url, user, user.id, config, options)
-    return post_attempt(prepared, *timeouts)
+    return attempts.post_attempt(prepared, *timeouts)
 
 
 def _out_of_time(request: Request, stores: Stores, rule: Rule, why: str, held: bool = False) -> Outcome:
@@ -258,16 +257,16 @@ def _send_again(
     prepared: Prepared, config: Config, stores: Stores, deadline: backoff.Deadline, rule: Rule, after: Next
 ) -> Outcome:
     """One round outside the idempotency record (the notification was delivered already), settled as any other."""
-    attempts: list[delivery_log.Attempt] = []
+    tried: list[delivery_log.Attempt] = []
     if prepared.failure is not None:
         outcome = Outcome(False, result=prepared.failure)
     else:
-        made = post_round(prepared, config, deadline, rule.policy, after.trigger)
-        attempts = made.attempts
+        made = attempts.post_round(prepared, config, deadline, rule.policy, after.trigger)
+        tried = made.attempts
         if made.count == 0:
             raise OutOfTime("no time left for an attempt before the invocation's deadline")
         outcome = Outcome(made.result.delivered, result=made.result, attempts=made.count)
-    _settle(prepared, outcome, attempts, config, stores, replace(after, counts_toward_health=False))
+    _settle(prepared, outcome, tried, config, stores, replace(after, counts_toward_health=False))
     return outcome
 
 
