@@ -2,7 +2,7 @@
 
 Every trigger (the stream's first try, a scheduled retry, a replay, a resend, a redrive, an operational event, a test
 send) builds a `Request` and hands it to `dispatch`, which owns the stages: find the endpoint, check it, take its
-current settings, prepare, deliver exactly once, settle. What differs from one trigger to another is its `Rule`, kept
+current settings, prepare, deliver exactly once, settle, announce. What differs from one trigger to another is its `Rule`, kept
 in RULES below and nowhere else; no other module calls the stages.
 
 Identity: a notification is keyed by what it is about (registry.notification_key: the event, its subject, the
