@@ -36,8 +36,13 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 
 test: lint typecheck checkov browser pytest build ## Run every check and test, then validate and build the template (what CI runs)
 
-pytest: $(VENV)/.installed ## Run the test suite only (tests/unit, tests/integration, tests/stack)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# The stack tests mostly wait on a local stack's schedules: more processes than cores, whole files each (a file's stack
+# is shared by its tests), in the order tests/conftest.py gives (the stack files first, the permissions test last).
+PYTEST_WORKERS ?= 4
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
+
+pytest: $(VENV)/.installed ## Run the test suite only (tests/unit, tests/integration, tests/stack), on PYTEST_WORKERS processes
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 test-unit: $(VENV)/.installed ## Run the pure tests only (tests/unit: no moto, no network, seconds)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

@@ -139,7 +139,13 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    findings = _scan.findings()
+    findings = [str(finding) for finding in _scan.findings()]
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: its exit status is not the run's, the main process reports them
+        workeroutput["secret_findings"] = findings
+        sandbox.mark_finished()
+        return
+    findings += _worker_findings
     if not findings:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
@@ -154,8 +160,32 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+_worker_findings: list[str] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """An xdist worker ended (the main process): its secret findings and its permissions table join the run's."""
+    output = getattr(node, "workeroutput", {})
+    _worker_findings.extend(output.get("secret_findings", []))
+    _worker_tables.extend(output.get("permissions_table", []))
+
+
+_worker_tables: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in _worker_tables:  # tests/integration/test_permissions_proven.py's, when a worker ran it
+        terminalreporter.write_line(line)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    sandbox.calls_folder()  # in the main process before xdist starts any worker: they inherit it
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     sandbox.stop()
+    sandbox.remove_calls_folder()
 
 
 # ---- AWS calls per function, for tests/integration/test_permissions_proven.py ---------------------------------------
@@ -192,8 +222,10 @@ def pytest_runtest_call(item: pytest.Item) -> None:
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The permissions test reads what the whole session recorded: it runs last."""
-    items.sort(key=lambda item: item.path.name == PERMISSIONS_TEST)
+    """The permissions test reads what the whole session recorded: it runs last. The stack tests, which mostly wait on
+    a local stack's schedules, run first: under xdist (make pytest) the CPU-bound tests fill those waits on the other
+    workers, and no long stack file starts near the end."""
+    items.sort(key=lambda item: (item.path.name == PERMISSIONS_TEST, item.path.parent.name != "stack"))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -9,8 +9,11 @@ because handlers read their configuration once, at import, as on Lambda. tests/u
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from typing import TYPE_CHECKING
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from local import aws_calls
 
@@ -37,13 +40,16 @@ SECRET_NAME = "signup-webhooks-test/admin-token"
 
 MOTO_ENDPOINT = ""  # set by start()
 _moto: ThreadedMotoServer | None = None
-_calls_path = ""
+
+# The session's folder of recorded AWS calls: one file per pytest process (pytest-xdist runs several), each process's
+# local stacks appending to its file; tests/integration/test_permissions_proven.py reads them all.
+CALLS_FOLDER_VARIABLE = "SIGNUP_HOOKS_TEST_AWS_CALLS"
 
 
 def start() -> None:
     """Start the moto server, point boto3 at it, set every function's settings and record the functions' AWS calls.
     Once per session: a second call does nothing."""
-    global MOTO_ENDPOINT, _moto, _calls_path
+    global MOTO_ENDPOINT, _moto
     if _moto is not None:
         return
     from moto.server import ThreadedMotoServer  # imported here: tests/unit/ never loads moto
@@ -57,12 +63,9 @@ def start() -> None:
     os.environ.update(settings())
     os.environ.update(aws_environment(MOTO_ENDPOINT))
 
-    # Every AWS call a function makes during the session, in one file: in-process handlers and the local stack's
-    # workers (which inherit the variable) append to it; tests/integration/test_permissions_proven.py reads it.
-    calls = tempfile.NamedTemporaryFile(prefix="aws-calls-", suffix=".jsonl", delete=False)  # noqa: SIM115
-    calls.close()
-    _calls_path = calls.name
-    os.environ[aws_calls.LOG_VARIABLE] = _calls_path
+    # Every AWS call a function makes in this process, in its own file of the session's folder: in-process handlers
+    # and the local stack's workers (which inherit the variable) append to it.
+    os.environ[aws_calls.LOG_VARIABLE] = str(calls_folder() / f"{worker()}.jsonl")
     aws_calls.install()
 
 
@@ -71,9 +74,57 @@ def stop() -> None:
     global _moto
     if _moto is None:
         return
-    os.unlink(_calls_path)
     _moto.stop()
     _moto = None
+
+
+# ---- the session's recorded calls, across pytest-xdist's workers -----------------------------------------------------
+
+
+def worker() -> str:
+    """This pytest process's name: pytest-xdist's worker id (gw0, gw1...), or "main" without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def calls_folder() -> Path:
+    """The session's folder, made by the first caller in the main pytest process (tests/conftest.py calls it before
+    xdist starts its workers, which inherit it)."""
+    global _folder_made_here
+    if not os.environ.get(CALLS_FOLDER_VARIABLE):
+        os.environ[CALLS_FOLDER_VARIABLE] = tempfile.mkdtemp(prefix="aws-calls-")
+        _folder_made_here = True
+    return Path(os.environ[CALLS_FOLDER_VARIABLE])
+
+
+_folder_made_here = False
+
+
+def remove_calls_folder() -> None:
+    """At the session's end, in the process that made the folder."""
+    if _folder_made_here:
+        shutil.rmtree(calls_folder(), ignore_errors=True)
+
+
+def mark_finished() -> None:
+    """This worker ran its last test and stopped its stacks: its file is complete (tests/conftest.py, at its end)."""
+    (calls_folder() / f"{worker()}.finished").touch()
+
+
+def wait_for_the_other_workers(timeout: float) -> bool:
+    """Whether every other xdist worker finished within `timeout` s (at once without xdist): only then does the
+    folder hold every call of the session. A worker that crashed never finishes; xdist reports its tests failed."""
+    others = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) - 1
+    folder, deadline = calls_folder(), time.monotonic() + timeout
+    while len({path.stem for path in folder.glob("*.finished")} - {worker()}) < others:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
+def recorded_calls() -> list[dict[str, Any]]:
+    """Every AWS call the functions made in the session, from every pytest process's file."""
+    return [call for path in sorted(calls_folder().glob("*.jsonl")) for call in aws_calls.read(str(path))]
 
 
 def aws_environment(endpoint: str) -> dict[str, str]:

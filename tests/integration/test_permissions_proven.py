@@ -1,8 +1,9 @@
 """Each function's role, proven against the AWS calls its code made while the suite ran (local/aws_calls.py).
 
 moto does not enforce IAM, so without this a missing permission would first show in AWS, as an AccessDenied. This test
-runs last (tests/conftest.py orders it) and reads what the session recorded, from handlers run in process and from the
-local stack's workers. Both halves iterate over every function of the translated template:
+runs last (tests/conftest.py orders it; under pytest-xdist it waits for the other workers to finish) and reads what the
+session recorded, from handlers run in process and from the local stack's workers, in every pytest process. Both halves
+iterate over every function of the translated template:
 - every call is allowed by that function's role, on the resource it touched (found through the environment variable
   that named it); a resource named by none of its variables is listed, not checked;
 - every action the role allows was used by some test, or is listed below with the reason it is needed. This half runs
@@ -13,14 +14,13 @@ The table of calls and rights is printed at the end of the run.
 from __future__ import annotations
 
 import fnmatch
-import os
 from collections import defaultdict
 from typing import Any
 
 import pytest
 
-from local import aws_calls
 from local.template import load_template
+from tests import sandbox
 from tests.helpers import (
     FULL_SUITE,
     KMS_KEY_ARN,
@@ -36,6 +36,8 @@ from tests.helpers import (
 )
 
 SSM_ARN = "arn:aws:ssm:us-east-1:123456789012:parameter"
+# How long the other xdist workers may take to finish their last tests (the longest test file takes about two minutes).
+OTHER_WORKERS_TIMEOUT = 900.0
 
 # Rights no code of ours calls, and why each is needed. A key is (function or "*", action or "prefix:*").
 NEEDED_WITHOUT_A_CALL = {
@@ -115,7 +117,8 @@ def test_every_recorded_call_is_allowed_and_every_right_is_used_or_explained(
     request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
 ) -> None:
     template = deployed(translate(load_template()), KmsKeyArn=KMS_KEY_ARN)  # the most a role may hold
-    calls = aws_calls.read(os.environ[aws_calls.LOG_VARIABLE])
+    assert sandbox.wait_for_the_other_workers(OTHER_WORKERS_TIMEOUT), "other xdist workers were still running"
+    calls = sandbox.recorded_calls()
     functions = sorted(resources(template, "AWS::Lambda::Function"))
     denied: list[str] = []
     used: dict[str, dict[str, set[str]]] = {function_id: defaultdict(set) for function_id in functions}
@@ -143,8 +146,13 @@ def test_every_recorded_call_is_allowed_and_every_right_is_used_or_explained(
         for action, targets in rights(template, function_id).items()
         if action not in used[function_id] and reason_for(function_id, action) is None
     ]
-    with capsys.disabled():  # the table is part of the run's output, passed or not
-        _print_table(functions, template, used, unchecked)
+    table = _table(functions, template, used, unchecked)
+    workeroutput = getattr(request.config, "workeroutput", None)
+    if workeroutput is not None:  # a worker's output is not shown: the main process prints it (tests/conftest.py)
+        workeroutput["permissions_table"] = table
+    else:
+        with capsys.disabled():  # the table is part of the run's output, passed or not
+            print("\n".join(table))
 
     assert denied == [], "calls the role does not allow (AccessDenied in AWS)"
     if not request.config.stash.get(FULL_SUITE, False):
@@ -153,21 +161,19 @@ def test_every_recorded_call_is_allowed_and_every_right_is_used_or_explained(
     assert unused == [], "rights no test used and no reason explains"
 
 
-def _print_table(
+def _table(
     functions: list[str],
     template: Template,
     used: dict[str, dict[str, set[str]]],
     unchecked: dict[str, set[str]],
-) -> None:
-    write = print
-    write("")
-    write("Permissions proven against the code: each function's rights, and the calls the suite made with them")
+) -> list[str]:
+    lines = ["", "Permissions proven against the code: each function's rights, and the calls the suite made with them"]
     for function_id in functions:
-        write(f"  {function_id}")
+        lines.append(f"  {function_id}")
         for action, targets in sorted(rights(template, function_id).items()):
             calls = used[function_id].get(action)
             status = "called" if calls else (reason_for(function_id, action) or "UNUSED")
             shown = ", ".join(sorted(target.replace(SSM_ARN, "parameter") for target in targets))
-            write(f"    {action:<32} {shown:<48} {status}")
-        for line in sorted(unchecked[function_id]):
-            write(f"    (resource not checked) {line}")
+            lines.append(f"    {action:<32} {shown:<48} {status}")
+        lines += [f"    (resource not checked) {line}" for line in sorted(unchecked[function_id])]
+    return lines
