@@ -2,8 +2,8 @@
 
 Every trigger (the stream's first try, a scheduled retry, a replay, a resend, a redrive, an operational event, a test
 send) builds a `Request` and hands it to `dispatch`, which owns the stages: find the endpoint, check it, take its
-current settings, prepare, deliver exactly once, settle, announce. What differs from one trigger to another is its `Rule`, kept
-in RULES below and nowhere else; no other module calls the stages.
+current settings, prepare, deliver exactly once, settle, announce. What differs from one trigger to another is its
+`Rule`, kept in RULES below and nowhere else; no other module calls the stages.
 
 Identity: a notification is keyed by what it is about (registry.notification_key: the event, its subject, the
 endpoint), so the first try, every retry, resend, redrive and replay of it share one idempotency record and one
