@@ -7,7 +7,7 @@ API call it makes carries the admin token.
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from signup_hooks import metrics
@@ -121,6 +121,15 @@ def test_endpoint(endpoint_id: str) -> Response[str]:
 @app.post("/api/v1/admin/webhooks/<endpoint_id>/rotate-secret")
 def rotate_endpoint_secret(endpoint_id: str) -> Response[str]:
     return answers.json_response(200, endpoint_routes.rotate_secret(config, endpoint_id))
+
+
+# Public, like the page: the description of the API holds no data, and tools (a client generator, the fuzzer) fetch
+# it without the token. Built from the handlers' own bounds, on its first request only.
+@app.get("/api/v1/admin/openapi.json")
+def openapi_document() -> Response[str]:
+    from signup_hooks.admin import openapi
+
+    return Response(200, content_types.APPLICATION_JSON, openapi.document_json(), dict(answers.SECURITY_HEADERS))
 
 
 @app.get("/admin")

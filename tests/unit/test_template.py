@@ -420,15 +420,30 @@ def test_signup_route_needs_no_authorizer(translated: Template) -> None:
     assert not operation.get("security")
 
 
+# The API's description: public, as it holds no data (functions/admin/app.py).
+PUBLIC_ADMIN_ROUTES = {"GET /api/v1/admin/openapi.json"}
+
+
 def test_every_admin_route_goes_through_the_token_authorizer(translated: Template) -> None:
-    # Given the admin routes (GET, PUT, DELETE /api/v1/admin/webhook and any added since)
-    admin = {route: operation for route, operation in routes(translated).items() if " /api/v1/admin/" in route}
+    # Given the admin routes (GET, PUT, DELETE /api/v1/admin/webhook and any added since), but the API's description
+    admin = {
+        route: operation
+        for route, operation in routes(translated).items()
+        if " /api/v1/admin/" in route and route not in PUBLIC_ADMIN_ROUTES
+    }
     # When their security requirements are listed
     security = {route: operation.get("security") for route, operation in admin.items()}
     # Then the Lambda authorizer checks each
     assert len(admin) >= 3
     assert security == {route: [{"AdminTokenAuthorizer": []}] for route in admin}
     assert "AdminTokenAuthorizer" in authorizers(translated)
+
+
+def test_the_api_description_is_public(translated: Template) -> None:
+    # Given the route of the API's OpenAPI document
+    (operation,) = [operation for route, operation in routes(translated).items() if route in PUBLIC_ADMIN_ROUTES]
+    # Then anyone may fetch it
+    assert not operation.get("security")
 
 
 def test_authorizer_reads_the_authorization_header_with_payload_2_and_simple_responses(translated: Template) -> None:
