@@ -86,6 +86,14 @@ ENDPOINT_IN: dict[str, Schema] = {
     "events": EVENTS_IN,
 }
 
+HEALTH: dict[str, Schema] = {
+    "status": enum_of(("healthy", "failing", "unknown")),
+    "last_success_at": nullable(TIME),
+    "last_failure_at": nullable(TIME),
+    "failing_since": nullable(TIME),
+    "consecutive_failures": COUNT,
+}
+
 SCHEMAS: dict[str, Schema] = {
     "Error": object_of(
         {
@@ -100,15 +108,7 @@ SCHEMAS: dict[str, Schema] = {
         description="API Gateway's own answer: the authorizer's 401 Unauthorized and 403 Forbidden, a body past its "
         "10 MB limit",
     ),
-    "Health": object_of(
-        {
-            "status": enum_of(("healthy", "failing", "unknown")),
-            "last_success_at": nullable(TIME),
-            "last_failure_at": nullable(TIME),
-            "failing_since": nullable(TIME),
-            "consecutive_failures": COUNT,
-        }
-    ),
+    "Health": object_of(HEALTH),
     "CustomHeaderShown": nullable(
         object_of({"name": {"type": "string"}, "value": {"const": "set"}}, description="the value is never shown")
     ),
@@ -134,12 +134,7 @@ SCHEMAS: dict[str, Schema] = {
         ),
         description="GET adds `health`; PUT adds `custom_header_cleared`",
     ),
-    "WebhookHealth": {
-        "allOf": [ref("Health")],
-        "type": "object",
-        "properties": {"retrying": COUNT, "dead_letters": COUNT},
-        "required": ["retrying", "dead_letters"],
-    },
+    "WebhookHealth": object_of({**HEALTH, "retrying": COUNT, "dead_letters": COUNT}),
     "Endpoint": object_of(
         {
             "id": ENDPOINT_ID,
