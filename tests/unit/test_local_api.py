@@ -38,8 +38,9 @@ def test_every_http_api_event_of_the_template_is_a_route() -> None:
     routes = discover_routes(template)
 
     assert {(r.method, r.path, r.function_id) for r in routes} == expected
-    admin_api = [r for r in routes if r.path.startswith("/api/v1/admin/")]
+    admin_api = [r for r in routes if r.path.startswith("/api/v1/admin/") and r.path != "/api/v1/admin/openapi.json"]
     assert all(r.authorizer and r.authorizer.function_id == "AuthorizerFunction" for r in admin_api)
+    assert all(r.authorizer is None for r in routes if r.path == "/api/v1/admin/openapi.json")  # public: no data
     assert all(r.authorizer is None for r in routes if r.path == "/admin" or r.path.startswith("/admin/"))  # the page
     assert all(r.authorizer is None for r in routes if "/auths/" in r.path)
 
