@@ -68,6 +68,12 @@ def build(shape: Shape, user: User = USER) -> tuple[formats.Payload, Any]:
         (SLACK_URL, Shape.SLACK),
         (DISCORD_URL, Shape.DISCORD),
         ("https://discordapp.com/api/webhooks/123/abc", Shape.DISCORD),
+        # Versioned API paths, which copies of a webhook URL often carry
+        ("https://discord.com/api/v10/webhooks/123/abc", Shape.DISCORD),
+        ("https://discordapp.com/api/v9/webhooks/123/abc", Shape.DISCORD),
+        ("https://canary.discord.com/api/v10/webhooks/123/abc", Shape.DISCORD),
+        ("https://ptb.discord.com/api/v10/webhooks/123/abc", Shape.DISCORD),
+        ("https://hooks.slack-gov.com/services/T000/B000/XXXX", Shape.SLACK),  # GovSlack
         (GOOGLECHAT_URL, Shape.GOOGLECHAT),
         (TEAMS_CONNECTOR_URL, Shape.TEAMS_MESSAGE_CARD),
         (TEAMS_WORKFLOW_URL, Shape.TEAMS_ADAPTIVE_CARD),
@@ -81,6 +87,12 @@ def build(shape: Shape, user: User = USER) -> tuple[formats.Payload, Any]:
         ("https://evilhooks.slack.com/services/x", Shape.TEXT),
         ("https://discord.com.evil.example/api/webhooks/1/a", Shape.TEXT),
         ("https://discord.com/channels/1/2", Shape.TEXT),  # not a webhook path
+        ("https://discord.com/api/v10/channels/1/messages", Shape.TEXT),
+        ("https://discord.com/api/vX/webhooks/1/a", Shape.TEXT),
+        ("https://discord.com/x/api/v10/webhooks/1/a", Shape.TEXT),
+        ("https://discord.com.evil.example/api/v10/webhooks/1/a", Shape.TEXT),
+        ("https://hooks.slack-gov.com.evil.example/services/x", Shape.TEXT),
+        ("https://evil.example/hooks.slack-gov.com/services/x", Shape.TEXT),
         ("https://webhook.office.com.evil.example/x", Shape.TEXT),
         ("https://evil.example#chat.googleapis.com", Shape.TEXT),
         ("https://chat.googleapis.com@evil.example/v1", Shape.TEXT),

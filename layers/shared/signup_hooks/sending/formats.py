@@ -10,6 +10,7 @@ docs/formats.md shows an example of each. Operational events (events.py) take th
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -42,6 +43,11 @@ SOURCE = "signup-webhooks"
 _DISCORD_SPECIAL = frozenset("\\*_~`|>[]()#:-")
 _TEAMS_SPECIAL = frozenset("\\*_~`[]()#>-")
 _ZERO_WIDTH_SPACE = "\u200b"
+
+_SLACK_HOSTS = frozenset({"hooks.slack.com", "hooks.slack-gov.com"})  # GovSlack has a host of its own
+_DISCORD_HOSTS = frozenset({"discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"})
+# Discord hands out unversioned URLs; its API also takes the versioned path, which copies of them often carry.
+_DISCORD_WEBHOOK_PATH = re.compile(r"/api/(?:v\d+/)?webhooks/")
 
 
 @dataclass(frozen=True)
@@ -231,11 +237,9 @@ def _host_and_path(url: str) -> tuple[str, str]:
 
 
 def _detect(host: str, path: str) -> Shape:
-    if host == "hooks.slack.com":
+    if host in _SLACK_HOSTS:
         return Shape.SLACK
-    if host in ("discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com") and path.startswith(
-        "/api/webhooks/"
-    ):
+    if host in _DISCORD_HOSTS and _DISCORD_WEBHOOK_PATH.match(path):
         return Shape.DISCORD
     if host == "chat.googleapis.com":
         return Shape.GOOGLECHAT
