@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from markdown_it import MarkdownIt
 from signup_hooks.model.names import Format, Shape
 from signup_hooks.model.user import User
 from signup_hooks.sending import content, formats, messages
@@ -333,6 +334,46 @@ def test_teams_cards_carry_no_html_or_mentions_from_a_name(shape):
     text = json.dumps(body, ensure_ascii=False)
     assert "<at>" not in text
     assert "<script>" not in text
+
+
+def markdown_view(source: str) -> tuple[str, set[str]]:
+    """What a CommonMark renderer shows of `source` (its text), and every kind of element it made of it."""
+    text: list[str] = []
+    kinds: set[str] = set()
+    for block in MarkdownIt("commonmark").parse(source):
+        kinds.add(block.type)
+        for token in block.children or []:
+            kinds.add(token.type)
+            text.append(token.content if token.type == "text" else "")
+    return "".join(text), kinds
+
+
+TEAMS_MARKDOWN_NAMES = [
+    *HOSTILE_NAMES.values(),
+    "a > b",
+    "> quoted",
+    "1. first",
+    "+ item",
+    "&lt;at&gt;everyone&lt;/at&gt; &amp;",
+    "back\\slash \\*",
+]
+
+
+@pytest.mark.parametrize("name", TEAMS_MARKDOWN_NAMES)
+def test_an_adaptive_cards_text_renders_as_written_without_markup(name):
+    # Given the Adaptive Card of a hostile name, its message and its Name fact
+    _, body = build(Shape.TEAMS_ADAPTIVE_CARD, hostile(name))
+    text_block, fact_set = body["attachments"][0]["content"]["body"]
+    shown = {
+        "message": (text_block["text"], render(hostile(name))),
+        "name": (fact_set["facts"][0]["value"], content.clean_value(name)),
+    }
+    for escaped, written in shown.values():
+        # When markdown renders it, then it shows the text as written, angle brackets swapped (no stray backslash)
+        visible, kinds = markdown_view(escaped)
+        assert visible == formats.googlechat_escape(written)
+        # And it made a plain paragraph: no HTML, no link, no emphasis, no quote, no list, no heading
+        assert kinds <= {"paragraph_open", "inline", "text", "paragraph_close"}
 
 
 def test_json_keeps_hostile_names_as_data_inside_valid_json():

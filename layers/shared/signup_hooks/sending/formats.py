@@ -41,7 +41,9 @@ ENVELOPE_SCHEMA = "signup-webhooks/event/v1"
 SOURCE = "signup-webhooks"
 
 _DISCORD_SPECIAL = frozenset("\\*_~`|>[]()#:-")
-_TEAMS_SPECIAL = frozenset("\\*_~`[]()#>-")
+# `<` and `>` are not here: teams_escape swaps them for look-alikes first (an escaped one would show its backslash).
+_TEAMS_SPECIAL = frozenset("\\*_~`[]()#-+&")
+_TEAMS_ORDERED_LIST = re.compile(r"^(\s*\d{1,9})\.", re.MULTILINE)  # `1. x` starts a numbered list
 _ZERO_WIDTH_SPACE = "\u200b"
 
 _SLACK_HOSTS = frozenset({"hooks.slack.com", "hooks.slack-gov.com"})  # GovSlack has a host of its own
@@ -180,9 +182,11 @@ def googlechat_escape(text: str) -> str:
 
 
 def teams_escape(text: str) -> str:
-    """Adaptive Card text is markdown: escape it; angle brackets (HTML, `<at>` mentions) are swapped."""
-    escaped = "".join("\\" + ch if ch in _TEAMS_SPECIAL else ch for ch in text)
-    return googlechat_escape(escaped)
+    """Adaptive Card text is markdown: angle brackets (HTML, `<at>` mentions, `>` quotes) are swapped for
+    look-alikes, then whatever else markdown reads (emphasis, links, lists, entities) is escaped with a backslash."""
+    swapped = googlechat_escape(text)
+    escaped = "".join("\\" + ch if ch in _TEAMS_SPECIAL else ch for ch in swapped)
+    return _TEAMS_ORDERED_LIST.sub(r"\1\\.", escaped)
 
 
 def _adaptive_card(message: str, card: Card) -> dict[str, Any]:
