@@ -208,6 +208,43 @@ def test_json_is_an_open_webui_style_envelope_without_secrets():
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# An admin's test send says it is one, so that no receiver records a fake signup
+# ---------------------------------------------------------------------------------------------------------------------
+
+TEST_TEXT = "Test notification from Signup webhooks: New user signed up: Tim"
+
+
+def build_test_send(shape: Shape) -> Any:
+    payload = formats.build(shape, content.marked_as_test(render(USER)), USER, MESSAGE_ID, test=True)
+    text = payload.body.decode("utf-8")
+    return json.loads(text) if payload.content_type == formats.JSON_CONTENT_TYPE else text
+
+
+def test_a_test_send_says_so_in_words_in_every_chat_format():
+    assert build_test_send(Shape.TEXT) == TEST_TEXT
+    assert build_test_send(Shape.SLACK) == {"text": TEST_TEXT}
+    assert build_test_send(Shape.GOOGLECHAT) == {"text": TEST_TEXT}
+    assert build_test_send(Shape.DISCORD)["content"] == TEST_TEXT.replace(":", "\\:")
+
+
+def test_a_test_sends_teams_cards_are_titled_as_a_test():
+    adaptive = build_test_send(Shape.TEAMS_ADAPTIVE_CARD)["attachments"][0]["content"]
+    assert adaptive["body"][0]["text"] == TEST_TEXT  # an Adaptive Card has no title: its first line is the heading
+    message_card = build_test_send(Shape.TEAMS_MESSAGE_CARD)
+    assert message_card["title"] == "Test notification from Signup webhooks"
+    assert (message_card["summary"], message_card["sections"][0]["text"]) == (TEST_TEXT, TEST_TEXT)
+
+
+def test_a_test_sends_envelope_is_a_webhook_test_event_shaped_as_a_signups():
+    test_send, signup = build_test_send(Shape.JSON), build(Shape.JSON)[1]
+    assert (test_send["event"], test_send["resource"], test_send["operation"]) == ("webhook.test", "webhook", "test")
+    assert test_send["message"] == TEST_TEXT
+    different = {key for key in signup if test_send[key] != signup[key]}
+    assert set(test_send) == set(signup)
+    assert different == {"event", "resource", "operation", "message"}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # Hostile names, every format
 # ---------------------------------------------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from signup_hooks.sending.content import (
     ELLIPSIS,
     MAX_MESSAGE_CHARS,
     Card,
+    card_for_a_test,
     clean_value,
     event_card,
     event_message,
@@ -69,8 +70,13 @@ def shape_for(chosen: Format, url: str) -> Shape:
     return Shape(chosen.value)
 
 
-def build(shape: Shape, message: str, user: User, message_id: str) -> Payload:
-    """The request body of one notification. `message` is the rendered template; `user` values are cleaned here."""
+def build(shape: Shape, message: str, user: User, message_id: str, *, test: bool = False) -> Payload:
+    """The request body of one notification. `message` is the rendered template; `user` values are cleaned here.
+
+    A `test` send's Teams card is titled as one and its envelope's event is `webhook.test` (its message says so
+    already: content.marked_as_test)."""
+    if test:
+        return _payload(shape, message, card_for_a_test(user), envelope(message, user, message_id, events.WEBHOOK_TEST))
     return _payload(shape, message, signup_card(user), envelope(message, user, message_id))
 
 
@@ -115,8 +121,10 @@ def envelope_head(event: str, message_id: str, created_at: int) -> dict[str, Any
     }
 
 
-def envelope(message: str, user: User, message_id: str) -> dict[str, Any]:
-    """The `json` format: Open WebUI 0.12's field names where they apply. The user record only, never a credential."""
+def envelope(message: str, user: User, message_id: str, event: str = USER_CREATED) -> dict[str, Any]:
+    """The `json` format: Open WebUI 0.12's field names where they apply. The user record only, never a credential.
+    `event` is `user.created`, or `webhook.test` for an admin's test send (shaped the same, so a receiver can try
+    its parsing on it)."""
     person = {
         "id": user.id,
         "name": clean_value(user.name),
@@ -125,7 +133,7 @@ def envelope(message: str, user: User, message_id: str) -> dict[str, Any]:
         "created_at": user.created_at,
     }
     return {
-        **envelope_head(USER_CREATED, message_id, user.created_at),
+        **envelope_head(event, message_id, user.created_at),
         "actor": {**person, "type": "user"},
         "subject": {"type": "user", "id": user.id},
         "data": {"user": person},
