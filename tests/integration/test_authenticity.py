@@ -6,7 +6,10 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import re
 import secrets
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,6 +52,26 @@ def test_signed_request_verifies_with_the_reference_library(aws, lambda_context,
     assert headers["webhook-signature"].startswith("v1,")
     Webhook(SECRET).verify(request.body, headers, json_parse=False)  # raises when the signature does not match
     assert request.body == b"New user signed up: Tim"
+
+
+def formats_doc_verification_snippet(secret: str) -> str:
+    """The Python verification snippet of docs/formats.md, with `secret` for its placeholder."""
+    text = (Path(__file__).parents[2] / "docs" / "formats.md").read_text(encoding="utf-8")
+    [snippet] = [block for block in re.findall(r"```python\n(.*?)```", text, re.DOTALL) if "standardwebhooks" in block]
+    return textwrap.dedent(snippet).replace('"whsec_..."', repr(secret))
+
+
+def test_the_docs_verification_snippet_accepts_a_genuine_text_delivery(aws, lambda_context, receiver, monkeypatch):
+    # Given a signed delivery in the text format (a body that is not JSON)
+    put({"url": receiver.url, "signing_secret": SECRET}, lambda_context)
+    notify(receiver, monkeypatch, lambda_context)
+    [request] = receiver.wait_for(1)
+    assert request.body == b"New user signed up: Tim"
+    # When a receiver runs docs/formats.md's snippet on it, then it passes; and it refuses a tampered body
+    snippet = compile(formats_doc_verification_snippet(SECRET), "docs/formats.md", "exec")
+    exec(snippet, {"body_bytes": request.body, "headers": dict(request.headers)})  # noqa: S102 (our docs' code)
+    with pytest.raises(WebhookVerificationError):
+        exec(snippet, {"body_bytes": request.body + b"!", "headers": dict(request.headers)})  # noqa: S102
 
 
 def test_a_tampered_body_is_rejected_by_the_reference_library(aws, lambda_context, receiver, monkeypatch):

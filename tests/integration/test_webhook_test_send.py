@@ -10,11 +10,15 @@ import time
 from typing import Any
 
 import pytest
+from signup_hooks import metrics
 from signup_hooks.sending import targets
 
 from functions.admin import app as admin
+from tests import sandbox
 from tests.helpers import closed_port_url, load_event
 
+# What a signup's notification counts; the admin function's own ColdStart may be printed too.
+DELIVERY_METRICS = {metrics.SIGNUPS, metrics.DELIVERIES, metrics.DELIVERY_FAILURES, metrics.DELIVERY_LATENCY}
 ANSWER_KEYS = {"delivered", "status", "latency_ms", "reason", "target", "format", "detail", "credentials"}
 
 
@@ -49,14 +53,35 @@ def test_the_saved_url_receives_a_test_notification(aws, lambda_context, receive
     assert body["target"].startswith("http://127.0.0.1:")
     assert "/hook" not in body["target"]
     [request] = receiver.wait_for(1)
-    assert request.text == "New user signed up: Webhook test"
+    assert request.text == "Test notification from Signup webhooks: New user signed up: Webhook test"
 
 
 def test_a_url_in_the_body_is_tested_before_saving(aws, lambda_context, receiver):
     status, body = send_test(lambda_context, {"url": receiver.url, "format": "slack"})
     assert (status, body["delivered"], body["format"]) == (200, True, "slack")
-    assert json.loads(receiver.wait_for(1)[0].body) == {"text": "New user signed up: Webhook test"}
+    assert json.loads(receiver.wait_for(1)[0].body) == {
+        "text": "Test notification from Signup webhooks: New user signed up: Webhook test"
+    }
     assert aws.ssm.describe_parameters()["Parameters"] == []  # nothing saved
+
+
+def test_a_test_send_is_a_webhook_test_event_recorded_nowhere(aws, lambda_context, receiver, capsys):
+    # Given an endpoint that takes the JSON envelope
+    capsys.readouterr()
+    # When the admin sends a test to it
+    _, body = send_test(lambda_context, {"url": receiver.url, "format": "json"})
+    assert (body["delivered"], body["format"]) == (True, "json")
+    # Then the receiver is told it is a test, not a signup
+    envelope = json.loads(receiver.wait_for(1)[0].body)
+    assert (envelope["event"], envelope["resource"], envelope["operation"]) == ("webhook.test", "webhook", "test")
+    assert envelope["message"].startswith("Test notification from Signup webhooks: ")
+    # And nothing records it: no delivery log entry, no idempotency record, no user, no metric
+    for table in (sandbox.DELIVERIES_TABLE_NAME, sandbox.IDEMPOTENCY_TABLE_NAME, sandbox.TABLE_NAME):
+        assert aws.dynamodb.scan(TableName=table)["Items"] == [], table
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    counted = {name for doc in printed if "_aws" in doc for name in doc} & DELIVERY_METRICS
+    assert counted == set()
+    assert (aws.scheduled_retries(), aws.announcements()) == ([], [])
 
 
 @pytest.mark.parametrize(

@@ -323,7 +323,7 @@ def test_save_test_signup_and_clear_from_the_page(page: Page, stack: Stack, rece
     # Then the page says it was delivered, with the status and latency, and the receiver got it
     result = page.wait_status("Test delivered")
     assert "HTTP 200" in result and " ms" in result
-    wait_for_body(receiver, "New user signed up: Webhook test")
+    wait_for_body(receiver, "Test notification from Signup webhooks: New user signed up: Webhook test")
 
     # When a user signs up, the receiver gets the notification
     form = {"name": "Grace", "email": f"{uuid.uuid4().hex[:12]}@example.com", "password": "correct horse battery"}

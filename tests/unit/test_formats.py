@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from markdown_it import MarkdownIt
 from signup_hooks.model.names import Format, Shape
 from signup_hooks.model.user import User
 from signup_hooks.sending import content, formats, messages
@@ -68,6 +69,12 @@ def build(shape: Shape, user: User = USER) -> tuple[formats.Payload, Any]:
         (SLACK_URL, Shape.SLACK),
         (DISCORD_URL, Shape.DISCORD),
         ("https://discordapp.com/api/webhooks/123/abc", Shape.DISCORD),
+        # Versioned API paths, which copies of a webhook URL often carry
+        ("https://discord.com/api/v10/webhooks/123/abc", Shape.DISCORD),
+        ("https://discordapp.com/api/v9/webhooks/123/abc", Shape.DISCORD),
+        ("https://canary.discord.com/api/v10/webhooks/123/abc", Shape.DISCORD),
+        ("https://ptb.discord.com/api/v10/webhooks/123/abc", Shape.DISCORD),
+        ("https://hooks.slack-gov.com/services/T000/B000/XXXX", Shape.SLACK),  # GovSlack
         (GOOGLECHAT_URL, Shape.GOOGLECHAT),
         (TEAMS_CONNECTOR_URL, Shape.TEAMS_MESSAGE_CARD),
         (TEAMS_WORKFLOW_URL, Shape.TEAMS_ADAPTIVE_CARD),
@@ -81,6 +88,12 @@ def build(shape: Shape, user: User = USER) -> tuple[formats.Payload, Any]:
         ("https://evilhooks.slack.com/services/x", Shape.TEXT),
         ("https://discord.com.evil.example/api/webhooks/1/a", Shape.TEXT),
         ("https://discord.com/channels/1/2", Shape.TEXT),  # not a webhook path
+        ("https://discord.com/api/v10/channels/1/messages", Shape.TEXT),
+        ("https://discord.com/api/vX/webhooks/1/a", Shape.TEXT),
+        ("https://discord.com/x/api/v10/webhooks/1/a", Shape.TEXT),
+        ("https://discord.com.evil.example/api/v10/webhooks/1/a", Shape.TEXT),
+        ("https://hooks.slack-gov.com.evil.example/services/x", Shape.TEXT),
+        ("https://evil.example/hooks.slack-gov.com/services/x", Shape.TEXT),
         ("https://webhook.office.com.evil.example/x", Shape.TEXT),
         ("https://evil.example#chat.googleapis.com", Shape.TEXT),
         ("https://chat.googleapis.com@evil.example/v1", Shape.TEXT),
@@ -192,6 +205,43 @@ def test_json_is_an_open_webui_style_envelope_without_secrets():
     }
     assert body["message"] == "New user signed up: Tim"
     assert "password" not in payload.body.decode()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# An admin's test send says it is one, so that no receiver records a fake signup
+# ---------------------------------------------------------------------------------------------------------------------
+
+TEST_TEXT = "Test notification from Signup webhooks: New user signed up: Tim"
+
+
+def build_test_send(shape: Shape) -> Any:
+    payload = formats.build(shape, content.marked_as_test(render(USER)), USER, MESSAGE_ID, test=True)
+    text = payload.body.decode("utf-8")
+    return json.loads(text) if payload.content_type == formats.JSON_CONTENT_TYPE else text
+
+
+def test_a_test_send_says_so_in_words_in_every_chat_format():
+    assert build_test_send(Shape.TEXT) == TEST_TEXT
+    assert build_test_send(Shape.SLACK) == {"text": TEST_TEXT}
+    assert build_test_send(Shape.GOOGLECHAT) == {"text": TEST_TEXT}
+    assert build_test_send(Shape.DISCORD)["content"] == TEST_TEXT.replace(":", "\\:")
+
+
+def test_a_test_sends_teams_cards_are_titled_as_a_test():
+    adaptive = build_test_send(Shape.TEAMS_ADAPTIVE_CARD)["attachments"][0]["content"]
+    assert adaptive["body"][0]["text"] == TEST_TEXT  # an Adaptive Card has no title: its first line is the heading
+    message_card = build_test_send(Shape.TEAMS_MESSAGE_CARD)
+    assert message_card["title"] == "Test notification from Signup webhooks"
+    assert (message_card["summary"], message_card["sections"][0]["text"]) == (TEST_TEXT, TEST_TEXT)
+
+
+def test_a_test_sends_envelope_is_a_webhook_test_event_shaped_as_a_signups():
+    test_send, signup = build_test_send(Shape.JSON), build(Shape.JSON)[1]
+    assert (test_send["event"], test_send["resource"], test_send["operation"]) == ("webhook.test", "webhook", "test")
+    assert test_send["message"] == TEST_TEXT
+    different = {key for key in signup if test_send[key] != signup[key]}
+    assert set(test_send) == set(signup)
+    assert different == {"event", "resource", "operation", "message"}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -321,6 +371,46 @@ def test_teams_cards_carry_no_html_or_mentions_from_a_name(shape):
     text = json.dumps(body, ensure_ascii=False)
     assert "<at>" not in text
     assert "<script>" not in text
+
+
+def markdown_view(source: str) -> tuple[str, set[str]]:
+    """What a CommonMark renderer shows of `source` (its text), and every kind of element it made of it."""
+    text: list[str] = []
+    kinds: set[str] = set()
+    for block in MarkdownIt("commonmark").parse(source):
+        kinds.add(block.type)
+        for token in block.children or []:
+            kinds.add(token.type)
+            text.append(token.content if token.type == "text" else "")
+    return "".join(text), kinds
+
+
+TEAMS_MARKDOWN_NAMES = [
+    *HOSTILE_NAMES.values(),
+    "a > b",
+    "> quoted",
+    "1. first",
+    "+ item",
+    "&lt;at&gt;everyone&lt;/at&gt; &amp;",
+    "back\\slash \\*",
+]
+
+
+@pytest.mark.parametrize("name", TEAMS_MARKDOWN_NAMES)
+def test_an_adaptive_cards_text_renders_as_written_without_markup(name):
+    # Given the Adaptive Card of a hostile name, its message and its Name fact
+    _, body = build(Shape.TEAMS_ADAPTIVE_CARD, hostile(name))
+    text_block, fact_set = body["attachments"][0]["content"]["body"]
+    shown = {
+        "message": (text_block["text"], render(hostile(name))),
+        "name": (fact_set["facts"][0]["value"], content.clean_value(name)),
+    }
+    for escaped, written in shown.values():
+        # When markdown renders it, then it shows the text as written, angle brackets swapped (no stray backslash)
+        visible, kinds = markdown_view(escaped)
+        assert visible == formats.googlechat_escape(written)
+        # And it made a plain paragraph: no HTML, no link, no emphasis, no quote, no list, no heading
+        assert kinds <= {"paragraph_open", "inline", "text", "paragraph_close"}
 
 
 def test_json_keeps_hostile_names_as_data_inside_valid_json():

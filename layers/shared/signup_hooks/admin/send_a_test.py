@@ -1,6 +1,8 @@
 """The admin's test send: one attempt to an endpoint's saved URL, or to a URL given before saving it, with its saved
-format and template unless the request gives its own, and the answer says what happened. Nothing is logged to the
-delivery log, queued or retried. `TestSendRequest.parse` reads the request body (in the handler); `send_test` sends.
+format and template unless the request gives its own, and the answer says what happened. The payload says it is a
+test (content.marked_as_test, the `webhook.test` event), so that a receiver never records the test user as a
+signup. Nothing is logged to the delivery log, queued, retried or counted. `TestSendRequest.parse` reads the request
+body (in the handler); `send_test` sends.
 """
 
 from __future__ import annotations

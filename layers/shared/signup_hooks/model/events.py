@@ -21,6 +21,9 @@ DELIVERY_FAILED = "delivery.failed"
 OPERATIONAL = (ENDPOINT_FAILING, ENDPOINT_RECOVERED, DELIVERY_FAILED)
 ALL = (USER_CREATED, *OPERATIONAL)
 EVERY_EVENT = "*"  # alone in an endpoint's subscription: every event, including those added later
+# An admin's test send, in the JSON envelope: a receiver that acts on `user.created` records no fake signup. Not in
+# ALL: no endpoint subscribes to it, a test goes to the URL it is given.
+WEBHOOK_TEST = "webhook.test"
 
 _TEXTS = ("type", "endpoint_id", "endpoint_name", "target_host", "user_id", "user_name", "webhook_id")
 _OPTIONAL_TEXTS = ("reason", "failing_since")

@@ -223,8 +223,8 @@ def send_test(
     url: str, user: User, options: SendOptions, config: Config, timeouts: tuple[float, float]
 ) -> DeliveryResult:
     """The test trigger: one attempt with the given settings, recorded nowhere (no idempotency record, no log, no
-    health, no schedule)."""
-    prepared = prepare(url, user, user.id, config, options)
+    health, no schedule, no metric), its payload marked as a test."""
+    prepared = prepare(url, user, user.id, config, options, test=True)
     return attempts.post_attempt(prepared, *timeouts)
 
 

@@ -43,9 +43,12 @@ class Prepared:
     failure: DeliveryResult | None = None
     policy: targets.Policy | None = None  # to check the target at each attempt, when it could not be checked yet
     operational: events.OperationalEvent | None = None  # what it announces, when it is not a signup
+    test: bool = False  # an admin's test send: its payload says so
 
     @property
     def event(self) -> str:
+        if self.test:
+            return events.WEBHOOK_TEST
         return self.operational.type if self.operational else USER_CREATED
 
     @property
@@ -82,6 +85,7 @@ def prepare(
     endpoint: str = DEFAULT_ENDPOINT,
     message: str | None = None,
     operational: events.OperationalEvent | None = None,
+    test: bool = False,
 ) -> Prepared:
     """Render, check the target, build the payload for its receiver, and the headers that do not change per attempt.
 
@@ -92,12 +96,16 @@ def prepare(
     The target's lookup waits at most the connect timeout, and never past `deadline`. A refused, invalid or
     non-existent target is a failure for good; one whose name could not be resolved for now is checked again at
     each attempt.
+
+    A `test` send's message and payload say it is a test, so that a receiver never records it as a signup.
     """
     if operational is not None:
         user = User(operational.user_id, operational.user_name, "", "", 0, "")  # never an e-mail
         message = content.event_message(operational)
     elif message is None:
         message = messages.render(options.message_template or config.message_template, _placeholders(user))
+    if test:
+        message = content.marked_as_test(message)
     valid = _is_valid_url(url)
     shape = formats.shape_for(options.format, url) if valid else Shape.TEXT
     base: dict[str, Any] = {
@@ -108,6 +116,7 @@ def prepare(
         "user": user,
         "endpoint": endpoint,
         "operational": operational,
+        "test": test,
     }
     if not valid:
         failure = DeliveryResult(False, None, Reason.INVALID_URL, 0, detail="url is not a valid webhook URL")
@@ -124,7 +133,7 @@ def prepare(
     if operational is not None:
         payload = formats.build_event(shape, operational, message_id)
     else:
-        payload = formats.build(shape, message, user, message_id)
+        payload = formats.build(shape, message, user, message_id, test=test)
     headers = {"Content-Type": payload.content_type}
     if options.custom_header:
         headers[options.custom_header.name] = options.custom_header.value

@@ -8,7 +8,7 @@ rendered, so that a hostile name cannot break a line or read backwards in any fo
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from signup_hooks.model import events
@@ -18,6 +18,7 @@ from signup_hooks.model.user import LINE_BREAKING_CATEGORIES, User
 MAX_VALUE_CHARS = 256  # one placeholder value (a name, an email) in a message
 MAX_MESSAGE_CHARS = 4000  # the rendered message, for every format but Discord
 ELLIPSIS = "…"
+TEST_TITLE = "Test notification from Signup webhooks"
 
 # Bidirectional controls (embeddings, overrides, isolates, marks): they can make a name read backwards.
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -64,6 +65,16 @@ def signup_card(user: User) -> Card:
         ("Signed up", signup_time(user)),
     )
     return Card("New user signed up", clean_value(user.name), signup_time(user), facts)
+
+
+def marked_as_test(message: str) -> str:
+    """A test send's text says so in words, so that nobody reading the channel takes it for a signup."""
+    return f"{TEST_TITLE}: {message}"
+
+
+def card_for_a_test(user: User) -> Card:
+    """A signup's card for the test user, titled as a test."""
+    return replace(signup_card(user), title=TEST_TITLE)
 
 
 _TITLES = {

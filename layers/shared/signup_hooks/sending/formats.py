@@ -10,6 +10,7 @@ docs/formats.md shows an example of each. Operational events (events.py) take th
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from signup_hooks.sending.content import (
     ELLIPSIS,
     MAX_MESSAGE_CHARS,
     Card,
+    card_for_a_test,
     clean_value,
     event_card,
     event_message,
@@ -40,8 +42,15 @@ ENVELOPE_SCHEMA = "signup-webhooks/event/v1"
 SOURCE = "signup-webhooks"
 
 _DISCORD_SPECIAL = frozenset("\\*_~`|>[]()#:-")
-_TEAMS_SPECIAL = frozenset("\\*_~`[]()#>-")
+# `<` and `>` are not here: teams_escape swaps them for look-alikes first (an escaped one would show its backslash).
+_TEAMS_SPECIAL = frozenset("\\*_~`[]()#-+&")
+_TEAMS_ORDERED_LIST = re.compile(r"^(\s*\d{1,9})\.", re.MULTILINE)  # `1. x` starts a numbered list
 _ZERO_WIDTH_SPACE = "\u200b"
+
+_SLACK_HOSTS = frozenset({"hooks.slack.com", "hooks.slack-gov.com"})  # GovSlack has a host of its own
+_DISCORD_HOSTS = frozenset({"discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"})
+# Discord hands out unversioned URLs; its API also takes the versioned path, which copies of them often carry.
+_DISCORD_WEBHOOK_PATH = re.compile(r"/api/(?:v\d+/)?webhooks/")
 
 
 @dataclass(frozen=True)
@@ -61,8 +70,13 @@ def shape_for(chosen: Format, url: str) -> Shape:
     return Shape(chosen.value)
 
 
-def build(shape: Shape, message: str, user: User, message_id: str) -> Payload:
-    """The request body of one notification. `message` is the rendered template; `user` values are cleaned here."""
+def build(shape: Shape, message: str, user: User, message_id: str, *, test: bool = False) -> Payload:
+    """The request body of one notification. `message` is the rendered template; `user` values are cleaned here.
+
+    A `test` send's Teams card is titled as one and its envelope's event is `webhook.test` (its message says so
+    already: content.marked_as_test)."""
+    if test:
+        return _payload(shape, message, card_for_a_test(user), envelope(message, user, message_id, events.WEBHOOK_TEST))
     return _payload(shape, message, signup_card(user), envelope(message, user, message_id))
 
 
@@ -107,8 +121,10 @@ def envelope_head(event: str, message_id: str, created_at: int) -> dict[str, Any
     }
 
 
-def envelope(message: str, user: User, message_id: str) -> dict[str, Any]:
-    """The `json` format: Open WebUI 0.12's field names where they apply. The user record only, never a credential."""
+def envelope(message: str, user: User, message_id: str, event: str = USER_CREATED) -> dict[str, Any]:
+    """The `json` format: Open WebUI 0.12's field names where they apply. The user record only, never a credential.
+    `event` is `user.created`, or `webhook.test` for an admin's test send (shaped the same, so a receiver can try
+    its parsing on it)."""
     person = {
         "id": user.id,
         "name": clean_value(user.name),
@@ -117,7 +133,7 @@ def envelope(message: str, user: User, message_id: str) -> dict[str, Any]:
         "created_at": user.created_at,
     }
     return {
-        **envelope_head(USER_CREATED, message_id, user.created_at),
+        **envelope_head(event, message_id, user.created_at),
         "actor": {**person, "type": "user"},
         "subject": {"type": "user", "id": user.id},
         "data": {"user": person},
@@ -174,9 +190,11 @@ def googlechat_escape(text: str) -> str:
 
 
 def teams_escape(text: str) -> str:
-    """Adaptive Card text is markdown: escape it; angle brackets (HTML, `<at>` mentions) are swapped."""
-    escaped = "".join("\\" + ch if ch in _TEAMS_SPECIAL else ch for ch in text)
-    return googlechat_escape(escaped)
+    """Adaptive Card text is markdown: angle brackets (HTML, `<at>` mentions, `>` quotes) are swapped for
+    look-alikes, then whatever else markdown reads (emphasis, links, lists, entities) is escaped with a backslash."""
+    swapped = googlechat_escape(text)
+    escaped = "".join("\\" + ch if ch in _TEAMS_SPECIAL else ch for ch in swapped)
+    return _TEAMS_ORDERED_LIST.sub(r"\1\\.", escaped)
 
 
 def _adaptive_card(message: str, card: Card) -> dict[str, Any]:
@@ -231,11 +249,9 @@ def _host_and_path(url: str) -> tuple[str, str]:
 
 
 def _detect(host: str, path: str) -> Shape:
-    if host == "hooks.slack.com":
+    if host in _SLACK_HOSTS:
         return Shape.SLACK
-    if host in ("discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com") and path.startswith(
-        "/api/webhooks/"
-    ):
+    if host in _DISCORD_HOSTS and _DISCORD_WEBHOOK_PATH.match(path):
         return Shape.DISCORD
     if host == "chat.googleapis.com":
         return Shape.GOOGLECHAT
