@@ -205,12 +205,12 @@ async function testEndpoint(item, button) {
   await working(button, region, async () => {
     const result = await call("POST", endpointPath(item, "/test"), token());
     const status = result.status ? `HTTP ${result.status}` : "no HTTP answer";
-    if (result.delivered) report(region, "ok", `Test to ${item.name} delivered: ${status} in ${result.latency_ms} ms.`);
-    else report(region, "bad", `Test to ${item.name} not delivered: ${status}.`, REASONS[result.reason] || `Reason: ${result.reason}.`);
     // The badge shows the health as it is now, not as it was when the list loaded; the entry stays as it is.
     const fresh = await call("GET", endpointPath(item), token());
     item.health = fresh.health;
     showBadge(rowOf(item).querySelector(".badge.health"), fresh);
+    if (result.delivered) report(region, "ok", `Test to ${item.name} delivered: ${status} in ${result.latency_ms} ms.`);
+    else report(region, "bad", `Test to ${item.name} not delivered: ${status}.`, REASONS[result.reason] || `Reason: ${result.reason}.`);
   });
 }
 

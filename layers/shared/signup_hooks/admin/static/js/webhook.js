@@ -89,6 +89,9 @@ export async function sendTest() {
     const where = result.target ? ` to ${result.target}` : "";
     const format = result.format ? `, format ${result.format}` : "";
     const status = result.status ? `HTTP ${result.status}` : "no HTTP answer";
+    // The badge shows the health as it is now, not as it was when the page loaded; read before the result shows,
+    // so that the buttons are usable again when it does.
+    await refreshHealth();
     if (result.delivered) {
       report(region(), "ok", `Test delivered${where}: ${status} in ${result.latency_ms} ms${format}.`);
     } else {
@@ -100,7 +103,6 @@ export async function sendTest() {
         result.detail ? `Details: ${result.detail}` : "",
       );
     }
-    await refreshHealth(); // the badge shows the health as it is now, not as it was when the page loaded
   });
 }
 
