@@ -133,9 +133,12 @@ def test_the_page_loads_nothing_from_outside_and_inlines_no_script_or_style(lamb
     assert tags.inline == []
     assert [tag for tag, _ in tags.tags if tag == "style"] == []
     assert [attrs for _, attrs in tags.tags if "style" in attrs or any(a.startswith("on") for a in attrs)] == []
-    # And no absolute URL points elsewhere (href, src, action)
+    # And no absolute URL points elsewhere (href, src, action); the section links point into the page itself
     links = [v for _, attrs in tags.tags for k, v in attrs.items() if k in ("href", "src", "action") and v]
-    assert [link for link in links if not (link.startswith("/admin/") or link.startswith("data:"))] == []
+    ids = {attrs.get("id") for _, attrs in tags.tags}
+    inside = [link for link in links if link.startswith("#")]
+    assert inside and [link for link in inside if link.removeprefix("#") not in ids] == []
+    assert [link for link in links if not link.startswith(("/admin/", "data:", "#"))] == []
 
 
 def test_every_module_the_entry_imports_is_served_as_javascript_with_the_security_headers(lambda_context):
@@ -192,8 +195,14 @@ def test_every_field_has_a_label(lambda_context):
 def test_results_are_announced_and_errors_sit_next_to_their_fields(lambda_context):
     tags = parsed_page(lambda_context)
     ids = {attrs.get("id"): attrs for _, attrs in tags.tags}
-    assert ids["status"]["aria-live"] == "polite"
     assert ids["preview"]["aria-live"] == "polite"
+    # Each action's result region is a live region next to the buttons that describe themselves by it
+    regions = {name for name, attrs in ids.items() if "result" in (attrs.get("class") or "").split()}
+    assert {"token-result", "settings-result", "endpoint-form-result", "refresh-result", "redrive-result"} <= regions
+    for name in regions:
+        assert (ids[name]["role"], ids[name]["aria-live"]) == ("status", "polite"), name
+    for button in ("save", "send-test", "clear", "endpoint-save", "refresh", "redrive", "replay-since"):
+        assert (ids[button].get("aria-describedby") or "").endswith("-result"), button
     for field in ("url", "format", "message_template"):  # the fields the API names in {"field": ...}
         assert f"{field}-error" in ids
         assert f"{field}-error" in (ids[field].get("aria-describedby") or "")
@@ -244,7 +253,7 @@ def test_the_replay_form_and_the_log_have_their_errors_next_to_their_controls(la
     for control, error in [
         ("since", "since-error"),  # the fields the replay API names in {"field": ...}
         ("until", "until-error"),
-        ("redrive", "redrive-error"),
+        ("redrive", "redrive-result"),
         ("delivery-status", "deliveries-error"),
         ("deliveries-more", "deliveries-error"),
     ]:
@@ -252,13 +261,16 @@ def test_the_replay_form_and_the_log_have_their_errors_next_to_their_controls(la
         assert error in (ids[control].get("aria-describedby") or ""), control
     assert ids["since"]["type"] == ids["until"]["type"] == "datetime-local"
     assert ids["redrive-result"]["aria-live"] == ids["replay-result"]["aria-live"] == "polite"
+    assert ids["replay-since"]["aria-describedby"] == "replay-result"
 
 
 def test_everything_that_needs_the_token_is_hidden_until_it_is_accepted(lambda_context):
     tags = parsed_page(lambda_context).tags
     sections = {attrs["id"]: attrs for tag, attrs in tags if tag == "section" and attrs.get("id")}
-    assert set(sections) == {"health", "settings", "endpoints", "deliveries", "replay"}
-    for name, attrs in sections.items():
+    assert set(sections) == {"token-section", "health", "endpoints", "deliveries", "replay"}
+    assert "hidden" not in sections.pop("token-section")
+    nav = next(attrs for tag, attrs in tags if tag == "nav")
+    for name, attrs in [*sections.items(), ("nav", nav)]:
         assert "hidden" in attrs, name
         assert "needs-token" in (attrs.get("class") or "").split(), name
 

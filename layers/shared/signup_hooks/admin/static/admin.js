@@ -1,4 +1,4 @@
-// The admin settings page: settings, health, delivery log and replays. Plain JS, no framework, no build step: native
+// The admin settings page: endpoints, health, delivery log and replays. Plain JS, no framework, no build step: native
 // modules, one per section of the page (this one takes the token and wires the page). It calls the admin API with
 // the token from session storage, and shows what comes back as text only.
 
@@ -6,16 +6,17 @@ import { call, dropToken, keepToken, token } from "./js/api.js";
 import { $ } from "./js/dom.js";
 import { loadLog, moreDeliveries, refresh, showDeliveries } from "./js/deliveries.js";
 import { resetEndpointForm } from "./js/endpoint-form.js";
-import { saveEndpoint, showEndpoints } from "./js/endpoints.js";
+import { forgetEndpoints, saveEndpoint, showEndpoints } from "./js/endpoints.js";
 import { showHealth } from "./js/health.js";
 import { updatePreview } from "./js/preview.js";
 import { continueReplay, redriveDeadLetters, replaySince } from "./js/replay.js";
-import { clearErrors, explain, fail, say, showSettings, showTokenError } from "./js/status.js";
+import { clearErrors, clearReport, explain, failNextTo, report, showSettings, showTokenError } from "./js/status.js";
 import { clearUrl, forgetState, save, sendTest, showState } from "./js/webhook.js";
 
 async function useToken(event) {
   event.preventDefault();
   clearErrors();
+  clearReport($("token-result"));
   const candidate = $("token").value.trim();
   if (!candidate) { showTokenError("Enter the admin token."); $("token").focus(); return; }
   try {
@@ -25,12 +26,11 @@ async function useToken(event) {
     showState(data);
     showHealth(data.health);
     showSettings(true);
-    say("ok", "Token accepted. Settings loaded.");
+    report($("token-result"), "ok", "Token accepted. Settings loaded.");
     await showEndpoints();
     await loadLog();
   } catch (error) {
     showTokenError(explain(error));
-    say("bad", explain(error));
     $("token").focus();
   }
 }
@@ -40,9 +40,9 @@ function forgetToken() {
   forgetState();
   showSettings(false);
   $("delivery-list").replaceChildren(); // nothing of the log or the endpoints stays in the page without a token
-  $("endpoint-list").replaceChildren();
+  forgetEndpoints();
   resetEndpointForm();
-  say("ok", "The token was removed from this tab.");
+  report($("token-result"), "ok", "The token was removed from this tab.");
   $("token").focus();
 }
 
@@ -72,7 +72,7 @@ async function start() {
     showHealth(data.health);
     showSettings(true);
   } catch (error) {
-    fail(error);
+    failNextTo($("token-result"), error);
     return;
   }
   await showEndpoints();

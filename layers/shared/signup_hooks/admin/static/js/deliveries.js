@@ -1,9 +1,10 @@
 // The delivery log: one row per notification with its attempts, filters, More, Refresh and a row's Resend.
 
 import { call, token } from "./api.js";
-import { $, element, facts, plural } from "./dom.js";
+import { $, element, facts, plural, resultRegion } from "./dom.js";
 import { refreshHealth } from "./health.js";
-import { failNextTo, say, showError, working } from "./status.js";
+import { endpointName } from "./endpoints.js";
+import { clearReport, failNextTo, report, working } from "./status.js";
 import { timeNode } from "./times.js";
 import { DELIVERY_STATUSES, REASONS, TRIGGERS, words } from "./words.js";
 
@@ -27,45 +28,48 @@ function attemptLine(attempt) {
   return li;
 }
 
+// One entry: status, whom it is about, the endpoint and the event in its head; what went wrong only when something
+// did; the attempts folded away.
 function deliveryRow(item) {
   const status = DELIVERY_STATUSES.includes(item.status) ? item.status : "unknown";
   const name = (item.user && item.user.name) || "(no name)";
+  const endpoint = endpointName(item.endpoint || "default");
+  const event = item.event || "user.created";
   const row = element("li", "delivery");
   row.dataset.deliveryId = item.id;
   const head = element("p", "delivery-head");
-  head.append(element("span", `badge ${status}`, item.status), " ", element("span", "delivery-user", name));
-  const next = item.next_attempt_at ? timeNode(item.next_attempt_at) : document.createTextNode("none");
-  row.append(
-    head,
-    facts([
-      ["Attempts", String(item.attempt_count ?? 0)],
-      ["Last reason", lastReason(item)],
-      ["Next attempt", next],
-      ["Logged", timeNode(item.created_at)],
-      ["Receiver", `${item.target_host || "–"} (${item.format || "–"})`],
-    ]),
+  head.append(
+    element("span", `badge ${status}`, item.status), " ", element("span", "delivery-user", name),
+    " ", element("span", "delivery-to", "to"), " ", element("span", "delivery-endpoint", endpoint),
+    " ", element("code", "delivery-event", event),
   );
-  if (item.last_reason && item.status !== "delivered" && REASONS[item.last_reason]) {
+  const pairs = [["Attempts", String(item.attempt_count ?? 0)]];
+  if (status !== "delivered") {
+    pairs.push(["Last reason", lastReason(item)]);
+    if (item.next_attempt_at) pairs.push(["Next attempt", timeNode(item.next_attempt_at)]);
+  }
+  pairs.push(["Logged", timeNode(item.created_at)], ["Receiver", `${item.target_host || "–"} (${item.format || "–"})`]);
+  row.append(head, facts(pairs));
+  if (item.last_reason && status !== "delivered" && REASONS[item.last_reason]) {
     row.append(element("p", "help", REASONS[item.last_reason]));
   }
   if (item.attempts && item.attempts.length) {
     const details = element("details");
     const list = element("ol", "attempts");
     list.append(...item.attempts.map(attemptLine));
-    details.append(element("summary", "", `Attempt history (webhook id ${item.webhook_id})`), list);
+    const count = plural(item.attempts.length, "attempt", "attempts");
+    details.append(element("summary", "", `${count} (webhook id ${item.webhook_id})`), list);
     row.append(details);
   }
+  const region = resultRegion(`resend-result-${item.id}`);
   const buttons = element("div", "buttons");
   const button = element("button", "secondary resend", "Resend");
   button.type = "button";
-  button.setAttribute("aria-label", `Resend the notification about ${name}`);
-  const error = element("p", "error");
-  error.hidden = true;
-  error.id = `resend-error-${item.id}`;
-  button.setAttribute("aria-describedby", error.id);
-  button.addEventListener("click", () => resend(item, row, button, error));
+  button.setAttribute("aria-label", `Resend the notification about ${name} to ${endpoint}`);
+  button.setAttribute("aria-describedby", region.id);
+  button.addEventListener("click", () => resend(item, row, button, region));
   buttons.append(button);
-  row.append(buttons, error);
+  row.append(buttons, region);
   return row;
 }
 
@@ -88,7 +92,7 @@ export async function loadDeliveries(append = false) {
   else $("delivery-list").replaceChildren(...rows);
   deliveriesCursor = data.cursor || null;
   $("deliveries-more").hidden = !deliveriesCursor;
-  showError($("deliveries-error"), "");
+  clearReport($("deliveries-error"));
   showCount();
   return rows;
 }
@@ -106,10 +110,10 @@ export async function moreDeliveries() {
 }
 
 export async function refresh() {
-  await working($("refresh"), $("deliveries-error"), async () => {
+  await working($("refresh"), $("refresh-result"), async () => {
     await refreshHealth();
     await loadDeliveries(false);
-    say("ok", "Health and deliveries refreshed.");
+    report($("refresh-result"), "ok", "Health and deliveries refreshed.");
   });
 }
 
@@ -118,21 +122,22 @@ export async function loadLog() {
   await working($("refresh"), $("deliveries-error"), () => loadDeliveries(false));
 }
 
-async function resend(item, row, button, error) {
-  await working(button, error, async () => {
+async function resend(item, row, button, region) {
+  await working(button, region, async () => {
     const updated = await call("POST", `/webhook/deliveries/${encodeURIComponent(item.id)}/resend`, token());
     const fresh = deliveryRow(updated);
     row.replaceWith(fresh);
     fresh.querySelector("button.resend").focus();
+    await new Promise((resolve) => { setTimeout(resolve, 0); }); // the new entry's region is in the page: announced
     const name = (updated.user && updated.user.name) || "the user";
     const last = updated.attempts && updated.attempts[updated.attempts.length - 1];
+    const freshRegion = fresh.querySelector(".result");
     if (last && !last.reason) {
-      say("ok", `Resent the notification about ${name}: delivered.`);
+      report(freshRegion, "ok", `Resent the notification about ${name}: delivered.`);
     } else {
-      say("bad", `Resent the notification about ${name}: not delivered (${lastReason(updated)}).`,
+      report(freshRegion, "bad", `Resent the notification about ${name}: not delivered (${lastReason(updated)}).`,
         REASONS[updated.last_reason] || "");
     }
     await refreshHealth();
   });
 }
-

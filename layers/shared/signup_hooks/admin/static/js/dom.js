@@ -22,3 +22,13 @@ export function facts(pairs) {
   }
   return dl;
 }
+
+// A region where an action's result appears: in the page (empty) before the result is, so that screen readers
+// announce the result when it comes.
+export function resultRegion(id) {
+  const region = element("div", "result");
+  region.id = id;
+  region.setAttribute("role", "status");
+  region.setAttribute("aria-live", "polite");
+  return region;
+}

@@ -1,7 +1,7 @@
 // The endpoint form: add an endpoint, or edit the one chosen in the list.
 
 import { $ } from "./dom.js";
-import { FieldError, showError, showFieldError } from "./status.js";
+import { FieldError, clearReport, showFieldError } from "./status.js";
 
 // The API's field names -> the form's controls, each with its `<id>-error` next to it.
 export const ENDPOINT_CONTROLS = { name: "endpoint-name", url: "endpoint-url", events: "endpoint-events", format: "endpoint-format" };
@@ -22,7 +22,7 @@ function showEvents(events) {
 
 export function clearEndpointErrors() {
   for (const control of Object.values(ENDPOINT_CONTROLS)) showFieldError(control, "");
-  showError($("endpoint-form-error"), "");
+  clearReport($("endpoint-form-result"));
 }
 
 // What the form sends: every field when adding; when editing, the URL only when one is typed.

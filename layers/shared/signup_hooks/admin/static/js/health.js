@@ -10,6 +10,8 @@ export function showHealth(health) {
   const status = Object.hasOwn(HEALTH, health.status) ? health.status : "unknown";
   $("health-badge").className = `badge ${status}`;
   $("health-badge").textContent = status;
+  $("default-health").className = `badge health ${status}`; // the same health, on the default's entry
+  $("default-health").textContent = status;
   $("health-summary").textContent = HEALTH[status];
   showTime("health-last-success", health.last_success_at, "never");
   showTime("health-last-failure", health.last_failure_at, "never");

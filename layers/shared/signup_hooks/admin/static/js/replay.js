@@ -4,13 +4,12 @@ import { call, token } from "./api.js";
 import { $, plural } from "./dom.js";
 import { loadDeliveries } from "./deliveries.js";
 import { refreshHealth } from "./health.js";
-import { FieldError, failNextTo, showError, showFieldError, working } from "./status.js";
+import { FieldError, clearReport, failNextTo, report, showFieldError, working } from "./status.js";
 
 let replayNext = null; // the window and cursor a "Continue replay" sends
 
 export async function redriveDeadLetters() {
-  $("redrive-result").textContent = "";
-  await working($("redrive"), $("redrive-error"), async () => {
+  await working($("redrive"), $("redrive-result"), async () => {
     const r = await call("POST", "/webhook/redrive", token());
     const lines = r.messages === 0 && !r.unreadable
       ? ["There were no dead letters to replay."]
@@ -19,7 +18,7 @@ export async function redriveDeadLetters() {
         r.unreadable ? `${plural(r.unreadable, "message was", "messages were")} unreadable and kept.` : "",
         r.more ? "More dead letters remain: press the button again." : "",
       ];
-    $("redrive-result").textContent = lines.filter(Boolean).join(" ");
+    report($("redrive-result"), r.still_failing ? "bad" : "ok", lines.filter(Boolean).join(" "));
     await refreshHealth();
     await loadDeliveries(false);
   });
@@ -44,12 +43,11 @@ function replayWindow() {
 
 function clearReplayErrors() {
   for (const field of ["since", "until"]) showFieldError(field, "");
-  showError($("replay-error"), "");
+  clearReport($("replay-result"));
 }
 
 async function sendReplay(button, body) {
   clearReplayErrors();
-  $("replay-result").textContent = "";
   const focused = document.activeElement === button;
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
@@ -57,11 +55,11 @@ async function sendReplay(button, body) {
     const r = await call("POST", "/webhook/replay", token(), body);
     replayNext = r.cursor ? { ...body, cursor: r.cursor } : null;
     $("replay-continue").hidden = !replayNext;
-    $("replay-result").textContent = [
+    report($("replay-result"), "ok", [
       `${plural(r.users, "user was", "users were")} created in the window: ${r.queued} queued for delivery,`,
       `${r.already_delivered} already delivered, ${r.skipped} skipped (already waiting in the retry schedule).`,
       r.cursor ? "More users remain: press Continue replay." : "",
-    ].filter(Boolean).join(" ");
+    ].filter(Boolean).join(" "));
     await refreshHealth();
     await loadDeliveries(false);
   } catch (error) {
@@ -69,7 +67,7 @@ async function sendReplay(button, body) {
       showFieldError(error.field, error.message);
       $(error.field).focus();
     } else {
-      failNextTo($("replay-error"), error);
+      failNextTo($("replay-result"), error);
     }
   } finally {
     button.disabled = false;

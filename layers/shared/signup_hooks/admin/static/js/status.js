@@ -1,4 +1,5 @@
-// The status box and the errors: what the page says, where it says it, and what a refused token does.
+// Results and errors: each action's result is shown next to its control, in a live region (role=status), scrolled
+// into view; what a refused token does.
 
 import { dropToken } from "./api.js";
 import { $ } from "./dom.js";
@@ -13,19 +14,31 @@ export class FieldError extends Error {
   }
 }
 
-export function say(kind, ...lines) {
-  const box = $("status");
-  box.className = `status ${kind}`;
-  box.replaceChildren(...lines.filter(Boolean).map((line) => {
+// One action's result in its region next to the control: "ok" or "bad" (styled apart by more than colour), one
+// paragraph per line. The region is in the page from the start (empty), so screen readers announce the change.
+export function report(region, kind, ...lines) {
+  region.className = `result ${kind}`;
+  region.replaceChildren(...lines.filter(Boolean).map((line) => {
     const p = document.createElement("p");
     p.textContent = line;
     return p;
   }));
+  if (region.childElementCount) inView(region);
+}
+
+export function clearReport(region) {
+  region.className = "result";
+  region.replaceChildren();
+}
+
+function inView(node) {
+  const box = node.getBoundingClientRect();
+  if (box.top < 0 || box.bottom > window.innerHeight) node.scrollIntoView({ block: "nearest" });
 }
 
 export function clearErrors() {
   for (const field of FIELDS) showFieldError(field, "");
-  $("token-error").hidden = true;
+  showTokenError("");
 }
 
 export function showFieldError(field, message) {
@@ -36,10 +49,9 @@ export function showFieldError(field, message) {
   else $(field).removeAttribute("aria-invalid");
 }
 
+// The token field's error; "" clears it, and the field is no longer marked invalid.
 export function showTokenError(message) {
-  $("token-error").textContent = message;
-  $("token-error").hidden = false;
-  $("token").setAttribute("aria-invalid", "true");
+  showFieldError("token", message);
 }
 
 export function explain(error) {
@@ -54,40 +66,40 @@ export function showSettings(visible) {
   $("token-forget").hidden = !visible;
 }
 
-// An error of one control (a row's Resend, a replay) goes next to that control; a refused token is the page's.
-export function showError(element, message) {
-  element.textContent = message;
-  element.hidden = !message;
+// A refused token is the page's (the token form's); any other error goes to the region next to the control.
+export function failNextTo(region, error) {
+  if (error.status === 401 || error.status === 403) refusedToken(error);
+  else report(region, "bad", `${error.message} (HTTP ${error.status || "error"}).`);
 }
 
-export function failNextTo(element, error) {
-  if (error.status === 401 || error.status === 403) fail(error);
-  else showError(element, `${error.message} (HTTP ${error.status || "error"}).`);
+function refusedToken(error) {
+  dropToken();
+  showSettings(false);
+  clearReport($("token-result"));
+  showTokenError(explain(error)); // under the field, which gets the focus: read with it
+  $("token").focus();
 }
 
-export function fail(error) {
+// An error of the webhook form: a field the API names goes under that field, anything else in `region`.
+export function fail(error, region) {
   if (error.status === 401 || error.status === 403) {
-    dropToken();
-    showSettings(false);
-    showTokenError(explain(error));
-    say("bad", explain(error));
-    $("token").focus();
+    refusedToken(error);
   } else if (FIELDS.includes(error.field)) {
     showFieldError(error.field, error.message);
-    say("bad", `Refused: ${error.message}. Nothing was changed.`);
+    report(region, "bad", `Refused: ${error.message}. Nothing was changed.`);
     $(error.field).focus();
   } else {
-    say("bad", explain(error), error.nothingChanged ? "Nothing was changed." : "");
+    report(region, "bad", explain(error), error.nothingChanged ? "Nothing was changed." : "");
   }
 }
 
-// One button at work: disabled meanwhile, and what goes wrong is shown next to it.
-export async function working(button, errorElement, action) {
-  showError(errorElement, "");
+// One button at work: disabled meanwhile, and what goes wrong is shown in the region next to it.
+export async function working(button, region, action) {
+  clearReport(region);
   const focused = document.activeElement === button;
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
-  try { await action(); } catch (error) { failNextTo(errorElement, error); } finally {
+  try { await action(); } catch (error) { failNextTo(region, error); } finally {
     button.disabled = false;
     button.removeAttribute("aria-busy");
     // A disabled button loses the focus: a keyboard user gets it back where they were (unless the row was replaced).

@@ -1,9 +1,12 @@
-// The webhook form (the endpoint "default"): what is set, save, send a test, clear the URL.
+// The endpoint "default" through the single-URL API (/webhook): what is set, save, send a test, clear the URL. Its
+// entry is the first of the endpoint list, with this form as its editor.
 
 import { call, token } from "./api.js";
 import { $ } from "./dom.js";
 import { updatePreview } from "./preview.js";
-import { clearErrors, fail, say } from "./status.js";
+import { showEndpoints } from "./endpoints.js";
+import { refreshHealth } from "./health.js";
+import { clearErrors, clearReport, fail, report } from "./status.js";
 import { REASONS } from "./words.js";
 
 const SOURCES = {
@@ -13,6 +16,7 @@ const SOURCES = {
 };
 
 let state = null; // the last answer of GET/PUT/DELETE
+const region = () => $("settings-result"); // where Save, Send test and Clear URL say what happened
 
 function defaultTemplate() {
   return state.message_template ?? state.message_template_default ?? "New user signed up: {name}";
@@ -46,11 +50,15 @@ function changes() {
 
 async function busy(button, action) {
   const buttons = document.querySelectorAll("#settings button");
+  const focused = document.activeElement === button;
   buttons.forEach((b) => { b.disabled = true; });
   button.setAttribute("aria-busy", "true");
-  try { await action(); } catch (error) { fail(error); } finally {
+  clearReport(region());
+  try { await action(); } catch (error) { fail(error, region()); } finally {
     buttons.forEach((b) => { b.disabled = false; });
     button.removeAttribute("aria-busy");
+    // A disabled button loses the focus: a keyboard user gets it back where they were.
+    if (focused && document.activeElement === document.body) button.focus();
   }
 }
 
@@ -59,7 +67,7 @@ export async function save(event) {
   clearErrors();
   const body = changes();
   if (Object.keys(body).length === 0) {
-    say("bad", "Nothing to save: enter a new URL, or change the format or the message template.");
+    report(region(), "bad", "Nothing to save: enter a new URL, or change the format or the message template.");
     return;
   }
   await busy($("save"), async () => {
@@ -69,7 +77,8 @@ export async function save(event) {
     }
     $("url").value = "";
     const cleared = state.custom_header_cleared ? " The custom header was cleared: it was saved for another origin." : "";
-    say("ok", `Saved. Notifications go to ${state.url} (${SOURCES[state.source]}).${cleared}`);
+    await showEndpoints(); // a first save adds the default to the endpoints' API, with its own actions
+    report(region(), "ok", `Saved. Notifications go to ${state.url} (${SOURCES[state.source]}).${cleared}`);
   });
 }
 
@@ -80,10 +89,14 @@ export async function sendTest() {
     const where = result.target ? ` to ${result.target}` : "";
     const format = result.format ? `, format ${result.format}` : "";
     const status = result.status ? `HTTP ${result.status}` : "no HTTP answer";
+    // The badge shows the health as it is now, not as it was when the page loaded; read before the result shows,
+    // so that the buttons are usable again when it does.
+    await refreshHealth();
     if (result.delivered) {
-      say("ok", `Test delivered${where}: ${status} in ${result.latency_ms} ms${format}.`);
+      report(region(), "ok", `Test delivered${where}: ${status} in ${result.latency_ms} ms${format}.`);
     } else {
-      say(
+      report(
+        region(),
         "bad",
         `Test not delivered${where}: ${status} after ${result.latency_ms} ms${format}.`,
         REASONS[result.reason] || `Reason: ${result.reason}.`,
@@ -97,7 +110,9 @@ export async function clearUrl() {
   clearErrors();
   await busy($("clear"), async () => {
     showState(await call("DELETE", "/webhook", token()));
-    say(
+    await showEndpoints();
+    report(
+      region(),
       "ok",
       "The saved URL was cleared. Notifications fall back to WEBHOOK_URL.",
       state.source === "environment"
