@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     once = commands.add_parser("invoke", help="run one function once on one event, as sam local invoke (make invoke)")
     once.add_argument("function", nargs="?", help="the function's logical id, e.g. SignupFunction")
     once.add_argument("--event", type=Path, help="the event file, e.g. events/signup_valid.json")
+    once.add_argument("--ready-file", type=Path, help="a running stack's ready file (default .local-stack.json)")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "redrive":
         return redrive.main(args.stack, args.api, args.ready_file)
     if args.command == "invoke":
-        return invoke.main(args.function, args.event)
+        return invoke.main(args.function, args.event, args.ready_file)
     env_vars = json.loads(args.env_vars.read_text(encoding="utf-8")) if args.env_vars else {}
     options = Options(
         api_port=args.port,

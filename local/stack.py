@@ -192,6 +192,8 @@ class Stack:
             "faults_url": f"{self.api_url}{faults.ROUTE}",
             "webhook_url": self.webhook_url,
             "region": REGION,
+            "stack_name": self.options.stack_name,
+            "parameters": {**self.resolver.overrides},  # with the names below: `make invoke` resolves the template
             "resources": {**self.resolver.refs},
             "startup_seconds": round(self.startup_seconds, 2),
             "functions": {name: f.spec.name for name, f in self.functions.items()},
