@@ -2,7 +2,8 @@
 
 run   starts the stack in the foreground on 127.0.0.1 and prints a banner; Ctrl-C stops it and exits 0.
       API_PORT (default 3000) or --port picks the API's port; WEBHOOK_URL sends to your own receiver instead of
-      the demo one; --env-vars takes a `sam local` style JSON file of variable overrides.
+      the demo one; --env-vars takes a `sam local` style JSON file of variable overrides; the functions' logs
+      show as level and message, whole with --json-logs (LOGS=json).
 demo  starts the stack on free ports, signs up Tim, waits for the webhook, prints it and stops:
       exit 0 only if the notification arrived.
 invoke runs one function once on one event (make invoke), as `sam local invoke` does, without Docker.
@@ -45,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FUNCTION=N",
         help="run up to N execution environments of a function at once, e.g. AdminFunction=4 (repeatable)",
     )
+    run.add_argument(
+        "--json-logs",
+        action="store_true",
+        default=os.environ.get("LOGS") == "json",
+        help="print the functions' log records whole (LOGS=json), not as level and message",
+    )
     commands.add_parser("demo", help="sign up Tim and show the webhook it sends")
     replay = commands.add_parser("redrive", help="replay the dead-letter queue (make redrive)")
     replay.add_argument("--stack", help="a deployed stack's name (AWS credentials needed)")
@@ -53,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     once = commands.add_parser("invoke", help="run one function once on one event, as sam local invoke (make invoke)")
     once.add_argument("function", nargs="?", help="the function's logical id, e.g. SignupFunction")
     once.add_argument("--event", type=Path, help="the event file, e.g. events/signup_valid.json")
+    once.add_argument("--ready-file", type=Path, help="a running stack's ready file (default .local-stack.json)")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -60,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "redrive":
         return redrive.main(args.stack, args.api, args.ready_file)
     if args.command == "invoke":
-        return invoke.main(args.function, args.event)
+        return invoke.main(args.function, args.event, args.ready_file)
     env_vars = json.loads(args.env_vars.read_text(encoding="utf-8")) if args.env_vars else {}
     options = Options(
         api_port=args.port,
@@ -68,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         env_vars=env_vars,
         retry_schedule=os.environ.get("RETRY_SCHEDULE") or LOCAL_RETRY_SCHEDULE,
         environments=environments_of(parser, args.environments),
+        json_logs=args.json_logs,
     )
     return serve(options, args.ready_file)
 
@@ -109,7 +118,7 @@ def _start(options: Options) -> Stack | None:
 def banner(stack: Stack) -> str:
     api, token = stack.api_url, stack.admin_token
     signup = json.dumps(SAMPLE_SIGNUP)
-    hook = json.dumps({"url": "https://example.com/my-webhook"})
+    hook = json.dumps({"url": stack.webhook_url})
     routes = "\n".join(
         f"    {r.method:<6} {api}{r.path}  ->  {r.function_id}"
         + (f" (after {r.authorizer.function_id})" if r.authorizer else "")
@@ -130,7 +139,7 @@ signup-webhooks is running locally (ready in {stack.startup_seconds:.1f} s). Ctr
 Sign up a user (the webhook follows within about a second):
   curl -s -X POST {api}/api/v1/auths/signup -H 'Content-Type: application/json' -d {shlex.quote(signup)}
 
-Set the webhook URL (admin API):
+Set the webhook URL (admin API; here the one above, or your own receiver's):
   curl -s -X PUT {api}/api/v1/admin/webhook -H 'Authorization: Bearer {token}' \\
        -H 'Content-Type: application/json' -d {shlex.quote(hook)}
 

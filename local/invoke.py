@@ -14,11 +14,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from local.esm import Invocation
 from local.functions import LocalFunction, function_specs
 from local.redrive import READY_FILE
 from local.resolve import Resolver
-from local.stack import Options, Stack
+from local.stack import CREDENTIALS, STACK_NAME, Options, Stack
 from local.template import load_template
 
 
@@ -38,11 +40,45 @@ def _running_stack(ready_file: Path) -> dict[str, Any] | None:
     return info if info.get("environments") else None
 
 
+def running_resolver(template: dict[str, Any], info: dict[str, Any]) -> Resolver:
+    """The template resolved as the running stack resolved it: its stack name and parameter values (the ready file
+    says), the names it gave its resources, and their attributes as its moto describes them (a table's stream ARN
+    exists only once the table does)."""
+    resolver = Resolver(
+        template, info.get("stack_name", STACK_NAME), dict(info.get("parameters", {})), refs=dict(info["resources"])
+    )
+
+    def client(service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=info["aws_endpoint"],
+            region_name=info["region"],
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"],
+        )
+
+    for logical_id, resource in template["Resources"].items():
+        name = resolver.refs.get(logical_id)
+        if name is None:
+            continue
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            table = client("dynamodb").describe_table(TableName=name)["Table"]
+            resolver.attributes[logical_id] = {"Arn": table["TableArn"]}
+            if "LatestStreamArn" in table:
+                resolver.attributes[logical_id]["StreamArn"] = table["LatestStreamArn"]
+        elif resource["Type"] == "AWS::SQS::Queue":
+            queue = client("sqs").get_queue_attributes(QueueUrl=name, AttributeNames=["QueueArn"])["Attributes"]
+            resolver.attributes[logical_id] = {"Arn": queue["QueueArn"], "QueueName": name.rsplit("/", 1)[1]}
+            resolver.attributes[logical_id]["QueueUrl"] = name
+    return resolver
+
+
 def run(function_id: str, event: dict[str, Any], ready_file: Path = READY_FILE) -> Invocation:
     info = _running_stack(ready_file)
     if info is not None:
         template = load_template()
-        specs = function_specs(template, Resolver(template, "invoke"))
+        specs = function_specs(template, running_resolver(template, info))
         if function_id not in specs or function_id not in info["environments"]:
             raise SystemExit(f"error: no function {function_id} in template.yaml (known: {', '.join(sorted(specs))})")
         _to_stderr("", f"Using the running local stack ({info['aws_endpoint']})")
@@ -75,11 +111,11 @@ def _only(function_id: str) -> Any:
     return printer
 
 
-def main(function_id: str | None, event_path: Path | None) -> int:
+def main(function_id: str | None, event_path: Path | None, ready_file: Path | None = None) -> int:
     if not function_id or event_path is None:
         print("usage: make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json", file=sys.stderr)
         return 2
     event = json.loads(event_path.read_text(encoding="utf-8"))
-    result = run(function_id, event)
+    result = run(function_id, event, ready_file or READY_FILE)
     print(json.dumps(result.payload))
     return 1 if result.error else 0

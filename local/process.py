@@ -109,7 +109,7 @@ def start_local_stack(
         command += ["--env-vars", str(env_file)]
     for function, count in (environments or {}).items():
         command += ["--environments", f"{function}={count}"]
-    env = {**os.environ, "WEBHOOK_URL": webhook_url}
+    env = {**os.environ, "WEBHOOK_URL": webhook_url, "LOGS": "json"}  # the log records whole, for the tests to read
     if retry_schedule:
         env["RETRY_SCHEDULE"] = retry_schedule
     with log_path.open("wb") as log:

@@ -13,8 +13,6 @@ import logging
 import os
 import secrets
 import string
-import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from local import faults, moto_fixes
 from local.api import ApiServer, Gateway, discover_routes
 from local.esm import EventSourceMapping, Invocation, MappingSettings
 from local.functions import FunctionPool, function_specs
+from local.log_view import Printer
 from local.poller import StreamPoller
 from local.receiver import ReceivedRequest, Receiver
 from local.resolve import ACCOUNT_ID, REGION, Resolver
@@ -43,19 +42,6 @@ QUEUE_ATTRIBUTES = ("DelaySeconds", "MaximumMessageSize", "MessageRetentionPerio
 LOCAL_RETRY_SCHEDULE = "2s,4s,8s"
 
 
-class Printer:
-    """Labelled lines on stdout, one writer at a time: `[SignupFunction] ...`, as CloudWatch shows each log group."""
-
-    def __init__(self, stream: Any = None) -> None:
-        self._stream = stream or sys.stdout
-        self._lock = threading.Lock()
-
-    def __call__(self, label: str, line: str) -> None:
-        with self._lock:
-            self._stream.write(f"[{label}] {line}\n")
-            self._stream.flush()
-
-
 @dataclass
 class Options:
     api_port: int = 3000
@@ -67,12 +53,13 @@ class Options:
     # The most execution environments of a function (logical id), as Lambda runs one per concurrent invocation;
     # others get 1, or a stream mapping's ParallelizationFactor. More start on demand, so starting costs nothing more.
     environments: dict[str, int] = field(default_factory=dict)
+    json_logs: bool = False  # the functions' log records whole, not summarised (local/log_view.py)
 
 
 class Stack:
     def __init__(self, options: Options, printer: Callable[[str, str], None] | None = None) -> None:
         self.options = options
-        self.print = printer or Printer()
+        self.print = printer or Printer(json_logs=options.json_logs)
         self.template = load_template()
         self.functions: dict[str, FunctionPool] = {}
         self.receiver: Receiver | None = None
@@ -192,6 +179,8 @@ class Stack:
             "faults_url": f"{self.api_url}{faults.ROUTE}",
             "webhook_url": self.webhook_url,
             "region": REGION,
+            "stack_name": self.options.stack_name,
+            "parameters": {**self.resolver.overrides},  # with the names below: `make invoke` resolves the template
             "resources": {**self.resolver.refs},
             "startup_seconds": round(self.startup_seconds, 2),
             "functions": {name: f.spec.name for name, f in self.functions.items()},

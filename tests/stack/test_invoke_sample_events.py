@@ -3,14 +3,17 @@ and answers in the shape its trigger expects. One stack serves every invocation.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from local.process import StackProcess
+from local.receiver import Receiver
 from local.stack import Options, Stack
 from local.template import ROOT, load_template
 from tests.helpers import EVENTS, load_event
@@ -97,3 +100,50 @@ def test_make_invoke_prints_the_response_and_the_functions_log_lines() -> None:
     assert '"statusCode": 200' in result.stdout
     assert "START RequestId:" in result.stderr and "REPORT RequestId:" in result.stderr
     assert '"message":"user signed up"' in result.stderr
+
+
+# The functions whose environments name a resource's attribute (the users table's stream ARN), with a sample event
+# and what it answers: the user signed up, the notification delivered (no failures), the webhook settings read.
+RUNNING_STACK_SAMPLES = {
+    "SignupFunction": ("signup_valid", {"statusCode": 200}),
+    "NotifierFunction": ("notifier_new_user", {"batchItemFailures": []}),
+    "AdminFunction": ("admin_get_webhook", {"statusCode": 200}),
+}
+
+
+@pytest.fixture(scope="module")
+def running_stack(stack_receiver: Receiver, start_stack: Callable[..., StackProcess]) -> StackProcess:
+    return start_stack("invoke", stack_receiver.url)
+
+
+@pytest.mark.parametrize("function_id", RUNNING_STACK_SAMPLES)
+def test_make_invoke_runs_against_the_running_stack(running_stack: StackProcess, function_id: str) -> None:
+    event_name, expected = RUNNING_STACK_SAMPLES[function_id]
+    # Given a `make run` stack: its functions' environments name resources (a stream ARN among them) it created
+    # When `python -m local invoke` runs a function on its sample event against that stack
+    ready_file = running_stack.info["ready_file"]
+    result = subprocess.run(  # noqa: S603 - our own CLI
+        [
+            sys.executable,
+            "-m",
+            "local",
+            "invoke",
+            function_id,
+            "--event",
+            f"events/{event_name}.json",
+            "--ready-file",
+            ready_file,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # Then it uses that stack and answers in its trigger's shape, with no traceback
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"Using the running local stack ({running_stack.info['aws_endpoint']})" in result.stderr
+    payload = json.loads(result.stdout)
+    check_shape(trigger_of(function_id), payload)
+    assert {key: payload[key] for key in expected} == expected, payload

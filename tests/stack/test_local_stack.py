@@ -176,6 +176,13 @@ def test_the_banner_shows_how_to_make_aws_fail(stack: RunningStack) -> None:
     assert f"curl -s -X DELETE {stack.api}/_local/faults" in banner
 
 
+def test_the_banners_webhook_example_sets_the_stacks_own_receiver(stack: RunningStack) -> None:
+    banner = stack.log()
+
+    assert f"-d '{json.dumps({'url': stack.info['webhook_url']})}'" in banner
+    assert "example.com/my-webhook" not in banner
+
+
 def test_unknown_routes_get_api_gateways_404(stack: RunningStack) -> None:
     assert call("GET", f"{stack.api}/api/v1/nothing-here") == (404, {"message": "Not Found"})
     assert call("PATCH", f"{stack.api}/api/v1/auths/signup", {})[0] == 404

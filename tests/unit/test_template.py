@@ -21,6 +21,7 @@ from cfnlint.match import Match
 from local.filters import passes
 from local.template import TEMPLATE, load_template, stream_filters
 from tests.helpers import (
+    KMS_KEY_ARN,
     REGION,
     Template,
     as_list,
@@ -48,6 +49,8 @@ UNSCOPABLE_ACTIONS = {
     # Lambda's stream poller lists the table's streams before it reads one; ListStreams has no resource type in IAM.
     "dynamodb:ListStreams",
 }
+# What a role needs for Lambda to send its function's trace segments (Tracing Active), as AWS's Lambda guide says.
+TRACING_POLICY = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -122,6 +125,12 @@ def sam_template() -> Template:
 @pytest.fixture(scope="module")
 def translated() -> Template:
     return translate(load_template())
+
+
+@pytest.fixture(scope="module")
+def most_rights(translated: Template) -> Template:
+    """The stack with every optional right its roles may hold: a KMS key and Active tracing."""
+    return deployed(translated, KmsKeyArn=KMS_KEY_ARN, Tracing="Active")
 
 
 @pytest.fixture(scope="module")
@@ -492,6 +501,31 @@ def test_default_user_role_is_one_of_open_webuis_roles(translated: Template) -> 
     assert environment(translated, "SignupFunction")["DEFAULT_USER_ROLE"] == "<DefaultUserRole>"
 
 
+def test_tracing_parameter_is_off_by_default(translated: Template) -> None:
+    # Given the Tracing parameter (X-Ray records cost money: docs/deploy.md)
+    parameter = translated["Parameters"]["Tracing"]
+    # Then it is Disabled unless asked, or Active
+    assert set(parameter["AllowedValues"]) == {"Disabled", "Active"}
+    assert parameter["Default"] == "Disabled"
+
+
+@pytest.mark.parametrize(("tracing", "mode"), [(None, "PassThrough"), ("Active", "Active")], ids=["default", "Active"])
+def test_every_function_traces_as_the_tracing_parameter_says(
+    translated: Template, tracing: str | None, mode: str
+) -> None:
+    # Given the stack deployed with the Tracing parameter's default, or Active
+    stack = deployed(translated, **({"Tracing": tracing} if tracing else {}))
+    functions = resources(stack, "AWS::Lambda::Function")
+    # Then every function has that tracing mode
+    assert set(functions) == FUNCTIONS
+    assert {name: body["Properties"]["TracingConfig"]["Mode"] for name, body in functions.items()} == dict.fromkeys(
+        FUNCTIONS, mode
+    )
+    # And its role may send trace segments only when tracing is Active (Lambda checks it when it creates the function)
+    managed = {name: resolve(properties(stack, role_of(stack, name)).get("ManagedPolicyArns")) for name in FUNCTIONS}
+    assert managed == dict.fromkeys(FUNCTIONS, [TRACING_POLICY] if mode == "Active" else None)
+
+
 def test_outputs_name_the_api_table_queue_parameter_and_admin_token(translated: Template) -> None:
     # Given the stack's outputs
     values = [str(resolve(output["Value"])) for output in translated["Outputs"].values()]
@@ -520,12 +554,12 @@ def is_broad(statement: dict[str, Any]) -> bool:
     return "*" in target and not unscopable and target != ENDPOINT_DOCUMENTS_ARN
 
 
-def test_every_inline_allow_is_scoped_to_one_resource(translated: Template) -> None:
-    # Given every Allow statement of every IAM role's inline policies
+def test_every_inline_allow_is_scoped_to_one_resource(most_rights: Template) -> None:
+    # Given every Allow statement of every IAM role's inline policies, with every optional right
     allows = [
         (role_id, statement)
-        for role_id in resources(translated, "AWS::IAM::Role")
-        for statement in statements(translated, role_id)
+        for role_id in resources(most_rights, "AWS::IAM::Role")
+        for statement in statements(most_rights, role_id)
         if statement["Effect"] == "Allow"
     ]
     # When the broad ones are picked out
@@ -535,22 +569,22 @@ def test_every_inline_allow_is_scoped_to_one_resource(translated: Template) -> N
     assert broad == []
 
 
-def test_roles_carry_no_managed_policy(translated: Template) -> None:
-    # Given every IAM role
-    roles = resources(translated, "AWS::IAM::Role")
+def test_roles_carry_no_managed_policy_but_x_rays_when_tracing(most_rights: Template) -> None:
+    # Given every IAM role, with every optional right
+    roles = resources(most_rights, "AWS::IAM::Role")
     # When their managed policies are listed (AWSLambdaBasicExecutionRole would let a function write any log group)
-    managed = {role_id: body["Properties"].get("ManagedPolicyArns") for role_id, body in roles.items()}
-    # Then none has one: every right is a statement of the template
-    assert {role_id: arns for role_id, arns in managed.items() if arns} == {}
+    managed = {role_id: resolve(body["Properties"].get("ManagedPolicyArns")) for role_id, body in roles.items()}
+    # Then none has one but X-Ray's narrow write policy, for Active tracing: every other right is a statement here
+    assert {role_id: arns for role_id, arns in managed.items() if arns not in (None, [TRACING_POLICY])} == {}
 
 
-def test_no_function_has_a_wildcard_action(translated: Template) -> None:
+def test_no_function_has_a_wildcard_action(most_rights: Template) -> None:
     # Given every function's allowed actions
     # When the patterns among them are listed, leaving out the named narrow ones
     wildcards = {
         f"{function_id}: {action}"
         for function_id in FUNCTIONS
-        for action in permissions(translated, function_id)
+        for action in permissions(most_rights, function_id)
         if "*" in action
     }
     # Then there are none, such as dynamodb:* or *
