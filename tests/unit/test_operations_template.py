@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from local.template import load_template
-from tests.helpers import Template, properties, resolve, resources, translate
+from tests.helpers import Template, deployed, environment, properties, resolve, resources, translate
 
 # Each alarm the troubleshooting guide relies on, with the metric it watches.
 EXPECTED_ALARMS = {
@@ -18,9 +18,15 @@ EXPECTED_ALARMS = {
     "SignupErrorsAlarm": ("AWS/Lambda", "Errors"),
     "Api5xxAlarm": ("AWS/ApiGateway", "5xx"),
     "EndpointFailingAlarm": ("SignupWebhooks", "EndpointFailingMinutes"),
+    "SignupSilenceAlarm": ("SignupWebhooks", "Signups"),
+    "SignupSurgeAlarm": ("SignupWebhooks", "Signups"),
 }
-# Alarms on a metric published only when something happens keep their state between data points.
-KEEPS_STATE_WITHOUT_DATA = {"EndpointFailingAlarm"}
+# What an alarm makes of a period without data, when it is not notBreaching: alarms on a metric published only when
+# something happens keep their state between data points, and the silence alarm's alarm is that nothing happens.
+MISSING_DATA = {"EndpointFailingAlarm": "ignore", "SignupSilenceAlarm": "breaching"}
+SIGNUP_ALARMS = {"SignupSilenceAlarm", "SignupSurgeAlarm"}
+# CloudWatch's longest evaluation (Period x EvaluationPeriods), for periods of an hour or more.
+LONGEST_EVALUATION_SECONDS = 7 * 24 * 3600
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +51,7 @@ def test_every_alarm_notifies_the_topic_when_it_fires_and_when_it_clears(transla
         alarm = resolve(properties(translated, name))
         assert alarm["AlarmActions"] == ["<AlarmTopic>"], name
         assert alarm["OKActions"] == ["<AlarmTopic>"], name
-        expected = "ignore" if name in KEEPS_STATE_WITHOUT_DATA else "notBreaching"
-        assert alarm["TreatMissingData"] == expected, name
+        assert alarm["TreatMissingData"] == MISSING_DATA.get(name, "notBreaching"), name
 
 
 def test_the_endpoint_failing_alarm_fires_after_the_parameters_minutes(translated: Template) -> None:
@@ -92,3 +97,80 @@ def test_the_dashboard_body_is_json_with_the_pipeline_widgets(translated: Templa
     titles = [widget["properties"]["title"] for widget in body["widgets"]]
     assert "Dead-letter queue, retry queue, announcement queue" in titles
     assert "Failed deliveries by reason" in titles
+
+
+# ---- the signup path's own alarms: silence and surge -----------------------------------------------------------------
+
+
+def with_parameters(value: Any, **parameters: int) -> Any:
+    """A deployed resource's properties with these parameters' Refs replaced by their values (numbers here)."""
+    if isinstance(value, list):
+        return [with_parameters(item, **parameters) for item in value]
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in parameters:
+            return parameters[value["Ref"]]
+        return {key: with_parameters(item, **parameters) for key, item in value.items()}
+    return value
+
+
+def signup_alarm(translated: Template, name: str, **parameters: int) -> dict[str, Any]:
+    stack = deployed(translated, **{key: str(value) for key, value in parameters.items()})
+    return dict(resolve(with_parameters(properties(stack, name), **parameters)))
+
+
+@pytest.mark.parametrize(
+    ("parameter", "maximum"),
+    [("SignupSilenceHours", LONGEST_EVALUATION_SECONDS // 3600), ("SignupSurgePerMinute", 600_000)],
+)
+def test_the_signup_alarm_parameters_are_off_by_default_and_bounded(
+    translated: Template, parameter: str, maximum: int
+) -> None:
+    definition = translated["Parameters"][parameter]
+    assert (definition["Type"], definition["Default"]) == ("Number", 0)
+    assert (definition["MinValue"], definition["MaxValue"]) == (0, maximum)
+    assert f"{maximum:,}" in " ".join(definition["Description"].split()), "the description states the bound"
+
+
+def test_with_the_defaults_no_signup_alarm_exists(translated: Template) -> None:
+    alarms = resources(deployed(translated), "AWS::CloudWatch::Alarm")
+    assert set(alarms) == set(EXPECTED_ALARMS) - SIGNUP_ALARMS
+    assert set(resources(deployed(translated, SignupSilenceHours="6"), "AWS::CloudWatch::Alarm")) - set(alarms) == {
+        "SignupSilenceAlarm"
+    }
+    assert set(resources(deployed(translated, SignupSurgePerMinute="100"), "AWS::CloudWatch::Alarm")) - set(alarms) == {
+        "SignupSurgeAlarm"
+    }
+
+
+def test_the_silence_alarm_fires_after_the_parameters_hours_without_a_signup(translated: Template) -> None:
+    alarm = signup_alarm(translated, "SignupSilenceAlarm", SignupSilenceHours=6, SignupSurgePerMinute=100)
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("SignupWebhooks", "Signups", "Sum")
+    # Six one-hour periods in a row with fewer than one signup each, a period without data counting as one.
+    assert (alarm["Period"], alarm["EvaluationPeriods"]) == (3600, 6)
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "LessThanThreshold")
+    assert alarm["TreatMissingData"] == "breaching"
+    assert "DatapointsToAlarm" not in alarm  # all of them
+    assert alarm["AlarmActions"] == alarm["OKActions"] == ["<AlarmTopic>"]
+    longest = signup_alarm(translated, "SignupSilenceAlarm", SignupSilenceHours=168)
+    assert longest["Period"] * longest["EvaluationPeriods"] == LONGEST_EVALUATION_SECONDS
+
+
+def test_the_surge_alarm_fires_on_a_minute_with_more_signups_than_the_parameter(translated: Template) -> None:
+    alarm = signup_alarm(translated, "SignupSurgeAlarm", SignupSilenceHours=6, SignupSurgePerMinute=100)
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("SignupWebhooks", "Signups", "Sum")
+    assert (alarm["Period"], alarm["EvaluationPeriods"]) == (60, 1)
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (100, "GreaterThanThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"] == alarm["OKActions"] == ["<AlarmTopic>"]
+
+
+@pytest.mark.parametrize("name", sorted(SIGNUP_ALARMS))
+def test_the_signup_alarms_watch_the_namespace_and_service_the_signup_function_publishes_under(
+    translated: Template, name: str
+) -> None:
+    # signup_hooks.metrics takes both from these variables (tests/integration/test_signup_alarm_metric.py runs the
+    # handler and compares its metric document with the alarms).
+    variables = environment(translated, "SignupFunction")
+    alarm = signup_alarm(translated, name, SignupSilenceHours=6, SignupSurgePerMinute=100)
+    assert alarm["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]
