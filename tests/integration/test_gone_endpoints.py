@@ -138,3 +138,22 @@ def test_enabling_it_again_clears_why_and_a_replay_brings_back_what_it_missed(aw
     assert status == 200 and queued["queued"] == 2
     run_retries(aws, lambda_context, quiet_polls=1)
     assert sorted(r.text for r in gone.received[1:]) == ["New user signed up: Ann", "New user signed up: Bob"]
+
+
+def test_a_scheduled_retry_answered_410_disables_the_endpoint_and_ends_the_schedule(aws, lambda_context, gone_and_ops):
+    gone, operations = gone_and_ops
+    gone.respond_with(410)
+    gone.respond_with(503, times=3)  # the quick first try's attempts fail for a while; the retry meets the 410
+    add_endpoint("default", gone.url, format=Format.TEXT)
+    add_endpoint("ops", operations.url, format=Format.TEXT, events=("endpoint.disabled",))
+
+    assert notifier_failures(batch_of(1), lambda_context) == []
+    assert stored().enabled
+    handled = run_retries(aws, lambda_context)
+
+    assert [(b["event"], b["endpoint"]) for b in handled] == [("user.created", "default"), ("endpoint.disabled", "ops")]
+    assert [r.status for r in gone.received] == [503, 503, 503, 410]
+    assert stored().disabled_reason == "gone"
+    found = record("default", "user-0")
+    assert found is not None and (found.status, found.last_reason) == (delivery_log.Status.FAILED, "gone")
+    assert len(operations.wait_for(1)) == 1

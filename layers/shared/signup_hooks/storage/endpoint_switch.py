@@ -38,15 +38,13 @@ class EndpointSwitch:
             at = clock.to_the_second()
             written = settings_store.save(names, snapshot.stored.disabled(reason, at))
             if written != (version or 0) + 1:
-                # Something changed the document between the read and the write: take this write back.
-                if written == 1:
-                    settings_store.delete_settings(names)
-                else:
+                # Something changed the document between the read and the write (by hand: an admin change waits for
+                # the lease): take this write back. One deleted meanwhile stays, disabled: the delivery functions
+                # have no right to delete settings. So do a default endpoint's older parameters: its document wins.
+                if written > 1:
                     settings_store.restore(names, written - 1)
                 logger.warning(
                     "an endpoint was not disabled: its settings changed meanwhile", extra={"version": written}
                 )
                 return None
-            if snapshot.source is settings.SettingsSource.LEGACY:
-                settings_store.remove_legacy(names)  # the document holds their values now, and wins over them
         return at
