@@ -37,7 +37,8 @@ DELIVERY_FAILED = dataclasses.replace(
     user_name=USER.name,
     webhook_id="msg_0123456789abcdef0123456789abcdef",
 )
-EVENTS = {event.type: event for event in (FAILING, RECOVERED, DELIVERY_FAILED)}
+DISABLED = dataclasses.replace(FAILING, type=events.ENDPOINT_DISABLED, reason="gone", failing_since=None)
+EVENTS = {event.type: event for event in (FAILING, RECOVERED, DELIVERY_FAILED, DISABLED)}
 HOSTILE_ENDPOINT_NAME = "<!channel> *x*"
 
 
@@ -48,7 +49,7 @@ def build(shape: Shape, event: OperationalEvent) -> tuple[formats.Payload, Any]:
 
 
 def test_the_event_types():
-    assert events.OPERATIONAL == ("endpoint.failing", "endpoint.recovered", "delivery.failed")
+    assert events.OPERATIONAL == ("endpoint.failing", "endpoint.recovered", "delivery.failed", "endpoint.disabled")
     assert events.ALL[0] == "user.created"
     assert events.ALL[1:] == events.OPERATIONAL
     assert USER_CREATED == USER_CREATED
@@ -76,6 +77,11 @@ def test_the_event_types():
             DELIVERY_FAILED,
             'The signup notification of Tim to webhook endpoint "Ops channel" (hooks.slack.com) failed for good '
             "after 8 attempts (connect timeout); it is in the dead-letter queue.",
+        ),
+        (
+            DISABLED,
+            'Webhook endpoint "Ops channel" (hooks.slack.com) was disabled: its receiver answered 410 Gone. '
+            "Nothing is sent to it until an administrator enables it again.",
         ),
     ],
     ids=list(EVENTS),
@@ -192,6 +198,11 @@ def test_discord_and_googlechat_carry_the_sentence():
                 ("Failing since", "2026-11-28 05:00 UTC"),
                 ("User", "Tim"),
             ],
+        ),
+        (
+            DISABLED,
+            "Webhook endpoint disabled",
+            [("Endpoint", "Ops channel"), ("Target", "hooks.slack.com"), ("Reason", "gone")],
         ),
     ],
     ids=list(EVENTS),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-from signup_hooks.sending import backoff
+from signup_hooks.sending import backoff, http
 from signup_hooks.sending.http import DeliveryResult, Reason
 
 
@@ -50,3 +50,10 @@ def test_backoff_grows_with_jitter_and_stays_bounded():
         ceiling = min(8.0, 0.5 * 2 ** (attempt - 1))
         assert all(ceiling / 2 <= value <= ceiling for value in values)
         assert len(set(values)) > 1
+
+
+def test_a_410_has_a_reason_of_its_own_and_is_not_retried():
+    assert http.classify_status(404) is Reason.NOT_FOUND
+    assert http.classify_status(410) is Reason.GONE
+    assert str(Reason.GONE) == "gone"
+    assert not backoff.is_retryable(DeliveryResult(False, 410, Reason.GONE, 0))

@@ -81,7 +81,10 @@ class EndpointRequest:
         """The settings after this change, and whether the custom header was cleared (webhook_routes.with_change)."""
         updated, header_cleared = webhook_routes.with_change(stored, self.change, environment_url, now)
         own: dict[str, Any] = {"name": self.name, "enabled": self.enabled, "events": self.events}
-        return dataclasses.replace(updated, **{k: v for k, v in own.items() if k in self.fields}), header_cleared
+        updated = dataclasses.replace(updated, **{k: v for k, v in own.items() if k in self.fields})
+        if self.enabled:
+            updated = updated.enabled_again()
+        return updated, header_cleared
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -248,6 +251,8 @@ def _public(config: Config, endpoint: Endpoint) -> dict[str, Any]:
         "url": target.redacted,
         "source": target.source.value,
         "enabled": stored.enabled,
+        "disabled_reason": stored.disabled_reason,
+        "disabled_at": stored.disabled_at,
         "events": list(stored.events),
         **stored.public(),
         "created_at": stored.created_at,

@@ -86,6 +86,16 @@ ENDPOINT_IN: dict[str, Schema] = {
     "events": EVENTS_IN,
 }
 
+DISABLED: dict[str, Schema] = {
+    "disabled_reason": nullable(
+        {
+            "const": str(results.Reason.GONE),
+            "description": "why the endpoint disabled itself: its receiver answered 410",
+        }
+    ),
+    "disabled_at": nullable(TIME),
+}
+
 HEALTH: dict[str, Schema] = {
     "status": enum_of(("healthy", "failing", "unknown")),
     "last_success_at": nullable(TIME),
@@ -125,12 +135,15 @@ SCHEMAS: dict[str, Schema] = {
             "custom_header": ref("CustomHeaderShown"),
             "credentials_origin": nullable({"type": "string"}),
             "message_template_default": {"type": "string"},
+            "enabled": {"type": "boolean"},
+            **DISABLED,
             "health": ref("WebhookHealth"),
             "custom_header_cleared": {"type": "boolean"},
         },
         required=(
             *("url", "source", "configured", "parameter", "environment_fallback", "format", "message_template"),
             *("signing_secret", "custom_header", "credentials_origin", "message_template_default"),
+            *("enabled", "disabled_reason", "disabled_at"),
         ),
         description="GET adds `health`; PUT adds `custom_header_cleared`",
     ),
@@ -142,6 +155,7 @@ SCHEMAS: dict[str, Schema] = {
             "url": nullable({"type": "string", "description": "scheme and host only"}),
             "source": enum_of(UrlSource),
             "enabled": {"type": "boolean"},
+            **DISABLED,
             "events": {"type": "array", "items": {"type": "string"}},
             "format": enum_of(Format),
             "message_template": nullable({"type": "string"}),
@@ -158,7 +172,7 @@ SCHEMAS: dict[str, Schema] = {
         required=(
             *("id", "name", "url", "source", "enabled", "events", "format", "message_template", "signing_secret"),
             *("custom_header", "credentials_origin", "created_at", "updated_at", "signing_secret_rotation"),
-            *("problem", "health"),
+            *("problem", "health", "disabled_reason", "disabled_at"),
         ),
         description="PATCH adds `custom_header_cleared`",
     ),

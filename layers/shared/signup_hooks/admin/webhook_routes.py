@@ -44,6 +44,8 @@ def set_webhook(config: Config, change: settings_input.SettingsChange) -> dict[s
     with settings_lease.held(config.deliveries_table, names.endpoint_id):
         current, version = settings_store.read_for_change(names, config.webhook_url_env)
         updated, header_cleared = with_change(current.stored, change, config.webhook_url_env, clock.to_the_second())
+        if updated.disabled_reason is not None:  # disabled by its receiver's 410: setting the webhook is the fix
+            updated = updated.enabled_again()
         save(names, current, version, updated)
     changed = sorted(change.fields)  # names only: values may be secrets
     extra: dict[str, Any] = {"fields": changed, "custom_header_cleared": header_cleared}
@@ -112,6 +114,9 @@ def _state(config: Config, stored: settings.StoredSettings) -> dict[str, Any]:
         "environment_fallback": config.webhook_url_env != "",
         **stored.public(),
         "message_template_default": config.message_template,  # what a null message_template means
+        "enabled": stored.enabled,
+        "disabled_reason": stored.disabled_reason,
+        "disabled_at": stored.disabled_at,
     }
 
 

@@ -61,8 +61,16 @@ class Endpoint:
 
     def receives(self, event: str) -> bool:
         """Enabled and subscribed to `event` (or to every event)."""
+        return self.stored.enabled and self.subscribed(event)
+
+    def subscribed(self, event: str) -> bool:
         events = self.stored.events
-        return self.stored.enabled and (EVERY_EVENT in events or event in events)
+        return EVERY_EVENT in events or event in events
+
+    def gone(self, event: str) -> bool:
+        """Disabled by its receiver (a 410), not by an administrator, and subscribed to `event`: what it misses is
+        logged as skipped, for the administrator who enables it again to see and replay."""
+        return not self.stored.enabled and self.stored.disabled_reason is not None and self.subscribed(event)
 
     def unavailable(self) -> StorageUnavailable:
         return StorageUnavailable(f"the settings of endpoint {self.id} cannot be read: {self.problem}")

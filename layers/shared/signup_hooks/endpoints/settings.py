@@ -87,6 +87,18 @@ class StoredSettings:
     # A rotated-out signing secret, still used beside the new one until this time (ISO 8601).
     previous_signing_secret: str | None = field(default=None, repr=False)
     previous_secret_until: str | None = None
+    # Set when the endpoint disabled itself (its receiver answered 410 Gone: results.Reason.GONE), and when (ISO 8601,
+    # to the second); cleared when an administrator enables it again.
+    disabled_reason: str | None = None
+    disabled_at: str | None = None
+
+    def disabled(self, reason: str, at: str) -> StoredSettings:
+        """These settings with the endpoint switched off, saying why and when."""
+        return dataclasses.replace(self, enabled=False, disabled_reason=reason, disabled_at=at)
+
+    def enabled_again(self) -> StoredSettings:
+        """These settings switched on by an administrator: why it was off no longer applies."""
+        return dataclasses.replace(self, enabled=True, disabled_reason=None, disabled_at=None)
 
     def to_fields(self) -> dict[str, str | None]:
         return {
@@ -104,6 +116,8 @@ class StoredSettings:
             "created_at": self.created_at,
             "signing_secret_previous": self.previous_signing_secret,
             "signing_secret_previous_until": self.previous_secret_until,
+            "disabled_reason": self.disabled_reason,
+            "disabled_at": self.disabled_at,
         }
 
     def public(self) -> dict[str, Any]:
@@ -212,6 +226,8 @@ def _stored(fields: dict[str, str | None], header: object, origin: str | None, w
         created_at=fields.get("created_at"),
         previous_signing_secret=previous,
         previous_secret_until=fields.get("signing_secret_previous_until") if previous else None,
+        disabled_reason=fields.get("disabled_reason") or None,
+        disabled_at=fields.get("disabled_at") or None,
     )
 
 

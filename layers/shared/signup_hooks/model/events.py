@@ -1,5 +1,6 @@
 """The events a receiver can be sent: a signup (`user.created`), and operational events about deliveries that tell an
-administrator an endpoint started failing, recovered, or that a signup notification failed for good.
+administrator an endpoint started failing, recovered, was disabled (its receiver answered 410 Gone), or that a signup
+notification failed for good.
 
 An operational event travels in an SQS message as to_dict()'s JSON and is read back with from_dict(). It holds only
 what a receiver may see: the endpoint's host, never its URL (a Slack or Discord URL's path is a secret), and of the
@@ -18,7 +19,8 @@ from signup_hooks.model.names import USER_CREATED
 ENDPOINT_FAILING = "endpoint.failing"
 ENDPOINT_RECOVERED = "endpoint.recovered"
 DELIVERY_FAILED = "delivery.failed"
-OPERATIONAL = (ENDPOINT_FAILING, ENDPOINT_RECOVERED, DELIVERY_FAILED)
+ENDPOINT_DISABLED = "endpoint.disabled"  # its receiver answered 410 Gone: nothing goes to it until it is enabled again
+OPERATIONAL = (ENDPOINT_FAILING, ENDPOINT_RECOVERED, DELIVERY_FAILED, ENDPOINT_DISABLED)
 ALL = (USER_CREATED, *OPERATIONAL)
 EVERY_EVENT = "*"  # alone in an endpoint's subscription: every event, including those added later
 # An admin's test send, in the JSON envelope: a receiver that acts on `user.created` records no fake signup. Not in

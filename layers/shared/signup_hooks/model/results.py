@@ -22,6 +22,7 @@ class Reason(enum.StrEnum):
     REDIRECT = "redirect"
     AUTH_REJECTED = "auth_rejected"
     NOT_FOUND = "not_found"
+    GONE = "gone"  # 410: the receiver says the webhook is gone for good, and its endpoint is disabled
     RATE_LIMITED = "rate_limited"
     CLIENT_ERROR = "client_error"
     SERVER_ERROR = "server_error"

@@ -1,5 +1,6 @@
-"""Operational events: telling the other endpoints that one started failing, recovered, or had a signup notification
-dead-lettered, so that an administrator hears of a failing receiver on another channel before anything is lost.
+"""Operational events: telling the other endpoints that one started failing, recovered, was disabled (its receiver
+answered 410 Gone), or had a signup notification dead-lettered, so that an administrator hears of a failing receiver
+on another channel before anything is lost.
 
 An event goes to every endpoint subscribed to it except the one it is about, as one message per endpoint on the
 announcement queue (Stores.queue_for), due now: the retry function delivers it like any notification (its own
@@ -36,6 +37,11 @@ def announce_settled(stores: Stores, prepared: Prepared, settled: Settled) -> No
         dead_lettered(stores, prepared, str(letter.result.reason) if letter.result.reason else None, letter.attempts)
     if settled.health is not None:
         health_changed(stores, prepared, *settled.health, settled.last_reason)
+    if settled.disabled_at is not None:
+        kind = events.ENDPOINT_DISABLED  # keyed by when: a later disabling, after a re-enable, is told again
+        announce(
+            stores, prepared, kind, f"{kind}:{prepared.endpoint}:{settled.disabled_at}", reason=settled.last_reason
+        )
 
 
 def health_changed(stores: Stores, prepared: Prepared, before: Health, after: Health, reason: str | None) -> None:

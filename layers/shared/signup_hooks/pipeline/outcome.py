@@ -42,3 +42,4 @@ class Settled:
     dead_letter: DeadLetter | None = None  # what went to the dead-letter queue
     health: tuple[Health, Health] | None = None  # the endpoint's health before and after this round, when recorded
     last_reason: str | None = None  # the reason of this round's last attempt (None: it was delivered)
+    disabled_at: str | None = None  # when this round disabled the endpoint (its receiver answered 410 Gone)

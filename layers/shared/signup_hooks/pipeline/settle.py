@@ -5,6 +5,7 @@
   queue, due after the schedule's next wait (or the receiver's longer Retry-After). The stream is not held.
 - Failed for good, or the schedule is used up: the dead-letter queue, with every attempt the log holds. So is every
   failure of a function given no retry queue (RETRY_QUEUE_URL empty): the quick first try is then all there is.
+- Answered 410 Gone: failed for good, and the endpoint is disabled (nothing is ever disabled otherwise).
 
 The queues are where a notification lives; the delivery log is what an administrator reads. So the queue send comes
 first and its failure propagates (the stream or the retry queue tries the whole notification again), while a failed
@@ -21,7 +22,7 @@ from aws_lambda_powertools import Logger
 
 from signup_hooks import metrics
 from signup_hooks.config import Config
-from signup_hooks.errors import StorageUnavailable
+from signup_hooks.errors import Conflict, StorageUnavailable
 from signup_hooks.model import clock, delivery_log, schedule
 from signup_hooks.model.dead_letter import DeadLetter
 from signup_hooks.model.health import Health
@@ -81,7 +82,28 @@ def settle(
                 letter = _dead_letter(prepared, outcome, attempts, stores, after)
             status = delivery_log.Status.FAILED
     health = _record(prepared, status, attempts, stores, next_at, reason, after.counts_toward_health)
-    return Settled(status, letter, health, attempts[-1].reason if attempts else None)
+    disabled_at = _disable(prepared, stores) if result.reason is Reason.GONE and not outcome.delivered else None
+    return Settled(status, letter, health, attempts[-1].reason if attempts else None, disabled_at)
+
+
+def _disable(prepared: Prepared, stores: Stores) -> str | None:
+    """Switch off the endpoint whose receiver answered 410 Gone: it says the webhook is gone for good, so what waits
+    for it is skipped until an administrator enables it again (and replays what it missed). When this call did it;
+    None when it was off already or could not be switched off now (the next 410 tries again)."""
+    if stores.switch is None:
+        return None
+    try:
+        at = stores.switch.disable(prepared.endpoint, str(Reason.GONE))
+    except (StorageUnavailable, Conflict) as exc:
+        logger.warning(
+            "an endpoint gone for good could not be disabled", extra={**prepared.log_fields, "detail": str(exc)}
+        )
+        return None
+    if at is not None:
+        logger.warning(
+            "endpoint disabled: its receiver answered 410 Gone", extra={**prepared.log_fields, "disabled_at": at}
+        )
+    return at
 
 
 def _log_outcome(prepared: Prepared, outcome: Outcome) -> None:

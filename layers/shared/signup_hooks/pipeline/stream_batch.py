@@ -85,7 +85,10 @@ def deliver_stream_batch(
         if user is None:
             continue
         receivers = registry.receiving(known, USER_CREATED)
-        if not receivers:
+        gone = [endpoint for endpoint in known if endpoint.gone(USER_CREATED)]
+        for endpoint in gone:
+            _skipped(user, event_id, endpoint.id, dispatch.ENDPOINT_DISABLED, stores)
+        if not receivers and not gone:
             _not_configured(user, event_id, stores)
         for endpoint in receivers:
             lanes.setdefault(endpoint.id, []).append((sequence, user, event_id, endpoint))
@@ -120,9 +123,16 @@ def _not_configured(user: User, event_id: str, stores: Stores) -> None:
             "webhook not configured: set it with the admin API or WEBHOOK_URL",
             extra={"reason": str(Reason.NOT_CONFIGURED)},
         )
-        note = dispatch.Notification.signup(user, DEFAULT_ENDPOINT)
+    _skipped(user, event_id, DEFAULT_ENDPOINT, Reason.NOT_CONFIGURED, stores)
+
+
+def _skipped(user: User, event_id: str, endpoint_id: str, why: str, stores: Stores) -> None:
+    with log_keys(correlation_id=event_id, event_id=event_id, user_id=user.id, endpoint=endpoint_id):
+        if why != Reason.NOT_CONFIGURED:
+            logger.info("notification skipped", extra={"reason": why, "trigger": Trigger.STREAM.value})
+        note = dispatch.Notification.signup(user, endpoint_id)
         subject = settle.subject_of(user, note.key, note.endpoint, note.event)
-        settle.skipped(stores.log, subject, Reason.NOT_CONFIGURED)
+        settle.skipped(stores.log, subject, why)
 
 
 def _deliver_to(

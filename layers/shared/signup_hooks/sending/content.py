@@ -81,6 +81,7 @@ _TITLES = {
     events.ENDPOINT_FAILING: "Webhook endpoint failing",
     events.ENDPOINT_RECOVERED: "Webhook endpoint recovered",
     events.DELIVERY_FAILED: "Webhook delivery failed",
+    events.ENDPOINT_DISABLED: "Webhook endpoint disabled",
 }
 
 
@@ -95,6 +96,11 @@ def event_message(event: OperationalEvent) -> str:
         if since is None:
             return f"Webhook endpoint {endpoint} has recovered."
         return f"Webhook endpoint {endpoint} has recovered; it had been failing since {utc_minute(since)}."
+    if event.type == events.ENDPOINT_DISABLED:
+        return (
+            f"Webhook endpoint {endpoint} was disabled: its receiver answered 410 Gone. Nothing is sent to it until "
+            "an administrator enables it again."
+        )
     attempts = "1 attempt" if event.attempts == 1 else f"{event.attempts} attempts"
     return (
         f"The signup notification of {_user(event)} to webhook endpoint {endpoint} failed for good after "

@@ -165,8 +165,10 @@ def classify_status(status: int) -> Reason:
         return Reason.REDIRECT
     if status in (401, 403):
         return Reason.AUTH_REJECTED
-    if status in (404, 410):
+    if status == 404:
         return Reason.NOT_FOUND
+    if status == 410:
+        return Reason.GONE
     if status == 429:
         return Reason.RATE_LIMITED
     if status >= 500:

@@ -89,9 +89,15 @@ class Users(Protocol):
     def get(self, user_id: str) -> User | None: ...
 
 
+class EndpointSwitch(Protocol):
+    """An endpoint switched off by what its receiver answered (storage/endpoint_switch.py)."""
+
+    def disable(self, endpoint_id: str, reason: str) -> str | None: ...  # when, if this call disabled it
+
+
 @dataclass(frozen=True)
 class Stores:
-    """The storage a delivery uses. `log` and `health` are None when the function has no delivery log
+    """The storage a delivery uses. `log`, `health` and `switch` are None when the function has no delivery log
     (DELIVERIES_TABLE empty), `retry_queue` when it has no retry queue (RETRY_QUEUE_URL empty), `announcements`
     when operational events share the retry queue (ANNOUNCEMENT_QUEUE_URL empty)."""
 
@@ -104,6 +110,7 @@ class Stores:
     retry_queue: RetryQueue | None = None
     announcements: RetryQueue | None = None  # operational events and their retries, on a queue of their own
     stream: StreamReader | None = None  # the retry function's: OnFailure records are read back from it
+    switch: EndpointSwitch | None = None  # None without a deliveries table (it holds the settings' lease)
 
     def queue_for(self, operational: bool) -> RetryQueue | None:
         """Where a notification waits for its next attempt: an operational event on the announcement queue (within

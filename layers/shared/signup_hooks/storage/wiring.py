@@ -7,6 +7,7 @@ from signup_hooks.endpoints import registry
 from signup_hooks.endpoints.registry import Endpoint
 from signup_hooks.storage import settings_store, stream
 from signup_hooks.storage.deliveries_table import DeliveriesTable
+from signup_hooks.storage.endpoint_switch import EndpointSwitch
 from signup_hooks.storage.health_table import HealthTable
 from signup_hooks.storage.idempotency import IdempotencyTable
 from signup_hooks.storage.ports import Stores
@@ -30,6 +31,7 @@ def stores_for(config: Config) -> Stores:
         retry_queue=RetryQueue(config.retry_queue_url) if config.retry_queue_url else None,
         announcements=RetryQueue(config.announcement_queue_url) if config.announcement_queue_url else None,
         stream=stream.batch_records,
+        switch=EndpointSwitch(config) if config.deliveries_table else None,
     )
 
 

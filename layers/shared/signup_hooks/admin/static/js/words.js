@@ -14,6 +14,7 @@ export const REASONS = {
   redirect: "The URL moved (redirects are never followed). Set the new URL.",
   auth_rejected: "The receiver refused the request: the webhook was revoked, or its key is invalid or expired. Create a new webhook in the receiving service and set its URL.",
   not_found: "The receiver does not know this webhook: it was deleted or revoked. Create a new webhook in the receiving service and set its URL.",
+  gone: "The receiver answered 410 Gone: the webhook was removed for good, so its endpoint was disabled. Set a new URL, then enable it, and replay what it missed.",
   rate_limited: "The receiving service is throttling requests. Spread signups or use a receiver with a higher limit.",
   client_error: "The receiver rejected the request. Check that the format matches the receiving service.",
   server_error: "The receiver had an error: it is temporarily unavailable. This usually passes.",
