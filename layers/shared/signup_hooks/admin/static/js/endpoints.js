@@ -95,12 +95,8 @@ function endpointRow(item) {
 
 // An endpoint its receiver switched off (410 Gone): when, and how it comes back.
 function goneLine(node, item) {
-  node.replaceChildren(
-    "disabled: the receiver answered 410 Gone at ", timeNode(item.disabled_at),
-    ". Set a new URL or enable it, then replay what it missed.",
-  );
-  node.hidden = !item.disabled_reason;
-  return node;
+  node.replaceChildren("disabled: the receiver answered 410 Gone at ", timeNode(item.disabled_at), ". Enable it, then replay.");
+  return Object.assign(node, { hidden: !item.disabled_reason });
 }
 
 // The default endpoint's entry is in the page (its form is the single-URL editor); the endpoints' API adds its
@@ -108,8 +104,7 @@ function goneLine(node, item) {
 function showDefault(item) {
   $("default-name").textContent = item ? item.name : DEFAULT;
   $("default-disabled").hidden = !item || item.enabled;
-  if (item) goneLine($("default-gone"), item);
-  else $("default-gone").hidden = true;
+  goneLine($("default-gone"), item || {});
   $("default-events").textContent = item ? eventsText(item.events) : "user.created";
   if (item) showBadge($("default-health"), item);
   $("default-actions").replaceChildren(...(item ? actionButtons(item, [
