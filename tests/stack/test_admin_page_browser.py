@@ -936,3 +936,31 @@ def test_a_failed_delivery_is_announced_to_the_endpoint_that_subscribed_to_deliv
             page.screenshot(ROOT / os.environ["ADMIN_PAGE_SCREENSHOT"])
     finally:
         ops_receiver.stop()
+
+
+def test_an_endpoint_its_receiver_answered_410_shows_why_and_when_until_enabled_again(
+    page: Page, stack: Stack, receiver: Receiver, no_saved_url: None
+) -> None:
+    # Given the default endpoint's receiver answering 410 Gone to a signup's notification
+    save_url(stack, receiver)
+    receiver.respond_with(410)
+    try:
+        wait_for_delivery(stack, sign_up(stack, "Gone"), "failed")
+        page.unlock()
+        # Then the page says it was disabled, why and when
+        gone = page.until(lambda: page.el("default-gone") if page.el("default-gone").is_displayed() else None)
+        assert gone.text.startswith("disabled: the receiver answered 410 Gone at ")
+        assert (
+            gone.find_element(page._by.TAG_NAME, "time").get_attribute("datetime")
+            == webhook_state(stack)["disabled_at"]
+        )
+        assert page.el("default-disabled").is_displayed()
+    finally:
+        receiver.respond_with(200)
+        status, _headers, body = call(
+            "PATCH", f"{stack.api}/api/v1/admin/webhooks/default", {"enabled": True}, stack.token
+        )
+        assert status == 200, body
+    # And enabling it again clears the line
+    page.open().unlock()
+    page.until(lambda: not page.el("default-gone").is_displayed(), "the 410 line is still shown")

@@ -634,8 +634,10 @@ def test_notifier_reads_its_parameters_sends_to_one_queue_and_reads_one_stream(t
     stream = {"<UsersTable.StreamArn>"}
     assert allowed == {
         # the older parameters; every endpoint's document, the default one's too, comes through the path
-        "ssm:GetParameters": parameter_arns(translated, "NotifierFunction") - {PARAMETER_ARN},
+        "ssm:GetParameters": parameter_arns(translated, "NotifierFunction") - {PARAMETER_ARN}
+        | {ENDPOINT_DOCUMENTS_ARN},
         "ssm:GetParametersByPath": {WEBHOOKS_PATH_ARN},
+        "ssm:PutParameter": {ENDPOINT_DOCUMENTS_ARN},  # disabling an endpoint whose receiver answered 410 Gone
         "sqs:SendMessage": {"<DeadLetterQueue.Arn>", "<RetryQueue.Arn>", "<AnnouncementQueue.Arn>"},
         **IDEMPOTENCY_RECORDS,
         "dynamodb:GetItem": {"<IdempotencyTable.Arn>", "<DeliveriesTable.Arn>"},
@@ -696,8 +698,9 @@ def test_retry_function_consumes_its_two_queues_and_reads_and_writes_only_what_a
         {"<UsersTable.StreamArn>"},
     )
     assert allowed == {
-        "ssm:GetParameters": parameter_arns(translated, "RetryFunction") - {PARAMETER_ARN},
+        "ssm:GetParameters": parameter_arns(translated, "RetryFunction") - {PARAMETER_ARN} | {ENDPOINT_DOCUMENTS_ARN},
         "ssm:GetParametersByPath": {WEBHOOKS_PATH_ARN},
+        "ssm:PutParameter": {ENDPOINT_DOCUMENTS_ARN},  # disabling an endpoint whose receiver answered 410 Gone
         "sqs:ReceiveMessage": retries,
         "sqs:DeleteMessage": retries,
         "sqs:ChangeMessageVisibility": retries,

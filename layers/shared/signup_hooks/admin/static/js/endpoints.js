@@ -76,6 +76,7 @@ function endpointRow(item) {
       ["Signing secret", secretText(item)],
     ]),
   );
+  if (item.disabled_reason) row.append(goneLine(element("p", "error"), item));
   if (item.problem) row.append(element("p", "error", `Its settings cannot be read (${item.problem}). Delete it and add it again.`));
   const region = resultRegion(`endpoint-result-${item.id}`);
   const secretBox = element("div", "new-secret");
@@ -92,11 +93,18 @@ function endpointRow(item) {
   return row;
 }
 
+// An endpoint its receiver switched off (410 Gone): when, and how it comes back.
+function goneLine(node, item) {
+  node.replaceChildren("disabled: the receiver answered 410 Gone at ", timeNode(item.disabled_at), ". Enable it, then replay.");
+  return Object.assign(node, { hidden: !item.disabled_reason });
+}
+
 // The default endpoint's entry is in the page (its form is the single-URL editor); the endpoints' API adds its
 // name, events and the actions the single-URL form has not: Disable/Enable and Rotate secret.
 function showDefault(item) {
   $("default-name").textContent = item ? item.name : DEFAULT;
   $("default-disabled").hidden = !item || item.enabled;
+  goneLine($("default-gone"), item || {});
   $("default-events").textContent = item ? eventsText(item.events) : "user.created";
   if (item) showBadge($("default-health"), item);
   $("default-actions").replaceChildren(...(item ? actionButtons(item, [
