@@ -157,6 +157,7 @@ FAULTS: dict[str, Callable[[Fault], tuple[str, dict[str, Any]]]] = {
     "redirect": _status(302),
     "auth_rejected": _status(401),
     "not_found": _status(404),
+    "gone": _status(410),
     "rate_limited": _status(429),
     "client_error": _status(400),
     "server_error": _status(500),

@@ -88,7 +88,7 @@ def test_a_test_send_is_a_webhook_test_event_recorded_nowhere(aws, lambda_contex
     ("status", "reason"),
     [
         (404, "not_found"),
-        (410, "not_found"),
+        (410, "gone"),
         (401, "auth_rejected"),
         (403, "auth_rejected"),
         (429, "rate_limited"),
