@@ -262,13 +262,17 @@ class Page:
         find = (lambda: self.el(region)) if isinstance(region, str) else region
 
         def said() -> Any:
+            # Read in one poll: an entry rebuilt after this poll would make the element stale (the wait retries).
             element = find()
-            return element if all(word in element.text for word in words) else None
+            text = element.text
+            if not all(word in text for word in words):
+                return None
+            return text, element.get_attribute("role"), element.get_attribute("aria-live")
 
-        element = self.until(said, f"never said {words}: {find().text!r}")
-        assert element.get_attribute("role") == "status" and element.get_attribute("aria-live") == "polite"
+        text, role, live = self.until(said, f"never said {words}")
+        assert (role, live) == ("status", "polite")
         self.until(lambda: self.in_viewport(find()), f"the result {words} is out of the viewport")
-        return str(element.text)
+        return str(text)
 
     def unlock(self) -> None:
         self.log_in(self.stack.token)
